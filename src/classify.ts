@@ -1,0 +1,104 @@
+import type { Classification, FailureKind } from './types';
+import { nativeRequestOf, stampOf, tlsHandshakeIncomplete } from './socket';
+import { stateOf } from './state';
+
+// Allowlists: a code not named here is not retryable (unknown failures are not replayed).
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+const TIMEOUT_CODES = new Set([
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN']);
+const TRANSIENT_DNS = 'EAI_AGAIN';
+const KNOWN = new Set([...RESET_CODES, ...TIMEOUT_CODES, ...DNS_CODES, 'ECONNREFUSED', 'ECONNABORTED']);
+const TLS_DISCONNECT = 'before secure TLS connection was established';
+
+interface ErrorLike {
+  code?: unknown;
+  message?: unknown;
+  cause?: unknown;
+  response?: unknown;
+  request?: unknown;
+  __CANCEL__?: unknown;
+}
+
+function asErrorLike(value: unknown): ErrorLike | undefined {
+  return typeof value === 'object' && value !== null ? (value as ErrorLike) : undefined;
+}
+
+/** Walks `error`, `error.cause`, ... (the fetch adapter nests the socket error) for a known code. */
+function findCode(error: ErrorLike): { code: string | undefined; messages: string } {
+  let first: string | undefined;
+  let messages = '';
+  let current: ErrorLike | undefined = error;
+  for (let depth = 0; current !== undefined && depth < 8; depth += 1) {
+    if (typeof current.message === 'string') messages += `${current.message}\n`;
+    if (typeof current.code === 'string') {
+      if (KNOWN.has(current.code)) return { code: current.code, messages };
+      first ??= current.code;
+    }
+    current = asErrorLike(current.cause);
+  }
+  return { code: first, messages };
+}
+
+function result(
+  kind: FailureKind,
+  retryable: boolean,
+  code: string | undefined,
+  reusedSocket: boolean,
+  responseStarted: boolean,
+  idleMs: number | undefined,
+): Classification {
+  return Object.freeze({ kind, retryable, reusedSocket, responseStarted, idleMs, code });
+}
+
+/**
+ * Classifies an Axios error (or any error) by what it says about the connection.
+ * `attemptStartedAt` (when the attempt began) makes `idleMs` exact; without it the
+ * idle time is measured up to now.
+ */
+export function classifyError(error: unknown, attemptStartedAt?: number): Classification {
+  const e = asErrorLike(error) ?? {};
+  const { code, messages } = findCode(e);
+  const native = nativeRequestOf(e.request);
+  const reusedSocket = native?.reusedSocket === true;
+  const stamp = reusedSocket ? stampOf(native?.socket) : undefined;
+  const idleMs = stamp === undefined ? undefined : Math.max(0, (attemptStartedAt ?? Date.now()) - stamp.since);
+  const responseStarted = e.response != null || (native as { res?: unknown } | undefined)?.res != null;
+
+  if (e.__CANCEL__ === true || code === 'ERR_CANCELED') {
+    return result('canceled', false, code, reusedSocket, responseStarted, idleMs);
+  }
+  if (e.response != null) return result('http-status', false, code, reusedSocket, true, idleMs);
+  if (code !== undefined && RESET_CODES.has(code)) {
+    let kind: FailureKind = 'reset';
+    if (responseStarted) kind = 'reset-mid-response';
+    else if (messages.includes(TLS_DISCONNECT) || tlsHandshakeIncomplete(native?.socket)) kind = 'tls-reset';
+    else if (reusedSocket) kind = 'stale-socket';
+    return result(kind, true, code, reusedSocket, responseStarted, idleMs);
+  }
+  if (code === 'ECONNREFUSED') return result('refused', true, code, reusedSocket, false, idleMs);
+  // axios reports its own `timeout` as ECONNABORTED ("timeout of Nms exceeded").
+  if ((code !== undefined && TIMEOUT_CODES.has(code)) || (code === 'ECONNABORTED' && /timeout/i.test(messages))) {
+    return result('timeout', true, code, reusedSocket, responseStarted, idleMs);
+  }
+  if (code !== undefined && DNS_CODES.has(code)) {
+    return result('dns', code === TRANSIENT_DNS, code, reusedSocket, false, idleMs);
+  }
+  return result('other', false, code, reusedSocket, responseStarted, idleMs);
+}
+
+/**
+ * Classifies a failed Axios request: the kind of failure, whether it is transient,
+ * whether it ran on a reused keep-alive socket, and whether response bytes had arrived.
+ * @example
+ * catch (err) { if (classify(err).kind === 'stale-socket') metrics.stale++; }
+ */
+export function classify(error: unknown): Classification {
+  const state = stateOf(error);
+  return classifyError(error, state === undefined ? undefined : state.startedAt);
+}

@@ -1,0 +1,362 @@
+import { randomUUID } from 'node:crypto';
+import { Agent } from 'node:http';
+import axios, {
+  CanceledError,
+  isAxiosError,
+  isCancel,
+  type AxiosAdapter,
+  type AxiosError,
+  type AxiosInstance,
+  type AxiosRequestConfig,
+  type AxiosResponse,
+  type CreateAxiosDefaults,
+  type InternalAxiosRequestConfig,
+} from 'axios';
+import axiosRetry from 'axios-retry';
+import { agentStatus, createAgent, type AgentStatus } from './agent';
+import { backoffDelay } from './backoff';
+import { isReplayableBody } from './body';
+import { classifyError } from './classify';
+import { ResetGuardAttachError } from './errors';
+import { mergeRequestOptions, normalizeOptions, type GuardOptions, type RequestOptions, type ResolvedOptions } from './options';
+import { decideRetry } from './policy';
+import { nativeRequestOf, purgeIdlePeers, stampOf, trackIdle } from './socket';
+import { RequestState, STATE_KEY, stateOf } from './state';
+import type { FailureKind, ResetGuardErrorInfo, ResetKind } from './types';
+
+declare module 'axios' {
+  // The type parameters must repeat axios's own declaration for the merge to apply.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any, @typescript-eslint/no-unused-vars
+  interface AxiosRequestConfig<D = any, P = any> {
+    /** Per-request options of axios-reset-guard, merged over the instance's. */
+    resetGuard?: RequestOptions;
+  }
+}
+
+/** Counters of one guard, from `guard.stats()`. */
+export interface GuardStats {
+  /** Logical requests sent through the guard. */
+  readonly requests: number;
+  /** Attempts sent (first tries and retries). */
+  readonly attempts: number;
+  readonly retries: number;
+  /** Requests that succeeded after at least one retry. */
+  readonly recovered: number;
+  /** Requests that ended with a transient failure the guard could not (or must not) retry further. */
+  readonly gaveUp: number;
+  /** Failed attempts by reset kind. */
+  readonly resets: Readonly<Record<ResetKind, number>>;
+  /** Failed attempts by every kind (resets included). */
+  readonly failures: Readonly<Record<FailureKind, number>>;
+  /** Stale free sockets destroyed because a socket of the same pool, idle no longer, was found dead. */
+  readonly purgedSockets: number;
+  readonly agents: { readonly http: AgentStatus | undefined; readonly https: AgentStatus | undefined };
+}
+
+/** The handle `attach()` returns. */
+export interface Guard {
+  /** The instance-level options, after defaults and validation. */
+  readonly options: ResolvedOptions;
+  /** The agents in use: the guard's own agentkeepalive agents, or the instance's. */
+  readonly agents: { readonly http: Agent | undefined; readonly https: Agent | undefined };
+  stats(): GuardStats;
+  /** Removes every interceptor the guard added and destroys only the agents it created. Idempotent. */
+  detach(): void;
+}
+
+/** An Axios instance made by `createClient()`. */
+export type GuardedInstance = AxiosInstance & { readonly guard: Guard };
+
+const GUARD = Symbol.for('axios-reset-guard.guard');
+const RESET_KINDS: readonly ResetKind[] = ['stale-socket', 'reset', 'reset-mid-response', 'tls-reset'];
+const KINDS: readonly FailureKind[] = [...RESET_KINDS, 'refused', 'timeout', 'dns', 'canceled', 'http-status', 'other'];
+// The outer request is already transformed once; attempts must send and return raw data.
+const IDENTITY = [(data: unknown): unknown => data];
+
+type GuardedError = AxiosError & { resetGuard?: ResetGuardErrorInfo };
+type Marked = AxiosInstance & { [GUARD]?: Guard };
+type StatefulConfig = InternalAxiosRequestConfig & { [STATE_KEY]?: RequestState };
+
+class Counters {
+  requests = 0;
+  attempts = 0;
+  retries = 0;
+  recovered = 0;
+  gaveUp = 0;
+  purgedSockets = 0;
+  readonly failures = Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<FailureKind, number>;
+}
+
+/**
+ * Registers the guard on an existing Axios instance: one request interceptor that sends
+ * each request through a private pipeline (per-attempt interceptors + axios-retry), and
+ * agentkeepalive agents unless the instance has its own.
+ *
+ * Your own interceptors keep running exactly once per logical request, whatever order
+ * they were added in: retries happen below them.
+ * @throws {ResetGuardAttachError} when the instance already has a guard.
+ * @throws {ResetGuardOptionError} on an invalid option.
+ */
+export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
+  const marked = instance as Marked;
+  if (marked[GUARD] !== undefined) throw new ResetGuardAttachError();
+  const resolved = normalizeOptions(options);
+  const counters = new Counters();
+
+  const previous = { http: instance.defaults.httpAgent as unknown, https: instance.defaults.httpsAgent as unknown };
+  const owned: Agent[] = [];
+  const pick = (protocol: 'http' | 'https', current: unknown): Agent | undefined => {
+    if (current instanceof Agent) return current;
+    if (current !== undefined || !resolved.agents) return undefined;
+    const agent = createAgent(protocol, resolved.freeSocketTimeout);
+    owned.push(agent);
+    return agent;
+  };
+  const agents = Object.freeze({ http: pick('http', previous.http), https: pick('https', previous.https) });
+  if (agents.http !== undefined && previous.http === undefined) instance.defaults.httpAgent = agents.http;
+  if (agents.https !== undefined && previous.https === undefined) instance.defaults.httpsAgent = agents.https;
+  const untrack = [agents.http, agents.https].filter((a): a is Agent => a !== undefined).map((a) => trackIdle(a));
+
+  const pipeline = createPipeline(counters);
+  const targets = new WeakMap<RequestState, AxiosRequestConfig['adapter']>();
+
+  const guardedAdapter: AxiosAdapter = async (config) => {
+    const state = stateOf(config) as RequestState;
+    counters.requests += 1;
+    const attemptConfig: AxiosRequestConfig = { ...config, transformRequest: IDENTITY, transformResponse: IDENTITY };
+    const target = targets.get(state);
+    if (target === undefined) delete attemptConfig.adapter;
+    else attemptConfig.adapter = target;
+    try {
+      const response: AxiosResponse = await pipeline.request(attemptConfig);
+      if (state.attempt > 1) counters.recovered += 1;
+      response.config = config;
+      return response;
+    } catch (error) {
+      throw await settleFailure(error, config, state, counters);
+    }
+  };
+
+  const interceptorId = instance.interceptors.request.use((config: StatefulConfig) => {
+    const previousState = config[STATE_KEY];
+    const target = config.adapter === guardedAdapter && previousState ? targets.get(previousState) : config.adapter;
+    const state = new RequestState(randomUUID(), mergeRequestOptions(resolved, config.resetGuard), Date.now());
+    targets.set(state, target);
+    config[STATE_KEY] = state;
+    config.adapter = guardedAdapter;
+    return config;
+  });
+
+  let detached = false;
+  const guard: Guard = Object.freeze({
+    options: resolved,
+    agents,
+    stats: (): GuardStats => snapshot(counters, agents),
+    detach: (): void => {
+      if (detached) return;
+      detached = true;
+      instance.interceptors.request.eject(interceptorId);
+      if (previous.http === undefined && instance.defaults.httpAgent === agents.http) delete instance.defaults.httpAgent;
+      if (previous.https === undefined && instance.defaults.httpsAgent === agents.https) delete instance.defaults.httpsAgent;
+      for (const undo of untrack) undo();
+      for (const agent of owned) agent.destroy();
+      delete marked[GUARD];
+    },
+  });
+  Object.defineProperty(marked, GUARD, { value: guard, configurable: true, enumerable: false });
+  return guard;
+}
+
+/**
+ * `axios.create(axiosConfig)` with a guard attached; the guard is `client.guard`.
+ * @example
+ * const client = createClient({ retries: 2 }, { baseURL: 'http://api.internal' });
+ */
+export function createClient(options?: GuardOptions, axiosConfig?: CreateAxiosDefaults): GuardedInstance {
+  const client = axios.create(axiosConfig);
+  const guard = attach(client, options);
+  return Object.defineProperty(client, 'guard', { value: guard, enumerable: false }) as GuardedInstance;
+}
+
+/** The private instance that sends the attempts of one logical request, looped by axios-retry. */
+function createPipeline(counters: Counters): AxiosInstance {
+  const pipeline = axios.create();
+  // Attempt configs arrive fully merged from the user's instance; add no defaults of our own.
+  pipeline.defaults.headers.common = {};
+
+  // Response interceptors run in the order added: classify and decide before axios-retry asks.
+  pipeline.interceptors.response.use(undefined, (error: unknown) => {
+    onAttemptFailed(error, counters);
+    return Promise.reject(error);
+  });
+  axiosRetry(pipeline, {
+    retries: 0, // replaced per request by onAttemptStart
+    shouldResetTimeout: true, // each attempt gets the full `timeout`
+    retryCondition: (error) => stateOf(error.config)?.decision?.retry === true,
+    retryDelay: () => 0, // we wait in onRetry: abortable, injectable, CancelToken-aware
+    onRetry: (_count, error, config) => beforeRetry(error, config, counters),
+  });
+  // Request interceptors run in reverse order: this one runs before axios-retry reads its options.
+  pipeline.interceptors.request.use((config) => onAttemptStart(config, counters));
+  return pipeline;
+}
+
+function onAttemptStart(config: InternalAxiosRequestConfig, counters: Counters): InternalAxiosRequestConfig {
+  const state = stateOf(config) as RequestState;
+  state.attempt += 1;
+  state.startedAt = Date.now();
+  counters.attempts += 1;
+  config['axios-retry'] = { ...config['axios-retry'], retries: state.maxAttempts - 1 };
+  const { attemptHeader, requestIdHeader } = state.options;
+  if (attemptHeader !== false) config.headers.set(attemptHeader, `${state.attempt}/${state.maxAttempts}`);
+  if (requestIdHeader !== false) config.headers.set(requestIdHeader, state.requestId);
+  return config;
+}
+
+function onAttemptFailed(error: unknown, counters: Counters): void {
+  if (!isAxiosError(error) || error.config === undefined) return;
+  const state = stateOf(error.config);
+  if (state === undefined) return;
+  const classification = classifyError(error, state.startedAt);
+  state.failedAt = Date.now();
+  state.classification = classification;
+  counters.failures[classification.kind] += 1;
+  if (RESET_KINDS.includes(classification.kind as ResetKind)) {
+    const native = nativeRequestOf(error.request);
+    const socket = native?.socket;
+    const agent = (native as { agent?: unknown } | undefined)?.agent;
+    const stamp = stampOf(socket);
+    // A socket that saw a reset is never handed out again.
+    if (socket && !socket.destroyed) socket.destroy();
+    if (classification.kind === 'stale-socket' && stamp !== undefined && agent instanceof Agent) {
+      counters.purgedSockets += purgeIdlePeers(agent, stamp);
+    }
+  }
+  const config = error.config;
+  state.decision = decideRetry({
+    classification,
+    method: config.method,
+    hasIdempotencyKey: config.headers?.has?.('idempotency-key') === true,
+    bodyReplayable: isReplayableBody(config.data),
+    attempt: state.attempt,
+    staleReplays: state.staleReplays,
+    options: state.options,
+  });
+}
+
+async function beforeRetry(error: AxiosError, config: AxiosRequestConfig, counters: Counters): Promise<void> {
+  const state = stateOf(config) as RequestState;
+  const classification = state.classification;
+  const decision = state.decision;
+  if (classification === undefined || decision === undefined) return;
+  const { options } = state;
+  const delayMs = decision.immediate ? 0 : backoffDelay(state.attempt, options, options.random);
+  if (decision.staleReplay) state.staleReplays += 1;
+  state.history.push(
+    Object.freeze({
+      attempt: state.attempt,
+      code: classification.code,
+      kind: classification.kind,
+      reusedSocket: classification.reusedSocket,
+      idleMs: classification.idleMs,
+      durationMs: Math.max(0, state.failedAt - state.startedAt),
+      delayMs,
+    }),
+  );
+  counters.retries += 1;
+  if (options.onRetry !== undefined) {
+    await options.onRetry(
+      Object.freeze({
+        requestId: state.requestId,
+        attempt: state.attempt,
+        nextAttempt: state.attempt + 1,
+        maxAttempts: state.maxAttempts,
+        delayMs,
+        classification,
+        error,
+        config: config as InternalAxiosRequestConfig,
+      }),
+    );
+  }
+  await waitBeforeRetry(delayMs, config, options.sleep);
+}
+
+interface Subscribable {
+  reason?: unknown;
+  subscribe?: (listener: () => void) => void;
+  unsubscribe?: (listener: () => void) => void;
+}
+
+/** Sleeps `ms`, rejecting at once with axios's CanceledError if the signal or CancelToken fires. */
+async function waitBeforeRetry(
+  ms: number,
+  config: AxiosRequestConfig,
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>,
+): Promise<void> {
+  const signal = config.signal;
+  const token = config.cancelToken as Subscribable | undefined;
+  const canceled = (): unknown => token?.reason ?? new CanceledError(undefined, config as InternalAxiosRequestConfig);
+  if (signal?.aborted === true || token?.reason !== undefined) throw canceled();
+  if (ms <= 0) return;
+  const controller = new AbortController();
+  const abort = (): void => controller.abort();
+  signal?.addEventListener?.('abort', abort);
+  token?.subscribe?.(abort);
+  try {
+    await sleep(ms, controller.signal);
+  } catch (error) {
+    throw controller.signal.aborted ? canceled() : error;
+  } finally {
+    signal?.removeEventListener?.('abort', abort);
+    token?.unsubscribe?.(abort);
+  }
+}
+
+/** Puts the user's config, the attempt metadata and the reason on the final error; fires onGiveUp. */
+async function settleFailure(
+  error: unknown,
+  config: InternalAxiosRequestConfig,
+  state: RequestState,
+  counters: Counters,
+): Promise<unknown> {
+  if (!isAxiosError(error) || isCancel(error)) return error;
+  error.config = config;
+  const classification = state.classification ?? classifyError(error, state.startedAt);
+  const reason = state.decision?.reason ?? `a ${classification.kind} failure is not retried`;
+  const info: ResetGuardErrorInfo = Object.freeze({ attempt: state.snapshot(), classification, reason });
+  (error as GuardedError).resetGuard = info;
+  if (classification.retryable) {
+    counters.gaveUp += 1;
+    await state.options.onGiveUp?.(
+      Object.freeze({ requestId: state.requestId, attempts: state.attempt, classification, reason, error }),
+    );
+  }
+  return error;
+}
+
+function snapshot(counters: Counters, agents: Guard['agents']): GuardStats {
+  const failures = Object.freeze({ ...counters.failures });
+  return Object.freeze({
+    requests: counters.requests,
+    attempts: counters.attempts,
+    retries: counters.retries,
+    recovered: counters.recovered,
+    gaveUp: counters.gaveUp,
+    resets: Object.freeze(Object.fromEntries(RESET_KINDS.map((k) => [k, failures[k]])) as Record<ResetKind, number>),
+    failures,
+    purgedSockets: counters.purgedSockets,
+    agents: Object.freeze({
+      http: agents.http === undefined ? undefined : agentStatus(agents.http),
+      https: agents.https === undefined ? undefined : agentStatus(agents.https),
+    }),
+  });
+}
+
+/**
+ * What the guard concluded about a request's final error: its attempt metadata, the
+ * classification of the last failure and why no further attempt was sent.
+ * Also readable as `error.resetGuard`.
+ */
+export function failureOf(error: unknown): ResetGuardErrorInfo | undefined {
+  return isAxiosError(error) ? (error as GuardedError).resetGuard : undefined;
+}

@@ -1,0 +1,244 @@
+import { ResetGuardOptionError } from './errors';
+import { sleep as defaultSleep } from './sleep';
+import type { GiveUpInfo, RetryInfo } from './types';
+
+/** Options that can be set per instance (`attach`) and per request (`config.resetGuard`). */
+export interface RequestOptions {
+  /**
+   * Master switch for retries. `resetGuard: { retry: false }` sends one attempt only.
+   * @default true
+   */
+  retry?: boolean;
+  /**
+   * Retries after the first attempt (so at most `retries + 1` attempts).
+   * @default 3
+   */
+  retries?: number;
+  /**
+   * Ceiling of the first backoff wait; it doubles per retry. Waits use full jitter:
+   * a uniform draw between 0 and the ceiling. Not used for stale sockets (retried at once).
+   * @default 200
+   */
+  baseDelayMs?: number;
+  /**
+   * Cap on any single backoff wait.
+   * @default 10000
+   */
+  maxDelayMs?: number;
+  /**
+   * Also retry timeouts (`ECONNABORTED` from axios's `timeout`, `ETIMEDOUT`).
+   * Off because a request that timed out may still be running on the server.
+   * @default false
+   */
+  retryTimeouts?: boolean;
+  /**
+   * Retry non-idempotent methods (POST, PATCH, ...) like idempotent ones, for every
+   * retryable failure. Only turn on when the server deduplicates writes.
+   * @default false
+   */
+  retryNonIdempotent?: boolean;
+  /**
+   * Resend a non-idempotent request once when it failed on a reused keep-alive socket
+   * before any response byte, and that socket had idled at least `staleIdleMs`:
+   * the far side had forgotten the connection, so the request never reached the application.
+   * @default true
+   */
+  retryStaleNonIdempotent?: boolean;
+  /**
+   * Idle time a reused socket must have spent in the pool for `retryStaleNonIdempotent`
+   * to apply. A socket that died sooner more likely means the server crashed mid-request.
+   * @default 1000
+   */
+  staleIdleMs?: number;
+  /**
+   * Header carrying `attempt/maxAttempts` (e.g. `2/4`) on every attempt; `true` means
+   * `x-request-attempt`, `false` sends none.
+   * @default false
+   */
+  attemptHeader?: string | boolean;
+  /**
+   * Header carrying the stable request id on every attempt; `true` means `x-request-id`,
+   * `false` sends none.
+   * @default false
+   */
+  requestIdHeader?: string | boolean;
+  /**
+   * Called before each wait, with the planned delay. A hook that throws (or rejects)
+   * stops the retries and its error is what the request rejects with.
+   * @default undefined
+   */
+  onRetry?: (info: RetryInfo) => void | Promise<void>;
+  /**
+   * Called when a transient failure ends the request (limit reached, or a rule forbade
+   * another attempt). A hook that throws replaces the request's error with its own.
+   * @default undefined
+   */
+  onGiveUp?: (info: GiveUpInfo) => void | Promise<void>;
+}
+
+/** Options of `attach()` / `createClient()`. */
+export interface GuardOptions extends RequestOptions {
+  /**
+   * Install agentkeepalive agents as the instance's `httpAgent`/`httpsAgent` when it has none.
+   * Agents the user set are used as they are and never destroyed by the guard.
+   * @default true
+   */
+  agents?: boolean;
+  /**
+   * How long an idle keep-alive socket stays in the pool (agents the guard creates).
+   * One second under the 5 s idle timeout of Node's, Apache's and uvicorn's servers.
+   * @default 4000
+   */
+  freeSocketTimeout?: number;
+  /**
+   * Source of randomness for backoff jitter, returning [0, 1). For tests.
+   * @default Math.random
+   */
+  random?: () => number;
+  /**
+   * Waits between attempts; must reject when `signal` aborts. For tests.
+   * @default an AbortSignal-aware setTimeout
+   */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/** Options after defaults and validation: every field present. */
+export interface ResolvedOptions {
+  readonly retry: boolean;
+  readonly retries: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly retryTimeouts: boolean;
+  readonly retryNonIdempotent: boolean;
+  readonly retryStaleNonIdempotent: boolean;
+  readonly staleIdleMs: number;
+  readonly attemptHeader: string | false;
+  readonly requestIdHeader: string | false;
+  readonly onRetry: ((info: RetryInfo) => void | Promise<void>) | undefined;
+  readonly onGiveUp: ((info: GiveUpInfo) => void | Promise<void>) | undefined;
+  readonly agents: boolean;
+  readonly freeSocketTimeout: number;
+  readonly random: () => number;
+  readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/** Every default, in one frozen object (the JSDoc `@default` tags say the same). */
+export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
+  retry: true,
+  retries: 3,
+  baseDelayMs: 200,
+  maxDelayMs: 10_000,
+  retryTimeouts: false,
+  retryNonIdempotent: false,
+  retryStaleNonIdempotent: true,
+  staleIdleMs: 1000,
+  attemptHeader: false,
+  requestIdHeader: false,
+  onRetry: undefined,
+  onGiveUp: undefined,
+  agents: true,
+  freeSocketTimeout: 4000,
+  random: Math.random,
+  sleep: defaultSleep,
+});
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const DEFAULT_HEADER = { attemptHeader: 'x-request-attempt', requestIdHeader: 'x-request-id' } as const;
+
+type Check = (name: string, value: unknown) => unknown;
+
+const bool: Check = (name, value) => {
+  if (typeof value !== 'boolean') throw new ResetGuardOptionError(name, value, 'a boolean');
+  return value;
+};
+const count: Check = (name, value) => {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 100) {
+    throw new ResetGuardOptionError(name, value, 'an integer from 0 to 100');
+  }
+  return value;
+};
+const millis: Check = (name, value) => {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new ResetGuardOptionError(name, value, 'a finite number of milliseconds >= 0');
+  }
+  return value;
+};
+const positiveMillis: Check = (name, value) => {
+  if (millis(name, value) === 0) throw new ResetGuardOptionError(name, value, 'a number of milliseconds > 0');
+  return value;
+};
+const fn: Check = (name, value) => {
+  if (value !== undefined && typeof value !== 'function') {
+    throw new ResetGuardOptionError(name, value, 'a function');
+  }
+  return value;
+};
+const header: Check = (name, value) => {
+  if (value === false) return false;
+  if (value === true) return name.endsWith('attemptHeader') ? DEFAULT_HEADER.attemptHeader : DEFAULT_HEADER.requestIdHeader;
+  if (typeof value !== 'string' || !HEADER_NAME.test(value)) {
+    throw new ResetGuardOptionError(name, value, 'a boolean or a valid header name');
+  }
+  return value.toLowerCase();
+};
+
+const REQUEST_CHECKS = {
+  retry: bool,
+  retries: count,
+  baseDelayMs: millis,
+  maxDelayMs: millis,
+  retryTimeouts: bool,
+  retryNonIdempotent: bool,
+  retryStaleNonIdempotent: bool,
+  staleIdleMs: millis,
+  attemptHeader: header,
+  requestIdHeader: header,
+  onRetry: fn,
+  onGiveUp: fn,
+} satisfies Record<keyof RequestOptions, Check>;
+
+const GUARD_CHECKS = {
+  ...REQUEST_CHECKS,
+  agents: bool,
+  freeSocketTimeout: positiveMillis,
+  random: fn,
+  sleep: fn,
+} satisfies Record<keyof GuardOptions, Check>;
+
+function merge(
+  base: ResolvedOptions,
+  input: unknown,
+  checks: Record<string, Check>,
+  where: string,
+): ResolvedOptions {
+  if (input === undefined) return base;
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new ResetGuardOptionError(where, input, 'an object');
+  }
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(input)) {
+    const check = checks[key];
+    const name = where === 'options' ? key : `${where}.${key}`;
+    if (check === undefined) {
+      throw new ResetGuardOptionError(name, value, `a known option (${Object.keys(checks).join(', ')})`);
+    }
+    // `undefined` means "not set here": keep what the base had.
+    if (value === undefined) continue;
+    out[key] = check(name, value);
+  }
+  return Object.freeze(out) as unknown as ResolvedOptions;
+}
+
+/**
+ * Merges `options` over {@link DEFAULTS} and validates every value once.
+ * @throws {ResetGuardOptionError} naming the option and the value, on a wrong type,
+ * a negative or non-finite number, or an unknown option name.
+ */
+export function normalizeOptions(options?: GuardOptions): ResolvedOptions {
+  return merge(DEFAULTS, options, GUARD_CHECKS, 'options');
+}
+
+/** Merges a request's `config.resetGuard` over the instance's resolved options. */
+export function mergeRequestOptions(base: ResolvedOptions, perRequest: RequestOptions | undefined): ResolvedOptions {
+  return merge(base, perRequest, REQUEST_CHECKS, 'resetGuard');
+}

@@ -1,0 +1,70 @@
+import type { ResolvedOptions } from './options';
+import type { RetryDecision } from './policy';
+import type { AttemptInfo, Classification, FailureRecord } from './types';
+
+/**
+ * The one config key holding a logical request's state. A class instance, not a plain
+ * object: axios's mergeConfig copies plain objects on every re-dispatch but passes
+ * instances through, so all attempts share this state. Still, always read it back
+ * from the config at hand (`stateOf`).
+ */
+export const STATE_KEY = 'axios-reset-guard';
+
+export class RequestState {
+  attempt = 0;
+  startedAt = 0;
+  failedAt = 0;
+  /** Non-idempotent resends made under the stale-socket rule (at most one). */
+  staleReplays = 0;
+  readonly history: FailureRecord[] = [];
+  /** The last failed attempt's classification and the decision taken on it. */
+  classification: Classification | undefined;
+  decision: RetryDecision | undefined;
+
+  constructor(
+    readonly requestId: string,
+    readonly options: ResolvedOptions,
+    readonly firstStartedAt: number,
+  ) {}
+
+  get maxAttempts(): number {
+    return this.options.retry ? this.options.retries + 1 : 1;
+  }
+
+  snapshot(): AttemptInfo {
+    return Object.freeze({
+      requestId: this.requestId,
+      attempt: this.attempt,
+      maxAttempts: this.maxAttempts,
+      firstStartedAt: this.firstStartedAt,
+      startedAt: this.startedAt,
+      history: Object.freeze([...this.history]),
+    });
+  }
+}
+
+function configOf(value: unknown): Record<string, unknown> | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const record = value as Record<string, unknown>;
+  if (record[STATE_KEY] !== undefined) return record;
+  const config = record.config;
+  return typeof config === 'object' && config !== null ? (config as Record<string, unknown>) : undefined;
+}
+
+/** The state on a config, or on the `config` of a response or error. */
+export function stateOf(value: unknown): RequestState | undefined {
+  const state = configOf(value)?.[STATE_KEY];
+  return state instanceof RequestState ? state : undefined;
+}
+
+/**
+ * Attempt metadata of a request sent through a guarded instance, from its config,
+ * its response (success) or its error (final failure); `undefined` otherwise.
+ * `attempt` is 1-based: a response with `attempt === 1` needed no retry.
+ * @example
+ * const res = await client.get('/items');
+ * console.log(attemptOf(res)?.attempt, attemptOf(res)?.history);
+ */
+export function attemptOf(value: unknown): AttemptInfo | undefined {
+  return stateOf(value)?.snapshot();
+}

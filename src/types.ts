@@ -1,0 +1,100 @@
+import type { AxiosError, InternalAxiosRequestConfig } from 'axios';
+
+/**
+ * What kind of failure an attempt met. Reset kinds:
+ * - `stale-socket`: reset, EPIPE or "socket hang up" on a reused keep-alive socket before any response byte;
+ * - `reset`: the same on a fresh connection;
+ * - `reset-mid-response`: reset after the response headers, while the body was arriving;
+ * - `tls-reset`: reset before the TLS handshake completed.
+ */
+export type FailureKind =
+  | 'stale-socket'
+  | 'reset'
+  | 'reset-mid-response'
+  | 'tls-reset'
+  | 'refused'
+  | 'timeout'
+  | 'dns'
+  | 'canceled'
+  | 'http-status'
+  | 'other';
+
+/** The reset kinds among {@link FailureKind}. */
+export type ResetKind = 'stale-socket' | 'reset' | 'reset-mid-response' | 'tls-reset';
+
+/** Result of {@link classify}: frozen. */
+export interface Classification {
+  readonly kind: FailureKind;
+  /** The failure is transient: a new attempt may succeed (before any method or body rule). */
+  readonly retryable: boolean;
+  /** The attempt ran on a keep-alive socket taken from the pool (Node's `req.reusedSocket`). */
+  readonly reusedSocket: boolean;
+  /** Response bytes had arrived (headers, or a status) before the failure. */
+  readonly responseStarted: boolean;
+  /** How long the reused socket sat idle in the pool before this attempt, when known. */
+  readonly idleMs: number | undefined;
+  /** The socket-level code (`ECONNRESET`, `EPIPE`, ...), looked up through `cause` chains. */
+  readonly code: string | undefined;
+}
+
+/** One failed attempt, as kept in {@link AttemptInfo.history}. */
+export interface FailureRecord {
+  readonly attempt: number;
+  readonly code: string | undefined;
+  readonly kind: FailureKind;
+  readonly reusedSocket: boolean;
+  readonly idleMs: number | undefined;
+  /** From the start of this attempt to its failure. */
+  readonly durationMs: number;
+  /** The wait planned before the next attempt (0 for a stale socket). */
+  readonly delayMs: number;
+}
+
+/** Frozen metadata of one attempt of a logical request, from {@link attemptOf}. */
+export interface AttemptInfo {
+  /** Stable across every attempt of one logical request (a UUID). */
+  readonly requestId: string;
+  /** 1 on the first try, 2 on the first retry, and so on. */
+  readonly attempt: number;
+  /** `retries + 1` (1 when retries are off for this request). */
+  readonly maxAttempts: number;
+  /** `Date.now()` when the logical request started. */
+  readonly firstStartedAt: number;
+  /** `Date.now()` when this attempt started. */
+  readonly startedAt: number;
+  /** Every failed earlier attempt, oldest first; never longer than the retry limit. */
+  readonly history: readonly FailureRecord[];
+}
+
+/** Passed to the `onRetry` hook before each wait. */
+export interface RetryInfo {
+  readonly requestId: string;
+  /** The attempt that failed (1-based). */
+  readonly attempt: number;
+  readonly nextAttempt: number;
+  readonly maxAttempts: number;
+  /** The wait planned before the next attempt. */
+  readonly delayMs: number;
+  readonly classification: Classification;
+  readonly error: AxiosError;
+  /** The config the next attempt will be sent with; hooks may adjust headers on it. */
+  readonly config: InternalAxiosRequestConfig;
+}
+
+/** Passed to the `onGiveUp` hook when a transient failure ends the request. */
+export interface GiveUpInfo {
+  readonly requestId: string;
+  readonly attempts: number;
+  readonly classification: Classification;
+  /** Why no further attempt was sent. */
+  readonly reason: string;
+  readonly error: AxiosError;
+}
+
+/** Reachable on the final error as `error.resetGuard`. */
+export interface ResetGuardErrorInfo {
+  readonly attempt: AttemptInfo;
+  readonly classification: Classification;
+  /** Why the guard sent no further attempt (e.g. the body is a stream, the limit was reached). */
+  readonly reason: string;
+}
