@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULTS, normalizeOptions, ResetGuardOptionError, isResetGuardError } from '../src';
+import { mergeRequestOptions } from '../src/options';
+
+describe('DEFAULTS and normalizeOptions', () => {
+  it('is frozen and normalizeOptions() equals it', () => {
+    expect(Object.isFrozen(DEFAULTS)).toBe(true);
+    expect(normalizeOptions()).toBe(DEFAULTS);
+    expect(normalizeOptions({})).toEqual(DEFAULTS);
+  });
+
+  it('agrees with every @default tag in the JSDoc', () => {
+    const source = readFileSync(join(__dirname, '..', 'src', 'options.ts'), 'utf8');
+    const tagged = [...source.matchAll(/@default ([^\n]+)\n\s*\*\/\n\s*(\w+)\?:/g)];
+    expect(tagged.length).toBeGreaterThanOrEqual(16);
+    for (const [, text, key] of tagged) {
+      const actual = (DEFAULTS as unknown as Record<string, unknown>)[key!];
+      const value = text!.trim();
+      if (typeof actual === 'function') expect(key).toMatch(/^(random|sleep)$/);
+      else expect([key, String(JSON.stringify(actual))]).toEqual([key, value]);
+    }
+  });
+
+  it.each([
+    ['retries', -1],
+    ['retries', 1.5],
+    ['retries', Number.NaN],
+    ['retries', '3'],
+    ['baseDelayMs', -5],
+    ['maxDelayMs', Number.POSITIVE_INFINITY],
+    ['staleIdleMs', null],
+    ['retry', 'yes'],
+    ['freeSocketTimeout', 0],
+    ['attemptHeader', 'bad header'],
+    ['onRetry', 42],
+    ['sleep', 'now'],
+  ])('rejects %s = %p with a typed error naming both', (option, value) => {
+    let caught: unknown;
+    try {
+      normalizeOptions({ [option]: value } as never);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ResetGuardOptionError);
+    expect(caught).toBeInstanceOf(TypeError);
+    expect(isResetGuardError(caught)).toBe(true);
+    const e = caught as ResetGuardOptionError;
+    expect(e.code).toBe('ERR_RESET_GUARD_OPTION');
+    expect(e.option).toBe(option);
+    expect(Object.is(e.value, value)).toBe(true);
+    expect(e.message).toContain(`"${option}"`);
+  });
+
+  it('rejects unknown option names (typos) and non-objects', () => {
+    expect(() => normalizeOptions({ retires: 3 } as never)).toThrow(/"retires" must be a known option/);
+    expect(() => normalizeOptions('fast' as never)).toThrow(/"options" must be an object, got "fast"/);
+  });
+
+  it('resolves header switches to names', () => {
+    const o = normalizeOptions({ attemptHeader: true, requestIdHeader: 'X-Trace-Id' });
+    expect(o.attemptHeader).toBe('x-request-attempt');
+    expect(o.requestIdHeader).toBe('x-trace-id');
+    expect(normalizeOptions({ requestIdHeader: true }).requestIdHeader).toBe('x-request-id');
+  });
+
+  it('merges per-request options over the instance, naming resetGuard.<option> on error', () => {
+    const base = normalizeOptions({ retries: 5 });
+    expect(mergeRequestOptions(base, undefined)).toBe(base);
+    expect(mergeRequestOptions(base, { retries: 1 }).retries).toBe(1);
+    expect(mergeRequestOptions(base, { retries: undefined }).retries).toBe(5);
+    expect(() => mergeRequestOptions(base, { retries: -2 })).toThrow(/"resetGuard.retries"/);
+    // Agent options belong to the instance, not to one request.
+    expect(() => mergeRequestOptions(base, { freeSocketTimeout: 5 } as never)).toThrow(/resetGuard.freeSocketTimeout/);
+  });
+});
