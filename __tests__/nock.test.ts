@@ -4,7 +4,7 @@
  */
 import http from 'node:http';
 import { Readable } from 'node:stream';
-import axios, { AxiosError, isCancel, type AxiosInstance } from 'axios';
+import axios, { isCancel, type AxiosError, type AxiosInstance } from 'axios';
 import nock from 'nock';
 import {
   attach,
@@ -230,7 +230,7 @@ describe('abort during the backoff wait', () => {
   it('AbortSignal: rejects at once with CanceledError and sends no further attempt', async () => {
     const controller = new AbortController();
     // real sleep, with a wait far longer than the test timeout
-    setup({ sleep: undefined, random: () => 1, baseDelayMs: 600_000, onRetry: () => setImmediate(() => controller.abort()) });
+    setup({ sleep: undefined, random: () => 1, baseDelayMs: 600_000, onRetry: () => void setImmediate(() => controller.abort()) });
     const scope = nock(ORIGIN).get('/w').replyWithError(reset).get('/w').reply(200);
     const error = await failure(instance.get('/w', { signal: controller.signal }));
     expect(isCancel(error)).toBe(true);
@@ -240,7 +240,7 @@ describe('abort during the backoff wait', () => {
 
   it('CancelToken: rejects at once with the token reason', async () => {
     const source = axios.CancelToken.source();
-    setup({ sleep: undefined, random: () => 1, baseDelayMs: 600_000, onRetry: () => setImmediate(() => source.cancel('user left')) });
+    setup({ sleep: undefined, random: () => 1, baseDelayMs: 600_000, onRetry: () => void setImmediate(() => source.cancel('user left')) });
     const scope = nock(ORIGIN).get('/w').replyWithError(reset).get('/w').reply(200);
     const error = await failure(instance.get('/w', { cancelToken: source.token }));
     expect(isCancel(error)).toBe(true);
@@ -292,7 +292,10 @@ describe('living with the user instance', () => {
     // added after attach, and it unwraps the body: must not run twice
     instance.interceptors.response.use(
       (r) => ((counts.res += 1), r.data as unknown) as never,
-      (e: unknown) => ((counts.err += 1), Promise.reject(e)),
+      (e: unknown) => {
+        counts.err += 1;
+        throw e;
+      },
     );
     nock(ORIGIN).get('/u').times(2).replyWithError(reset).get('/u').reply(200, { value: 42 });
     const data: unknown = await instance.get('/u');

@@ -95,7 +95,7 @@ describe('isReplayableBody', () => {
       expect(isReplayableBody(body)).toBe(true);
     }
     async function* gen(): AsyncGenerator<string> {
-      yield 'x';
+      yield await Promise.resolve('x');
     }
     for (const body of [Readable.from(['x']), new ReadableStream(), gen()]) {
       expect(isReplayableBody(body)).toBe(false);

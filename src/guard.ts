@@ -187,7 +187,7 @@ function createPipeline(counters: Counters): AxiosInstance {
   // Response interceptors run in the order added: classify and decide before axios-retry asks.
   pipeline.interceptors.response.use(undefined, (error: unknown) => {
     onAttemptFailed(error, counters);
-    return Promise.reject(error);
+    throw error;
   });
   axiosRetry(pipeline, {
     retries: 0, // replaced per request by onAttemptStart

@@ -8,72 +8,72 @@ export interface RequestOptions {
    * Master switch for retries. `resetGuard: { retry: false }` sends one attempt only.
    * @default true
    */
-  retry?: boolean;
+  retry?: boolean | undefined;
   /**
    * Retries after the first attempt (so at most `retries + 1` attempts).
    * @default 3
    */
-  retries?: number;
+  retries?: number | undefined;
   /**
    * Ceiling of the first backoff wait; it doubles per retry. Waits use full jitter:
    * a uniform draw between 0 and the ceiling. Not used for stale sockets (retried at once).
    * @default 200
    */
-  baseDelayMs?: number;
+  baseDelayMs?: number | undefined;
   /**
    * Cap on any single backoff wait.
    * @default 10000
    */
-  maxDelayMs?: number;
+  maxDelayMs?: number | undefined;
   /**
    * Also retry timeouts (`ECONNABORTED` from axios's `timeout`, `ETIMEDOUT`).
    * Off because a request that timed out may still be running on the server.
    * @default false
    */
-  retryTimeouts?: boolean;
+  retryTimeouts?: boolean | undefined;
   /**
    * Retry non-idempotent methods (POST, PATCH, ...) like idempotent ones, for every
    * retryable failure. Only turn on when the server deduplicates writes.
    * @default false
    */
-  retryNonIdempotent?: boolean;
+  retryNonIdempotent?: boolean | undefined;
   /**
    * Resend a non-idempotent request once when it failed on a reused keep-alive socket
    * before any response byte, and that socket had idled at least `staleIdleMs`:
    * the far side had forgotten the connection, so the request never reached the application.
    * @default true
    */
-  retryStaleNonIdempotent?: boolean;
+  retryStaleNonIdempotent?: boolean | undefined;
   /**
    * Idle time a reused socket must have spent in the pool for `retryStaleNonIdempotent`
    * to apply. A socket that died sooner more likely means the server crashed mid-request.
    * @default 1000
    */
-  staleIdleMs?: number;
+  staleIdleMs?: number | undefined;
   /**
    * Header carrying `attempt/maxAttempts` (e.g. `2/4`) on every attempt; `true` means
    * `x-request-attempt`, `false` sends none.
    * @default false
    */
-  attemptHeader?: string | boolean;
+  attemptHeader?: string | boolean | undefined;
   /**
    * Header carrying the stable request id on every attempt; `true` means `x-request-id`,
    * `false` sends none.
    * @default false
    */
-  requestIdHeader?: string | boolean;
+  requestIdHeader?: string | boolean | undefined;
   /**
    * Called before each wait, with the planned delay. A hook that throws (or rejects)
    * stops the retries and its error is what the request rejects with.
    * @default undefined
    */
-  onRetry?: (info: RetryInfo) => void | Promise<void>;
+  onRetry?: ((info: RetryInfo) => void | Promise<void>) | undefined;
   /**
    * Called when a transient failure ends the request (limit reached, or a rule forbade
    * another attempt). A hook that throws replaces the request's error with its own.
    * @default undefined
    */
-  onGiveUp?: (info: GiveUpInfo) => void | Promise<void>;
+  onGiveUp?: ((info: GiveUpInfo) => void | Promise<void>) | undefined;
 }
 
 /** Options of `attach()` / `createClient()`. */
@@ -83,23 +83,23 @@ export interface GuardOptions extends RequestOptions {
    * Agents the user set are used as they are and never destroyed by the guard.
    * @default true
    */
-  agents?: boolean;
+  agents?: boolean | undefined;
   /**
    * How long an idle keep-alive socket stays in the pool (agents the guard creates).
    * One second under the 5 s idle timeout of Node's, Apache's and uvicorn's servers.
    * @default 4000
    */
-  freeSocketTimeout?: number;
+  freeSocketTimeout?: number | undefined;
   /**
    * Source of randomness for backoff jitter, returning [0, 1). For tests.
    * @default Math.random
    */
-  random?: () => number;
+  random?: (() => number) | undefined;
   /**
    * Waits between attempts; must reject when `signal` aborts. For tests.
    * @default an AbortSignal-aware setTimeout
    */
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  sleep?: ((ms: number, signal?: AbortSignal) => Promise<void>) | undefined;
 }
 
 /** Options after defaults and validation: every field present. */

@@ -4,6 +4,8 @@
  * removed when the timer fires, so long-lived signals do not accumulate listeners.
  */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  // Rejects with whatever the signal was aborted with, as node:timers/promises does.
+  /* eslint-disable @typescript-eslint/prefer-promise-reject-errors */
   return new Promise<void>((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason);
@@ -19,4 +21,5 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+  /* eslint-enable @typescript-eslint/prefer-promise-reject-errors */
 }
