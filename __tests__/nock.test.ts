@@ -303,7 +303,7 @@ describe('living with the user instance', () => {
     expect(counts).toEqual({ req: 1, res: 1, err: 0 });
   });
 
-  it('refuses a second attach and detach() leaves the instance as it was', async () => {
+  it('refuses a second attach and detach() leaves the instance as it was', () => {
     instance = axios.create({ baseURL: ORIGIN });
     const before = { agent: instance.defaults.httpAgent as unknown };
     guard = attach(instance);
