@@ -201,3 +201,11 @@ it('requests right at a server keep-alive timeout all succeed (real FIN races)',
   expect(statuses).toEqual(Array(8).fill(200));
   expect(guard.stats().gaveUp).toBe(0);
 });
+
+it("with adapter: 'fetch', a reset is found through error.cause and retried", async () => {
+  const server = await serve(startHttpServer({ resetFirst: 1 }));
+  const { api } = guarded(server.url, {}, { adapter: 'fetch' });
+  const res = await api.get<{ n: number }>('/via-fetch');
+  expect(res.data.n).toBe(2);
+  expect(attemptOf(res)!.history[0]).toMatchObject({ kind: 'reset', code: 'ECONNRESET' });
+});
