@@ -55,7 +55,10 @@ afterEach(() => {
   guard?.detach();
   nock.cleanAll();
 });
-afterAll(() => nock.enableNetConnect());
+afterAll(() => {
+  nock.enableNetConnect();
+  nock.restore(); // un-patch node:http for test files that run later in this process
+});
 
 describe('retries of resets (GET)', () => {
   it('recovers after two resets, with attempt metadata and planned backoff delays', async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Agent } from 'node:http';
+import type { Agent } from 'node:http';
 import axios, {
   CanceledError,
   isAxiosError,
@@ -20,7 +20,7 @@ import { classifyError } from './classify';
 import { ResetGuardAttachError } from './errors';
 import { mergeRequestOptions, normalizeOptions, type GuardOptions, type RequestOptions, type ResolvedOptions } from './options';
 import { decideRetry } from './policy';
-import { nativeRequestOf, purgeIdlePeers, stampOf, trackIdle } from './socket';
+import { isPoolingAgent, nativeRequestOf, purgeIdlePeers, stampOf, trackIdle } from './socket';
 import { RequestState, STATE_KEY, stateOf } from './state';
 import type { FailureKind, ResetGuardErrorInfo, ResetKind } from './types';
 
@@ -106,7 +106,7 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
   const previous = { http: instance.defaults.httpAgent as unknown, https: instance.defaults.httpsAgent as unknown };
   const owned: Agent[] = [];
   const pick = (protocol: 'http' | 'https', current: unknown): Agent | undefined => {
-    if (current instanceof Agent) return current;
+    if (isPoolingAgent(current)) return current;
     if (current !== undefined || !resolved.agents) return undefined;
     const agent = createAgent(protocol, resolved.freeSocketTimeout);
     owned.push(agent);
@@ -228,7 +228,7 @@ function onAttemptFailed(error: unknown, counters: Counters): void {
     const stamp = stampOf(socket);
     // A socket that saw a reset is never handed out again.
     if (socket && !socket.destroyed) socket.destroy();
-    if (classification.kind === 'stale-socket' && stamp !== undefined && agent instanceof Agent) {
+    if (classification.kind === 'stale-socket' && stamp !== undefined && isPoolingAgent(agent)) {
       counters.purgedSockets += purgeIdlePeers(agent, stamp);
     }
   }

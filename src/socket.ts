@@ -1,6 +1,6 @@
-import { ClientRequest, type Agent } from 'node:http';
+import type { Agent, ClientRequest } from 'node:http';
 import type { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 
 /** When a socket last went back to its agent's pool, and under which pool name. */
 export interface PoolStamp {
@@ -48,25 +48,47 @@ export function purgeIdlePeers(agent: Agent, dead: PoolStamp): number {
   return purged;
 }
 
+// Recognized by shape, not `instanceof`: HTTP mocking libraries (nock, msw) replace
+// `http.ClientRequest` process-wide, after which real requests fail an instanceof check.
+function isClientRequest(value: unknown): value is ClientRequest {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { reusedSocket?: unknown }).reusedSocket === 'boolean' &&
+    typeof (value as { setHeader?: unknown }).setHeader === 'function'
+  );
+}
+
 /**
  * The real `ClientRequest` behind `error.request` / `response.request`: axios hands
  * out follow-redirects' wrapper when `maxRedirects > 0`, which keeps it as `_currentRequest`.
  */
 export function nativeRequestOf(request: unknown): ClientRequest | undefined {
-  if (request instanceof ClientRequest) return request;
+  if (isClientRequest(request)) return request;
   if (typeof request === 'object' && request !== null) {
     const current = (request as { _currentRequest?: unknown })._currentRequest;
-    if (current instanceof ClientRequest) return current;
+    if (isClientRequest(current)) return current;
   }
   return undefined;
 }
 
+/** A Node agent with a free-socket pool (http.Agent or a subclass), by shape. */
+export function isPoolingAgent(value: unknown): value is Agent {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { freeSockets?: unknown }).freeSockets === 'object' &&
+    typeof (value as { getName?: unknown }).getName === 'function'
+  );
+}
+
 /** True when `socket` is a TLS socket whose handshake never completed. */
 export function tlsHandshakeIncomplete(socket: Socket | null | undefined): boolean {
-  if (!(socket instanceof TLSSocket)) return false;
+  if (!socket || (socket as Partial<TLSSocket>).encrypted !== true) return false;
+  const tls = socket as TLSSocket;
   // `_secureEstablished` is set by Node once the handshake is done; `authorized` and
   // `authorizationError` are set then as well and cover runtimes that lack it.
-  const established = (socket as TLSSocket & { _secureEstablished?: boolean })._secureEstablished;
+  const established = (tls as TLSSocket & { _secureEstablished?: boolean })._secureEstablished;
   if (established !== undefined) return !established;
-  return !socket.authorized && socket.authorizationError == null;
+  return !tls.authorized && tls.authorizationError == null;
 }
