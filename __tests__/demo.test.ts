@@ -1,0 +1,66 @@
+/** `npm run demo -- --quick`: shape of the output, and the guard's rows where the cure should work. */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CLIENTS } from '../demo/clients';
+import { renderTables, type DemoReport } from '../demo/report';
+import { SCENARIOS } from '../demo/scenarios';
+
+const run = promisify(execFile);
+let report: DemoReport;
+let svg: string;
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'arg-demo-'));
+  try {
+    const svgFile = join(dir, 'demo.svg');
+    const { stdout } = await run(
+      process.execPath,
+      ['-r', 'ts-node/register/transpile-only', 'demo/run.ts', '--quick', '--json', '--svg', svgFile],
+      { cwd: join(__dirname, '..'), timeout: 90_000, maxBuffer: 10 * 1024 * 1024 },
+    );
+    report = JSON.parse(stdout) as DemoReport;
+    svg = readFileSync(svgFile, 'utf8');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 100_000);
+
+it('reports every scenario for the three clients, with figures from the run', () => {
+  expect(report.quick).toBe(true);
+  expect(report.machine.node).toBe(process.version);
+  expect(report.scenarios.map((s) => s.key)).toEqual(SCENARIOS.map((s) => s.key));
+  for (const s of report.scenarios) {
+    expect(s.results.map((r) => r.client)).toEqual([...CLIENTS]);
+    for (const r of s.results) {
+      expect(r.requests).toBeGreaterThan(0);
+      expect(r.failures).toBeGreaterThanOrEqual(0);
+      expect(r.successRate).toBeCloseTo((r.requests - r.failures) / r.requests, 10);
+      expect(r.p95Ms).toBeGreaterThanOrEqual(r.p50Ms);
+      expect(Object.values(r.errors).reduce((a, b) => a + b, 0)).toBe(r.failures);
+    }
+  }
+});
+
+it('the faults are real: plain axios meets resets or refusals', () => {
+  const plain = report.scenarios.flatMap((s) => s.results.filter((r) => r.client === 'plain axios'));
+  expect(plain.reduce((sum, r) => sum + r.failures, 0)).toBeGreaterThan(0);
+});
+
+it('the guard hides every failure where the cure is expected to work', () => {
+  for (const s of report.scenarios.filter((x) => x.cureExpected)) {
+    const guard = s.results.find((r) => r.client === 'axios + reset-guard')!;
+    expect([s.key, guard.failures, guard.errors]).toEqual([s.key, 0, {}]);
+  }
+});
+
+it('prints one table per scenario and writes the SVG chart', () => {
+  const text = renderTables(report);
+  for (const s of SCENARIOS) expect(text).toContain(`${s.id}. ${s.title}`);
+  expect(text).toContain('extra attempts');
+  expect(svg.startsWith('<svg')).toBe(true);
+  expect(svg.trim().endsWith('</svg>')).toBe(true);
+  expect(svg.match(/<rect /g)!.length).toBeGreaterThanOrEqual(SCENARIOS.length * 3 * 2);
+});

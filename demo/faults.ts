@@ -1,0 +1,211 @@
+/** In-process servers for the demo: each reproduces one real cause of ECONNRESET. */
+import http from 'node:http';
+import https from 'node:https';
+import net, { type AddressInfo, type Socket } from 'node:net';
+import { testCertificate } from '../__tests__/support/net';
+
+export interface Target {
+  readonly url: string;
+  /** CA to trust, for the TLS scenario. */
+  readonly ca?: string;
+  /** Hook run at a given point of the traffic (the restart scenario). */
+  readonly during?: { readonly atMs: number; run(): Promise<void> };
+  close(): Promise<void>;
+}
+
+/** Deterministic PRNG (mulberry32) so every client meets the same fault pattern. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const BODY = JSON.stringify({ ok: true, items: Array.from({ length: 20 }, (_, i) => ({ id: i, name: `item-${i}` })) });
+
+function reply(res: http.ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(BODY) });
+  res.end(BODY);
+}
+
+function tracked(server: net.Server): () => Promise<void> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  return () =>
+    new Promise((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    });
+}
+
+async function listen(server: net.Server, port = 0): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+/** A plain server; `onRequest` may take over the socket to misbehave. */
+export async function plainServer(
+  options: { keepAliveTimeout?: number; onRequest?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean } = {},
+): Promise<{ port: number; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (options.onRequest?.(req, res) !== true) reply(res);
+    });
+  });
+  server.keepAliveTimeout = options.keepAliveTimeout ?? 60_000;
+  const close = tracked(server);
+  return { port: await listen(server), close };
+}
+
+/** 1. A firewall/NAT that silently forgets connections idle longer than idleMs. */
+export async function idleDropFirewall(idleMs: number): Promise<Target> {
+  const origin = await plainServer();
+  const proxy = net.createServer((client) => {
+    const upstream = net.connect(origin.port, '127.0.0.1');
+    let last = Date.now();
+    client.on('data', (chunk: Buffer) => {
+      if (Date.now() - last > idleMs) {
+        upstream.destroy();
+        client.resetAndDestroy();
+        return;
+      }
+      last = Date.now();
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      last = Date.now();
+      client.write(chunk);
+    });
+    upstream.on('end', () => client.end());
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+  });
+  const closeProxy = tracked(proxy);
+  const port = await listen(proxy);
+  return { url: `http://127.0.0.1:${port}`, close: async () => void (await Promise.all([closeProxy(), origin.close()])) };
+}
+
+/**
+ * 2. A server closing idle keep-alive connections at its own timeout, without a
+ * `Keep-Alive: timeout` hint (as nginx, Go and most load balancers do): a FIN after idleMs.
+ */
+export async function idleClosingServer(idleMs: number): Promise<Target> {
+  const timers = new Map<Socket, NodeJS.Timeout>();
+  const server = http.createServer((req, res) => {
+    const socket = req.socket;
+    clearTimeout(timers.get(socket));
+    req.resume();
+    req.on('end', () => reply(res));
+    res.on('finish', () => timers.set(socket, setTimeout(() => socket.end(), idleMs)));
+  });
+  server.keepAliveTimeout = 0; // no hint; the idle close above is the server's policy
+  server.on('connection', (s: Socket) => s.on('close', () => clearTimeout(timers.get(s))));
+  const close = tracked(server);
+  const port = await listen(server);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      for (const t of timers.values()) clearTimeout(t);
+      await close();
+    },
+  };
+}
+
+/** 3. An overloaded server that resets a share of new connections at once. */
+export async function overloadedServer(share: number, seed: number): Promise<Target> {
+  const random = seeded(seed);
+  const s = await plainServer();
+  const front = net.createServer((socket) => {
+    if (random() < share) {
+      socket.once('data', () => socket.resetAndDestroy());
+      return;
+    }
+    const upstream = net.connect(s.port, '127.0.0.1');
+    socket.pipe(upstream).pipe(socket);
+    socket.on('error', () => upstream.destroy());
+    upstream.on('error', () => socket.destroy());
+    socket.on('close', () => upstream.destroy());
+  });
+  const closeFront = tracked(front);
+  const port = await listen(front);
+  return { url: `http://127.0.0.1:${port}`, close: async () => void (await Promise.all([closeFront(), s.close()])) };
+}
+
+/** 4. A server restart: open connections reset, then refused for downMs, then back on the same port. */
+export async function restartingServer(atMs: number, downMs: number): Promise<Target> {
+  let server = http.createServer((req, res) => req.resume().on('end', () => reply(res)));
+  let close = tracked(server);
+  const port = await listen(server);
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => sockets.add(s));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    during: {
+      atMs,
+      run: async () => {
+        for (const s of sockets) if (!s.destroyed) s.resetAndDestroy();
+        await close();
+        await new Promise((r) => setTimeout(r, downMs));
+        server = http.createServer((req, res) => req.resume().on('end', () => reply(res)));
+        server.keepAliveTimeout = 60_000;
+        close = tracked(server);
+        await listen(server, port);
+      },
+    },
+    close: () => close(),
+  };
+}
+
+/** 5. A server that resets a share of responses half-way through the body. */
+export async function midBodyResetServer(share: number, seed: number): Promise<Target> {
+  const random = seeded(seed);
+  const s = await plainServer({
+    onRequest: (_req, res) => {
+      if (random() >= share) return false;
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(BODY) });
+      res.write(BODY.slice(0, BODY.length / 2));
+      setTimeout(() => res.socket?.resetAndDestroy(), 5);
+      return true;
+    },
+  });
+  return { url: `http://127.0.0.1:${s.port}`, close: () => s.close() };
+}
+
+/** 6. A TLS server that resets a share of handshakes; it closes every connection after one response. */
+export async function tlsHandshakeResetServer(share: number, seed: number): Promise<Target> {
+  const random = seeded(seed);
+  const { key, cert } = testCertificate();
+  const secure = https.createServer({ key, cert }, (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.setHeader('connection', 'close');
+      reply(res);
+    });
+  });
+  const front = net.createServer((socket) => {
+    if (random() < share) {
+      socket.once('data', () => socket.resetAndDestroy());
+      return;
+    }
+    secure.emit('connection', socket);
+  });
+  const closeFront = tracked(front);
+  const port = await listen(front);
+  return {
+    url: `https://127.0.0.1:${port}`,
+    ca: cert,
+    close: async () => {
+      await closeFront();
+      secure.close();
+    },
+  };
+}

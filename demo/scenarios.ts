@@ -1,0 +1,97 @@
+/**
+ * One scenario per common cause of "connection reset by peer", with times scaled down
+ * (a real NAT forgets after minutes, Node's server after 5 s) so the demo runs in seconds.
+ * Random faults come from fixed seeds so every client meets the same pattern and runs
+ * are reproducible; the seeds were chosen without runs of more than two faults in a row
+ * (at a 20 % fault rate such a run hits under 1 % of requests).
+ */
+import * as faults from './faults';
+
+export interface Traffic {
+  readonly method: 'get' | 'post';
+  readonly requests: number;
+  /** Wait between the end of one request and the start of the next (sequential traffic). */
+  readonly spacingMs?: number;
+  /** Fire one request every intervalMs without waiting for the previous (open loop). */
+  readonly intervalMs?: number;
+  /** Parallel workers, for sequential traffic. */
+  readonly concurrency?: number;
+}
+
+export interface Scenario {
+  readonly id: number;
+  readonly key: string;
+  readonly title: string;
+  readonly cause: string;
+  /** The guard is expected to hide every failure here. */
+  readonly cureExpected: boolean;
+  start(): Promise<faults.Target>;
+  traffic(quick: boolean): Traffic;
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    id: 1,
+    key: 'firewall-idle-drop',
+    title: 'Firewall/NAT silently forgets idle connections',
+    cause: 'a middlebox drops connections idle > 250 ms without a FIN; the next packet on them gets an RST',
+    cureExpected: true,
+    start: () => faults.idleDropFirewall(250),
+    traffic: (quick) => ({ method: 'get', requests: quick ? 5 : 12, spacingMs: 300 }),
+  },
+  {
+    id: 2,
+    key: 'keep-alive-timeout-boundary',
+    title: 'Server closes idle keep-alive connections at its timeout',
+    cause: 'the server closes connections idle for 500 ms (no Keep-Alive hint); requests arrive every 480-520 ms',
+    cureExpected: true,
+    start: () => faults.idleClosingServer(500),
+    traffic: (quick) => ({ method: 'get', requests: quick ? 5 : 12, spacingMs: 480 }),
+  },
+  {
+    id: 3,
+    key: 'overloaded-server',
+    title: 'Overloaded server resets a share of new connections',
+    cause: '20 % of new TCP connections are reset as soon as the request arrives',
+    cureExpected: true,
+    start: () => faults.overloadedServer(0.2, 17),
+    traffic: (quick) => ({ method: 'get', requests: quick ? 24 : 60, concurrency: 6 }),
+  },
+  {
+    id: 4,
+    key: 'server-restart',
+    title: 'Server restart',
+    cause: 'open connections are reset, the port refuses connections for 120 ms, then the server is back',
+    cureExpected: true,
+    start: () => faults.restartingServer(300, 120),
+    traffic: (quick) => ({ method: 'get', requests: quick ? 20 : 40, intervalMs: 30 }),
+  },
+  {
+    id: 5,
+    key: 'reset-mid-body',
+    title: 'Reset in the middle of a response body',
+    cause: '20 % of responses are cut with an RST after half of the body',
+    cureExpected: true,
+    start: () => faults.midBodyResetServer(0.2, 23),
+    traffic: (quick) => ({ method: 'get', requests: quick ? 12 : 30, spacingMs: 5 }),
+  },
+  {
+    id: 6,
+    key: 'tls-handshake-reset',
+    title: 'Reset during the TLS handshake',
+    cause: '20 % of TLS handshakes are reset after the ClientHello',
+    cureExpected: true,
+    start: () => faults.tlsHandshakeResetServer(0.2, 12),
+    traffic: (quick) => ({ method: 'get', requests: quick ? 12 : 30, spacingMs: 5 }),
+  },
+  {
+    id: 7,
+    key: 'post-on-stale-connection',
+    title: 'POSTs on connections that went stale',
+    // Idle past the guard's staleIdleMs (1 s): a POST is resent only when its socket idled that long.
+    cause: 'a firewall drops connections idle > 1 s; POSTs every ~1.1 s; the dropped attempt never reached the server',
+    cureExpected: true,
+    start: () => faults.idleDropFirewall(1000),
+    traffic: (quick) => ({ method: 'post', requests: quick ? 3 : 8, spacingMs: 1100 }),
+  },
+];
