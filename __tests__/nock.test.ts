@@ -4,7 +4,7 @@
  */
 import http from 'node:http';
 import { Readable } from 'node:stream';
-import axios, { isCancel, type AxiosError, type AxiosInstance } from 'axios';
+import axios, { isCancel, type AxiosInstance } from 'axios';
 import nock from 'nock';
 import {
   attach,
@@ -18,6 +18,7 @@ import {
   type GuardOptions,
   type RetryInfo,
 } from '../src';
+import { failure } from './support/net';
 
 const ORIGIN = 'http://api.test';
 // nock 14 hangs on a plain-object replyWithError({ code }): it must be an Error carrying the code.
@@ -41,14 +42,6 @@ function setup(options: GuardOptions = {}): void {
   });
 }
 
-async function failure(promise: Promise<unknown>): Promise<AxiosError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as AxiosError;
-  }
-  throw new Error('expected the request to fail');
-}
 
 beforeAll(() => nock.disableNetConnect());
 afterEach(() => {

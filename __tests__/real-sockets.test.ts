@@ -3,10 +3,11 @@
  * idle-dropping TCP proxy. Outcomes (counts, codes, bodies) are asserted, never wall time.
  */
 import { Readable } from 'node:stream';
-import axios, { isCancel, type AxiosError, type AxiosInstance } from 'axios';
+import axios, { isCancel, type AxiosInstance } from 'axios';
 import { HttpsAgent } from 'agentkeepalive';
 import { attach, attemptOf, failureOf, type Guard, type GuardOptions } from '../src';
 import {
+  failure,
   pause,
   startHalfBodyServer,
   startHttpServer,
@@ -35,14 +36,6 @@ async function serve<T extends Closeable>(server: Promise<T>): Promise<T> {
   return s;
 }
 
-async function failure(promise: Promise<unknown>): Promise<AxiosError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as AxiosError;
-  }
-  throw new Error('expected the request to fail');
-}
 
 afterEach(async () => {
   for (const guard of guards.splice(0)) guard.detach();

@@ -2,7 +2,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo, type Socket } from 'node:net';
-import { testCertificate } from '../__tests__/support/net';
+import { startIdleDropProxy, testCertificate } from '../__tests__/support/net';
 
 export interface Target {
   readonly url: string;
@@ -68,30 +68,8 @@ export async function plainServer(
 /** 1. A firewall/NAT that silently forgets connections idle longer than idleMs. */
 export async function idleDropFirewall(idleMs: number): Promise<Target> {
   const origin = await plainServer();
-  const proxy = net.createServer((client) => {
-    const upstream = net.connect(origin.port, '127.0.0.1');
-    let last = Date.now();
-    client.on('data', (chunk: Buffer) => {
-      if (Date.now() - last > idleMs) {
-        upstream.destroy();
-        client.resetAndDestroy();
-        return;
-      }
-      last = Date.now();
-      upstream.write(chunk);
-    });
-    upstream.on('data', (chunk: Buffer) => {
-      last = Date.now();
-      client.write(chunk);
-    });
-    upstream.on('end', () => client.end());
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
-    client.on('close', () => upstream.destroy());
-  });
-  const closeProxy = tracked(proxy);
-  const port = await listen(proxy);
-  return { url: `http://127.0.0.1:${port}`, close: async () => void (await Promise.all([closeProxy(), origin.close()])) };
+  const proxy = await startIdleDropProxy(origin.port, idleMs);
+  return { url: proxy.url, close: async () => void (await Promise.all([proxy.close(), origin.close()])) };
 }
 
 /**

@@ -9,6 +9,7 @@ import https from 'node:https';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { AxiosError } from 'axios';
 
 export interface Closeable {
   readonly port: number;
@@ -219,3 +220,13 @@ export async function startTlsServer(resetHandshakeFirst: number): Promise<TlsSe
 }
 
 export const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The error a request rejected with; fails the test when it resolved. */
+export async function failure(promise: Promise<unknown>): Promise<AxiosError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as AxiosError;
+  }
+  throw new Error('expected the request to fail');
+}
