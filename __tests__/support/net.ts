@@ -67,6 +67,8 @@ export interface HttpServerOptions {
   resetWhen?: (req: IncomingMessage, n: number, body: string) => boolean;
   keepAliveTimeout?: number;
   handler?: (req: IncomingMessage, res: ServerResponse, n: number, body: string) => void;
+  /** Keep bodies and headers (default); off for long runs such as benchmarks. */
+  record?: boolean;
 }
 
 const json = (req: IncomingMessage, res: ServerResponse, n: number, body: string): void => {
@@ -79,10 +81,11 @@ export async function startHttpServer(options: HttpServerOptions = {}): Promise<
   const resetWhen = options.resetWhen ?? ((_req, n) => n <= (options.resetFirst ?? 0));
   const server = http.createServer((req, res) => {
     const n = (record.hits += 1);
-    record.methods.push(req.method ?? '');
-    record.headers.push(req.headers);
+    const keep = options.record !== false;
+    if (keep) record.methods.push(req.method ?? '');
+    if (keep) record.headers.push(req.headers);
     void readBody(req).then((body) => {
-      record.bodies.push(body);
+      if (keep) record.bodies.push(body);
       if (resetWhen(req, n, body)) req.socket.resetAndDestroy();
       else (options.handler ?? json)(req, res, n, body);
     });

@@ -1,0 +1,250 @@
+/**
+ * `npm run bench`: the guard measured against the alternatives, side by side in one run.
+ * Contenders are interleaved round by round so machine drift hits them alike; figures are
+ * medians across rounds and ratios between contenders. Writes bench/results.json.
+ * Flags: --quick (a short smoke run).
+ */
+import { writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import axios, { type AxiosInstance } from 'axios';
+import axiosRetry from 'axios-retry';
+import HttpAgent from 'agentkeepalive';
+import { attach, createClient } from '../src';
+import { startHttpServer, startIdleDropProxy } from '../__tests__/support/net';
+
+const quick = process.argv.includes('--quick');
+const gc = (globalThis as { gc?: () => void }).gc;
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : s[Math.floor((s.length - 1) / 2)]!;
+};
+const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
+const heap = (): number => {
+  gc?.();
+  return process.memoryUsage().heapUsed;
+};
+
+async function sequential(api: AxiosInstance, n: number, path = '/'): Promise<number> {
+  const t = performance.now();
+  for (let i = 0; i < n; i += 1) await api.get(path);
+  return performance.now() - t;
+}
+
+async function concurrent(api: AxiosInstance, n: number, width: number): Promise<number> {
+  let next = 0;
+  const t = performance.now();
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < n) {
+        next += 1;
+        await api.get('/');
+      }
+    }),
+  );
+  return performance.now() - t;
+}
+
+/** 1. Overhead: the guard vs bare axios over the same kind of agentkeepalive agent. */
+async function overhead(url: string): Promise<Record<string, number>> {
+  const rounds = quick ? 3 : 7;
+  const n = quick ? 300 : 2000;
+  const bareAgent = new HttpAgent({ keepAlive: true });
+  const guardAgent = new HttpAgent({ keepAlive: true });
+  const bare = axios.create({ baseURL: url, httpAgent: bareAgent });
+  const guarded = axios.create({ baseURL: url, httpAgent: guardAgent });
+  const guard = attach(guarded);
+  await sequential(bare, 200);
+  await sequential(guarded, 200);
+  const times = { bare: [] as number[], guard: [] as number[] };
+  for (let r = 0; r < rounds; r += 1) {
+    // alternate who goes first, so neither always gets the warmer machine
+    const order = r % 2 === 0 ? (['bare', 'guard'] as const) : (['guard', 'bare'] as const);
+    for (const who of order) times[who].push(await sequential(who === 'bare' ? bare : guarded, n));
+  }
+  // heap growth over a batch, with a young generation large enough to hold it
+  // (run with --max-semi-space-size=64): an approximation of bytes allocated per request
+  const perRequest = async (api: AxiosInstance): Promise<number> => {
+    const before = heap();
+    await sequential(api, 300);
+    return (process.memoryUsage().heapUsed - before) / 300;
+  };
+  const bytes = { bare: [] as number[], guard: [] as number[] };
+  for (let r = 0; r < 5; r += 1) {
+    bytes.bare.push(await perRequest(bare));
+    bytes.guard.push(await perRequest(guarded));
+  }
+  guard.detach();
+  bareAgent.destroy();
+  guardAgent.destroy();
+  const bareMs = median(times.bare);
+  const guardMs = median(times.guard);
+  return {
+    requestsPerRound: n,
+    rounds,
+    bareUsPerRequest: round((bareMs / n) * 1000, 1),
+    guardUsPerRequest: round((guardMs / n) * 1000, 1),
+    timeRatio: round(guardMs / bareMs),
+    // both include the in-process server's allocations; the difference is the guard's
+    bareBytesPerRequest: Math.round(median(bytes.bare)),
+    guardBytesPerRequest: Math.round(median(bytes.guard)),
+    guardExtraBytesPerRequest: Math.round(median(bytes.guard) - median(bytes.bare)),
+  };
+}
+
+/** 2. Throughput: guard defaults vs axios defaults vs keep-alive off, at concurrency 1 and 32. */
+async function throughput(url: string): Promise<Record<string, number>> {
+  const n = quick ? 300 : 2000;
+  const rounds = quick ? 2 : 3;
+  const guard = createClient({}, { baseURL: url });
+  const plain = axios.create({ baseURL: url, httpAgent: new http.Agent({ keepAlive: true, scheduling: 'lifo', timeout: 5000 }) });
+  const noKeepAliveAgent = new http.Agent({ keepAlive: false });
+  const noKeepAlive = axios.create({ baseURL: url, httpAgent: noKeepAliveAgent });
+  const contenders = { guard, axiosDefaults: plain, keepAliveOff: noKeepAlive } as const;
+  const out: Record<string, number> = {};
+  for (const width of [1, 32]) {
+    const ms: Record<string, number[]> = { guard: [], axiosDefaults: [], keepAliveOff: [] };
+    for (let r = 0; r < rounds; r += 1) {
+      for (const [name, api] of Object.entries(contenders)) ms[name]!.push(await concurrent(api, n, width));
+    }
+    for (const name of Object.keys(contenders)) out[`${name}_c${width}_rps`] = Math.round(n / (median(ms[name]!) / 1000));
+    out[`guardVsAxiosDefaults_c${width}`] = round(out[`guard_c${width}_rps`]! / out[`axiosDefaults_c${width}_rps`]!);
+  }
+  guard.guard.detach();
+  (plain.defaults.httpAgent as http.Agent).destroy();
+  noKeepAliveAgent.destroy();
+  return out;
+}
+
+/** 3. Recovery: latency of the request that meets one stale pooled socket. */
+async function recovery(port: number): Promise<Record<string, number>> {
+  const reps = quick ? 6 : 20;
+  const proxy = await startIdleDropProxy(port, 600_000);
+  const guardClient = createClient({}, { baseURL: proxy.url });
+  const retryAgent = new HttpAgent({ keepAlive: true });
+  const retryClient = axios.create({ baseURL: proxy.url, httpAgent: retryAgent });
+  axiosRetry(retryClient, { retries: 3, retryDelay: (n, e) => axiosRetry.exponentialDelay(n, e) });
+  const freshAgent = new http.Agent({ keepAlive: false });
+  const fresh = axios.create({ baseURL: proxy.url, httpAgent: freshAgent });
+  const ms = { guard: [] as number[], axiosRetry: [] as number[], freshConnection: [] as number[] };
+  const stale = async (api: AxiosInstance): Promise<number> => {
+    await api.get('/warm');
+    proxy.dropAllNow();
+    return sequential(api, 1, '/after-drop');
+  };
+  for (let r = 0; r < reps; r += 1) {
+    ms.guard.push(await stale(guardClient));
+    ms.axiosRetry.push(await stale(retryClient));
+    ms.freshConnection.push(await sequential(fresh, 1));
+  }
+  guardClient.guard.detach();
+  retryAgent.destroy();
+  freshAgent.destroy();
+  await proxy.close();
+  const base = median(ms.freshConnection);
+  return {
+    reps,
+    freshConnectionMs: round(base, 2),
+    guardMs: round(median(ms.guard), 2),
+    axiosRetryMs: round(median(ms.axiosRetry), 2),
+    guardAddedMs: round(median(ms.guard) - base, 2),
+    axiosRetryAddedMs: round(median(ms.axiosRetry) - base, 2),
+  };
+}
+
+/** 4. Storm: attempts sent per request while the server resets everything. */
+async function storm(): Promise<Record<string, number>> {
+  const n = quick ? 16 : 48;
+  const width = 8;
+  const run = async (make: (url: string) => { api: AxiosInstance; done: () => void }): Promise<number> => {
+    const server = await startHttpServer({ resetWhen: () => true });
+    const { api, done } = make(server.url);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: width }, async () => {
+        while (next < n) {
+          next += 1;
+          await api.get('/').catch(() => undefined);
+        }
+      }),
+    );
+    done();
+    await server.close();
+    return server.hits / n;
+  };
+  const [guard, retry] = await Promise.all([
+    run((url) => {
+      const api = createClient({}, { baseURL: url });
+      return { api, done: () => api.guard.detach() };
+    }),
+    run((url) => {
+      const agent = new HttpAgent({ keepAlive: true });
+      const api = axios.create({ baseURL: url, httpAgent: agent });
+      axiosRetry(api, { retries: 3, retryDelay: (c, e) => axiosRetry.exponentialDelay(c, e) });
+      return { api, done: () => agent.destroy() };
+    }),
+  ]);
+  return { requests: n, concurrency: width, guardAttemptsPerRequest: round(guard, 2), axiosRetryAttemptsPerRequest: round(retry, 2) };
+}
+
+/** 5. Memory: heap after many requests through one guard does not grow with the count. */
+async function memory(url: string): Promise<Record<string, number>> {
+  const total = quick ? 10_000 : 100_000;
+  const step = total / 10;
+  const client = createClient({}, { baseURL: url });
+  const samples: number[] = [];
+  await concurrent(client, 500, 16);
+  samples.push(heap());
+  for (let done = 0; done < total; done += step) {
+    await concurrent(client, step, 16);
+    samples.push(heap());
+  }
+  client.guard.detach();
+  const mb = (b: number): number => round(b / 1024 / 1024, 2);
+  // least-squares slope of heap against sample index (per `step` requests)
+  const xs = samples.map((_, i) => i);
+  const mx = median(xs);
+  const my = samples.reduce((a, b) => a + b, 0) / samples.length;
+  const slope =
+    xs.reduce((a, x, i) => a + (x - mx) * (samples[i]! - my), 0) / xs.reduce((a, x) => a + (x - mx) ** 2, 0);
+  return { requests: total, firstMB: mb(samples[0]!), lastMB: mb(samples.at(-1)!), maxMB: mb(Math.max(...samples)), slopeKBPer10k: round(((slope / 1024) * 10_000) / step, 1) };
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  // The server runs in this process too (loopback, no recording), the same for every contender.
+  const server = await startHttpServer({ record: false });
+  const results: Record<string, Record<string, number>> = {};
+  const step = async (name: string, fn: () => Promise<Record<string, number>>): Promise<void> => {
+    process.stderr.write(`bench: ${name} ...\n`);
+    results[name] = await fn();
+  };
+  await step('overhead', () => overhead(server.url));
+  await step('throughput', () => throughput(server.url));
+  await step('recovery', () => recovery(server.port));
+  await step('storm', storm);
+  await step('memory', () => memory(server.url));
+  await server.close();
+  const cpus = os.cpus();
+  const report = {
+    date: new Date().toISOString(),
+    machine: { node: process.version, cpus: cpus.length, cpu: cpus[0]?.model.trim() ?? 'unknown', platform: `${os.platform()} ${os.arch()}` },
+    quick,
+    gcExposed: gc !== undefined,
+    durationS: round((performance.now() - started) / 1000, 1),
+    results,
+  };
+  for (const [name, figures] of Object.entries(results)) {
+    process.stdout.write(`\n${name}\n`);
+    for (const [k, v] of Object.entries(figures)) process.stdout.write(`  ${k.padEnd(30)} ${v}\n`);
+  }
+  process.stdout.write(`\n${report.date} · Node ${report.machine.node} · ${report.machine.cpus} x ${report.machine.cpu} · ${report.durationS} s\n`);
+  if (!quick) writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exitCode = 1;
+});
