@@ -338,6 +338,18 @@ describe('living with the user instance', () => {
     expect(client.guard.stats().recovered).toBe(1);
   });
 
+  it('a final error.config re-sent by hand is a new logical request through the same guard', async () => {
+    setup({ retries: 0 });
+    nock(ORIGIN).get('/again').replyWithError(reset).get('/again').reply(200, 'second time lucky');
+    const error = await failure(instance.get('/again'));
+    const first = attemptOf(error)!;
+    const res = await instance.request(error.config!);
+    expect(res.data).toBe('second time lucky');
+    expect(attemptOf(res)).toMatchObject({ attempt: 1 });
+    expect(attemptOf(res)!.requestId).not.toBe(first.requestId);
+    expect(guard.stats()).toMatchObject({ requests: 2, attempts: 2 });
+  });
+
   it('does not touch non-reset failures: a 500 comes back as the usual AxiosError', async () => {
     setup();
     nock(ORIGIN).get('/e').reply(500, { err: 'x' });

@@ -118,15 +118,13 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
   const untrack = [agents.http, agents.https].filter((a): a is Agent => a !== undefined).map((a) => trackIdle(a));
 
   const pipeline = createPipeline(counters);
-  const targets = new WeakMap<RequestState, AxiosRequestConfig['adapter']>();
 
   const guardedAdapter: AxiosAdapter = async (config) => {
     const state = stateOf(config) as RequestState;
     counters.requests += 1;
     const attemptConfig: AxiosRequestConfig = { ...config, transformRequest: IDENTITY, transformResponse: IDENTITY };
-    const target = targets.get(state);
-    if (target === undefined) delete attemptConfig.adapter;
-    else attemptConfig.adapter = target;
+    if (state.adapter === undefined) delete attemptConfig.adapter;
+    else attemptConfig.adapter = state.adapter;
     try {
       const response: AxiosResponse = await pipeline.request(attemptConfig);
       if (state.attempt > 1) counters.recovered += 1;
@@ -138,10 +136,10 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
   };
 
   const interceptorId = instance.interceptors.request.use((config: StatefulConfig) => {
-    const previousState = config[STATE_KEY];
-    const target = config.adapter === guardedAdapter && previousState ? targets.get(previousState) : config.adapter;
+    // A config re-sent by hand (error.config) already carries our adapter: reuse the one it wrapped.
+    const adapter = config.adapter === guardedAdapter ? config[STATE_KEY]?.adapter : config.adapter;
     const state = new RequestState(randomUUID(), mergeRequestOptions(resolved, config.resetGuard), Date.now());
-    targets.set(state, target);
+    state.adapter = adapter;
     config[STATE_KEY] = state;
     config.adapter = guardedAdapter;
     return config;

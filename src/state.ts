@@ -1,3 +1,4 @@
+import type { AxiosRequestConfig } from 'axios';
 import type { ResolvedOptions } from './options';
 import type { RetryDecision } from './policy';
 import type { AttemptInfo, Classification, FailureRecord } from './types';
@@ -20,6 +21,8 @@ export class RequestState {
   /** The last failed attempt's classification and the decision taken on it. */
   classification: Classification | undefined;
   decision: RetryDecision | undefined;
+  /** The adapter the user's config chose, which the attempts go to. */
+  adapter: AxiosRequestConfig['adapter'];
 
   constructor(
     readonly requestId: string,
