@@ -4,7 +4,7 @@
  */
 import http from 'node:http';
 import { Readable } from 'node:stream';
-import axios, { isCancel, type AxiosInstance } from 'axios';
+import axios, { AxiosError, isCancel, type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import nock from 'nock';
 import {
   attach,
@@ -348,6 +348,22 @@ describe('living with the user instance', () => {
     expect(attemptOf(res)).toMatchObject({ attempt: 1 });
     expect(attemptOf(res)!.requestId).not.toBe(first.requestId);
     expect(guard.stats()).toMatchObject({ requests: 2, attempts: 2 });
+  });
+
+  it("sends attempts to the user's own adapter function, first directly then through the retry loop", async () => {
+    const calls: string[] = [];
+    instance = axios.create({ baseURL: ORIGIN });
+    guard = attach(instance, { sleep: () => Promise.resolve(), attemptHeader: true });
+    const adapter = (config: InternalAxiosRequestConfig): Promise<AxiosResponse> => {
+      calls.push(String(config.headers.get('x-request-attempt')));
+      if (calls.length < 3) return Promise.reject(new AxiosError('read ECONNRESET', 'ECONNRESET', config));
+      return Promise.resolve({ data: '{"ok":true}', status: 200, statusText: 'OK', headers: {}, config });
+    };
+    const res = await instance.get('/custom', { adapter });
+    expect(calls).toEqual(['1/4', '2/4', '3/4']);
+    expect(res.data).toEqual({ ok: true }); // transformResponse ran once, on the outer config
+    expect(attemptOf(res)).toMatchObject({ attempt: 3 });
+    expect(guard.stats()).toMatchObject({ requests: 1, attempts: 3, retries: 2, recovered: 1 });
   });
 
   it('does not touch non-reset failures: a 500 comes back as the usual AxiosError', async () => {

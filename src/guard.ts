@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Agent } from 'node:http';
 import axios, {
+  AxiosHeaders,
   CanceledError,
+  getAdapter,
   isAxiosError,
   isCancel,
   type AxiosAdapter,
@@ -122,11 +124,21 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
   const guardedAdapter: AxiosAdapter = async (config) => {
     const state = stateOf(config) as RequestState;
     counters.requests += 1;
-    const attemptConfig: AxiosRequestConfig = { ...config, transformRequest: IDENTITY, transformResponse: IDENTITY };
-    if (state.adapter === undefined) delete attemptConfig.adapter;
-    else attemptConfig.adapter = state.adapter;
+    const attemptConfig = {
+      ...config,
+      adapter: state.adapter,
+      transformRequest: IDENTITY,
+      transformResponse: IDENTITY,
+    } as InternalAxiosRequestConfig;
     try {
-      const response: AxiosResponse = await pipeline.request(attemptConfig);
+      const response = await firstAttempt(attemptConfig, state, counters).catch(async (error: unknown) => {
+        // Only a failure the policy will retry enters axios-retry's loop: the wait and the
+        // retry count are set exactly as axios-retry's own onRetry/retryCount would be.
+        if (!isAxiosError(error) || state.decision?.retry !== true) throw error;
+        await beforeRetry(error, attemptConfig, counters);
+        attemptConfig['axios-retry'] = { retryCount: 1 };
+        return pipeline.request(attemptConfig);
+      });
       if (state.attempt > 1) counters.recovered += 1;
       response.config = config;
       return response;
@@ -195,8 +207,34 @@ function createPipeline(counters: Counters): AxiosInstance {
     onRetry: (_count, error, config) => beforeRetry(error, config, counters),
   });
   // Request interceptors run in reverse order: this one runs before axios-retry reads its options.
-  pipeline.interceptors.request.use((config) => onAttemptStart(config, counters));
+  pipeline.interceptors.request.use((config) => {
+    const state = stateOf(config) as RequestState;
+    config['axios-retry'] = { ...config['axios-retry'], retries: state.maxAttempts - 1 };
+    return onAttemptStart(config, counters);
+  });
   return pipeline;
+}
+
+/**
+ * The first attempt goes straight to the adapter: the user's instance has already merged
+ * and transformed the config, and a second pass through axios's pipeline would cost about
+ * as much as the request itself on a fast network. Retries go through the pipeline.
+ */
+async function firstAttempt(
+  config: InternalAxiosRequestConfig,
+  state: RequestState,
+  counters: Counters,
+): Promise<AxiosResponse> {
+  // Each attempt gets its own headers object: adapters add to it (Content-Length, ...).
+  config.headers = AxiosHeaders.from(config.headers);
+  onAttemptStart(config, counters);
+  try {
+    // the config lets the fetch adapter pick up a custom `env.fetch`, as axios does
+    return await getAdapter(state.adapter ?? axios.defaults.adapter, config)(config);
+  } catch (error) {
+    onAttemptFailed(error, counters);
+    throw error;
+  }
 }
 
 function onAttemptStart(config: InternalAxiosRequestConfig, counters: Counters): InternalAxiosRequestConfig {
@@ -204,7 +242,6 @@ function onAttemptStart(config: InternalAxiosRequestConfig, counters: Counters):
   state.attempt += 1;
   state.startedAt = Date.now();
   counters.attempts += 1;
-  config['axios-retry'] = { ...config['axios-retry'], retries: state.maxAttempts - 1 };
   const { attemptHeader, requestIdHeader } = state.options;
   if (attemptHeader !== false) config.headers.set(attemptHeader, `${state.attempt}/${state.maxAttempts}`);
   if (requestIdHeader !== false) config.headers.set(requestIdHeader, state.requestId);
