@@ -90,8 +90,9 @@ class Counters {
 }
 
 /**
- * Registers the guard on an existing Axios instance: one request interceptor that sends
- * each request through a private pipeline (per-attempt interceptors + axios-retry), and
+ * Registers the guard on an existing Axios instance: one request interceptor that swaps
+ * the request's adapter for the guard's (first attempt straight to your adapter; retries
+ * through a private pipeline of per-attempt interceptors + axios-retry), and
  * agentkeepalive agents unless the instance has its own.
  *
  * Your own interceptors keep running exactly once per logical request, whatever order
@@ -188,7 +189,7 @@ export function createClient(options?: GuardOptions, axiosConfig?: CreateAxiosDe
   return Object.defineProperty(client, 'guard', { value: guard, enumerable: false }) as GuardedInstance;
 }
 
-/** The private instance that sends the attempts of one logical request, looped by axios-retry. */
+/** The private instance that sends the retries of one logical request, looped by axios-retry. */
 function createPipeline(counters: Counters): AxiosInstance {
   const pipeline = axios.create();
   // Attempt configs arrive fully merged from the user's instance; add no defaults of our own.
