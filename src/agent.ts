@@ -1,12 +1,92 @@
-import type { Agent } from 'node:http';
+import type { Agent, IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import HttpAgent, { HttpsAgent } from 'agentkeepalive';
 
-/** A keep-alive agent as the guard creates it when the instance has none. */
-export function createAgent(protocol: 'http' | 'https', freeSocketTimeout: number): HttpAgent | HttpsAgent {
+/** A server's `Keep-Alive: timeout=N, max=M` response header, parsed. */
+export interface KeepAliveHint {
+  readonly timeoutSeconds: number | undefined;
+  readonly max: number | undefined;
+}
+
+/** Parses a `Keep-Alive` header value; unknown or malformed parameters are ignored. */
+export function parseKeepAlive(value: unknown): KeepAliveHint {
+  let timeoutSeconds: number | undefined;
+  let max: number | undefined;
+  if (typeof value === 'string') {
+    for (const part of value.split(',')) {
+      const [key, raw] = part.split('=').map((x) => x.trim().toLowerCase());
+      const n = raw !== undefined && /^\d{1,9}$/.test(raw) ? Number(raw) : undefined;
+      if (key === 'timeout' && n !== undefined) timeoutSeconds = n;
+      if (key === 'max' && n !== undefined) max = n;
+    }
+  }
+  return { timeoutSeconds, max };
+}
+
+/**
+ * How long a free socket may idle given the server's hint: one second under the
+ * announced timeout (the margin undici and Node's own agent keep, for clock skew and a
+ * request already in flight), never above the configured value. Node's agent already
+ * refuses to reuse a socket whose hint is 1 s or less.
+ */
+export function hintedFreeSocketTimeout(configuredMs: number, timeoutSeconds: number | undefined): number {
+  if (timeoutSeconds === undefined) return configuredMs;
+  return Math.max(0, Math.min(configuredMs, timeoutSeconds * 1000 - 1000));
+}
+
+interface HintableSocket extends Duplex {
+  freeSocketTimeout?: number | undefined;
+  _httpMessage?: { res?: IncomingMessage | null } | null;
+}
+
+const served = new WeakMap<Duplex, number>();
+
+/**
+ * Applies the last response's Keep-Alive hint to the socket going back to the pool.
+ * Returns false when the server's `max` says the socket must not be reused.
+ */
+function applyHint(socket: HintableSocket, configuredMs: number): boolean {
+  const count = (served.get(socket) ?? 0) + 1;
+  served.set(socket, count);
+  const hint = parseKeepAlive(socket._httpMessage?.res?.headers['keep-alive']);
+  // agentkeepalive reads a per-socket freeSocketTimeout before its own default
+  socket.freeSocketTimeout = hint.timeoutSeconds === undefined ? undefined : hintedFreeSocketTimeout(configuredMs, hint.timeoutSeconds);
+  return hint.max === undefined || count < hint.max;
+}
+
+class HintedHttpAgent extends HttpAgent {
+  constructor(private readonly configuredMs: number, options: HttpAgent.HttpOptions) {
+    super(options);
+  }
+
+  override keepSocketAlive(socket: Duplex): boolean {
+    const allowed = applyHint(socket, this.configuredMs);
+    return (super.keepSocketAlive(socket) as unknown as boolean) && allowed;
+  }
+}
+
+class HintedHttpsAgent extends HttpsAgent {
+  constructor(private readonly configuredMs: number, options: HttpAgent.HttpsOptions) {
+    super(options);
+  }
+
+  override keepSocketAlive(socket: Duplex): boolean {
+    const allowed = applyHint(socket, this.configuredMs);
+    return (super.keepSocketAlive(socket) as unknown as boolean) && allowed;
+  }
+}
+
+/**
+ * A keep-alive agent as the guard creates it when the instance has none. With `hints`,
+ * a server's `Keep-Alive: timeout=N, max=M` shortens that socket's idle time and caps
+ * its reuse (agentkeepalive alone would keep `freeSocketTimeout` regardless).
+ */
+export function createAgent(protocol: 'http' | 'https', freeSocketTimeout: number, hints = true): HttpAgent | HttpsAgent {
   // timeout 0: no active-socket timeout from the agent (agentkeepalive's default of 8 s
   // would kill slow responses); the request's own `timeout` option governs instead.
   const options = { keepAlive: true, freeSocketTimeout, timeout: 0 };
-  return protocol === 'http' ? new HttpAgent(options) : new HttpsAgent(options);
+  if (!hints) return protocol === 'http' ? new HttpAgent(options) : new HttpsAgent(options);
+  return protocol === 'http' ? new HintedHttpAgent(freeSocketTimeout, options) : new HintedHttpsAgent(freeSocketTimeout, options);
 }
 
 /** Socket counts of one agent, from `guard.stats().agents`. */

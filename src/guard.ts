@@ -111,7 +111,7 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
   const pick = (protocol: 'http' | 'https', current: unknown): Agent | undefined => {
     if (isPoolingAgent(current)) return current;
     if (current !== undefined || !resolved.agents) return undefined;
-    const agent = createAgent(protocol, resolved.freeSocketTimeout);
+    const agent = createAgent(protocol, resolved.freeSocketTimeout, resolved.keepAliveHints);
     owned.push(agent);
     return agent;
   };

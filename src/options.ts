@@ -91,6 +91,12 @@ export interface GuardOptions extends RequestOptions {
    */
   freeSocketTimeout?: number | undefined;
   /**
+   * Follow the server's `Keep-Alive: timeout=N, max=M` hint on the guard's agents: a socket
+   * idles at most N-1 s and is not reused after M responses.
+   * @default true
+   */
+  keepAliveHints?: boolean | undefined;
+  /**
    * Source of randomness for backoff jitter, returning [0, 1). For tests.
    * @default Math.random
    */
@@ -118,6 +124,7 @@ export interface ResolvedOptions {
   readonly onGiveUp: ((info: GiveUpInfo) => void | Promise<void>) | undefined;
   readonly agents: boolean;
   readonly freeSocketTimeout: number;
+  readonly keepAliveHints: boolean;
   readonly random: () => number;
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -138,6 +145,7 @@ export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
   onGiveUp: undefined,
   agents: true,
   freeSocketTimeout: 4000,
+  keepAliveHints: true,
   random: Math.random,
   sleep: defaultSleep,
 });
@@ -201,6 +209,7 @@ const GUARD_CHECKS = {
   ...REQUEST_CHECKS,
   agents: bool,
   freeSocketTimeout: positiveMillis,
+  keepAliveHints: bool,
   random: fn,
   sleep: fn,
 } satisfies Record<keyof GuardOptions, Check>;
