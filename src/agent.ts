@@ -126,3 +126,14 @@ export function agentStatus(agent: Agent): AgentStatus {
     pendingRequests: total(agent.requests),
   });
 }
+
+/** Learned idle limits are never set below this: a far side that forgets faster is broken. */
+export const LEARNED_FLOOR_MS = 250;
+
+/**
+ * The idle limit learned from a stale-socket reset after `idleMs` of idle: the far side
+ * forgot the connection somewhere before that, so stay a quarter below it.
+ */
+export function learnedIdleLimit(idleMs: number): number {
+  return Math.max(LEARNED_FLOOR_MS, Math.floor(idleMs * 0.75));
+}

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Agent } from 'node:http';
+import type { Socket } from 'node:net';
 import axios, {
   AxiosHeaders,
   CanceledError,
@@ -15,7 +16,7 @@ import axios, {
   type InternalAxiosRequestConfig,
 } from 'axios';
 import axiosRetry from 'axios-retry';
-import { agentStatus, createAgent, type AgentStatus } from './agent';
+import { agentStatus, createAgent, learnedIdleLimit, type AgentStatus } from './agent';
 import { backoffDelay } from './backoff';
 import { isReplayableBody } from './body';
 import { classifyError } from './classify';
@@ -52,6 +53,8 @@ export interface GuardStats {
   readonly failures: Readonly<Record<FailureKind, number>>;
   /** Stale free sockets destroyed because a socket of the same pool, idle no longer, was found dead. */
   readonly purgedSockets: number;
+  /** Idle limits learned from stale-socket resets, in ms, by agent pool (origin). */
+  readonly learnedIdleLimits: Readonly<Record<string, number>>;
   readonly agents: { readonly http: AgentStatus | undefined; readonly https: AgentStatus | undefined };
 }
 
@@ -86,6 +89,8 @@ class Counters {
   recovered = 0;
   gaveUp = 0;
   purgedSockets = 0;
+  /** Learned idle limit per agent pool; written on stale resets, read when a socket goes free. */
+  readonly learned = new Map<string, number>();
   readonly failures = Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<FailureKind, number>;
 }
 
@@ -118,7 +123,17 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
   const agents = Object.freeze({ http: pick('http', previous.http), https: pick('https', previous.https) });
   if (agents.http !== undefined && previous.http === undefined) instance.defaults.httpAgent = agents.http;
   if (agents.https !== undefined && previous.https === undefined) instance.defaults.httpsAgent = agents.https;
-  const untrack = [agents.http, agents.https].filter((a): a is Agent => a !== undefined).map((a) => trackIdle(a));
+  // Learned limits shorten free sockets on the guard's own agents only: this listener runs
+  // after agentkeepalive's, so its socket timeout is the one that stands.
+  const applyLearned = (socket: Socket, pool: string): void => {
+    const limit = counters.learned.get(pool);
+    if (limit !== undefined && (socket.timeout === undefined || socket.timeout === 0 || socket.timeout > limit)) {
+      socket.setTimeout(limit);
+    }
+  };
+  const untrack = [agents.http, agents.https]
+    .filter((a): a is Agent => a !== undefined)
+    .map((a) => trackIdle(a, owned.includes(a) && resolved.learnIdleLimits ? applyLearned : undefined));
 
   const pipeline = createPipeline(counters);
 
@@ -266,6 +281,10 @@ function onAttemptFailed(error: unknown, counters: Counters): void {
     if (socket && !socket.destroyed) socket.destroy();
     if (classification.kind === 'stale-socket' && stamp !== undefined && isPoolingAgent(agent)) {
       counters.purgedSockets += purgeIdlePeers(agent, stamp);
+      if (classification.idleMs !== undefined) {
+        const limit = learnedIdleLimit(classification.idleMs);
+        counters.learned.set(stamp.pool, Math.min(limit, counters.learned.get(stamp.pool) ?? limit));
+      }
     }
   }
   const config = error.config;
@@ -381,6 +400,7 @@ function snapshot(counters: Counters, agents: Guard['agents']): GuardStats {
     resets: Object.freeze(Object.fromEntries(RESET_KINDS.map((k) => [k, failures[k]])) as Record<ResetKind, number>),
     failures,
     purgedSockets: counters.purgedSockets,
+    learnedIdleLimits: Object.freeze(Object.fromEntries(counters.learned)),
     agents: Object.freeze({
       http: agents.http === undefined ? undefined : agentStatus(agents.http),
       https: agents.https === undefined ? undefined : agentStatus(agents.https),

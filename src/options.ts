@@ -97,6 +97,13 @@ export interface GuardOptions extends RequestOptions {
    */
   keepAliveHints?: boolean | undefined;
   /**
+   * Learn from stale-socket resets: when a pooled socket to some origin turns out forgotten
+   * after T ms idle, the guard's agents keep that origin's free sockets under 0.75 x T
+   * (never under 250 ms) from then on. For middleboxes that drop idle connections silently.
+   * @default true
+   */
+  learnIdleLimits?: boolean | undefined;
+  /**
    * Source of randomness for backoff jitter, returning [0, 1). For tests.
    * @default Math.random
    */
@@ -125,6 +132,7 @@ export interface ResolvedOptions {
   readonly agents: boolean;
   readonly freeSocketTimeout: number;
   readonly keepAliveHints: boolean;
+  readonly learnIdleLimits: boolean;
   readonly random: () => number;
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -146,6 +154,7 @@ export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
   agents: true,
   freeSocketTimeout: 4000,
   keepAliveHints: true,
+  learnIdleLimits: true,
   random: Math.random,
   sleep: defaultSleep,
 });
@@ -210,6 +219,7 @@ const GUARD_CHECKS = {
   agents: bool,
   freeSocketTimeout: positiveMillis,
   keepAliveHints: bool,
+  learnIdleLimits: bool,
   random: fn,
   sleep: fn,
 } satisfies Record<keyof GuardOptions, Check>;

@@ -15,9 +15,15 @@ const stamps = new WeakMap<Socket, PoolStamp>();
  * Records, for every socket `agent` puts back in its free pool, when it did so.
  * Works with any Node agent (the `free` event is Node's). Returns the undo.
  */
-export function trackIdle(agent: Agent, now: () => number = Date.now): () => void {
+export function trackIdle(
+  agent: Agent,
+  afterFree?: (socket: Socket, pool: string) => void,
+  now: () => number = Date.now,
+): () => void {
   const onFree = (socket: Socket, options: Parameters<Agent['getName']>[0]): void => {
-    stamps.set(socket, { since: now(), pool: agent.getName(options) });
+    const pool = agent.getName(options);
+    stamps.set(socket, { since: now(), pool });
+    afterFree?.(socket, pool);
   };
   agent.on('free', onFree);
   return () => {

@@ -1,7 +1,7 @@
-/** The server's Keep-Alive hint on the guard's agents: pure parsing, then real sockets. */
+/** Keep-alive that stays fresher than the far side: server hints and learned idle limits. */
 import axios from 'axios';
 import { attach, type Guard } from '../src';
-import { hintedFreeSocketTimeout, parseKeepAlive } from '../src/agent';
+import { hintedFreeSocketTimeout, learnedIdleLimit, LEARNED_FLOOR_MS, parseKeepAlive } from '../src/agent';
 import { pause, startHttpServer, startIdleDropProxy, type Closeable } from './support/net';
 
 describe('parseKeepAlive / hintedFreeSocketTimeout (pure)', () => {
@@ -20,6 +20,12 @@ describe('parseKeepAlive / hintedFreeSocketTimeout (pure)', () => {
     expect(hintedFreeSocketTimeout(4000, 75)).toBe(4000);
     expect(hintedFreeSocketTimeout(4000, 1)).toBe(0);
     expect(hintedFreeSocketTimeout(4000, 0)).toBe(0);
+  });
+
+  it('learns a limit a quarter below the idle time that met a stale socket, with a floor', () => {
+    expect(learnedIdleLimit(700)).toBe(525);
+    expect(learnedIdleLimit(10_000)).toBe(7500);
+    expect(learnedIdleLimit(100)).toBe(LEARNED_FLOOR_MS);
   });
 });
 
@@ -58,6 +64,34 @@ describe('real sockets', () => {
     expect(ignored.statuses).toEqual([200, 200, 200]);
     expect(ignored.resets).toBeGreaterThanOrEqual(1);
   }, 15_000);
+
+  async function silentDrop(learnIdleLimits: boolean): Promise<{ resets: number; ok: number; guard: Guard }> {
+    // no hint reaches the client (the server sends none), the firewall forgets after 600 ms
+    const server = await startHttpServer({ keepAliveTimeout: 0 });
+    const proxy = await startIdleDropProxy(server.port, 600);
+    open.push(server, proxy);
+    const api = axios.create({ baseURL: proxy.url });
+    const guard = attach(api, { learnIdleLimits });
+    guards.push(guard);
+    let ok = 0;
+    for (let i = 0; i < 10; i += 1) {
+      if ((await api.get('/')).status === 200) ok += 1;
+      if (i < 9) await pause(700);
+    }
+    return { resets: proxy.resets, ok, guard };
+  }
+
+  it('learning: behind a silent 600 ms drop, at most 2 stale resets in 10 requests, then none', async () => {
+    const [learning, blind] = await Promise.all([silentDrop(true), silentDrop(false)]);
+    expect(learning.ok).toBe(10);
+    expect(learning.resets).toBeLessThanOrEqual(2);
+    const limits = Object.values(learning.guard.stats().learnedIdleLimits);
+    expect(limits).toHaveLength(1);
+    expect(limits[0]).toBeLessThan(600);
+    // without learning every reuse after 700 ms idle meets a forgotten connection
+    expect(blind.ok).toBe(10);
+    expect(blind.resets).toBeGreaterThan(learning.resets);
+  }, 20_000);
 
   it('max=M: a socket is not reused after M responses', async () => {
     const server = await startHttpServer({
