@@ -109,3 +109,29 @@ describe('real sockets', () => {
     expect(guard.stats().gaveUp).toBe(0);
   });
 });
+
+describe('agent limits (real sockets)', () => {
+  const open: Closeable[] = [];
+  const guards: Guard[] = [];
+  afterEach(async () => {
+    for (const g of guards.splice(0)) g.detach();
+    await Promise.all(open.splice(0).map((s) => s.close()));
+  });
+
+  it('maxSockets caps connections per origin; socketLifetime rotates old sockets', async () => {
+    const server = await startHttpServer();
+    open.push(server);
+    const capped = axios.create({ baseURL: server.url });
+    guards.push(attach(capped, { maxSockets: 1 }));
+    await Promise.all([1, 2, 3, 4].map((i) => capped.get(`/c${i}`)));
+    expect(server.connections).toBe(1);
+
+    const rotating = axios.create({ baseURL: server.url });
+    guards.push(attach(rotating, { socketLifetime: 100 }));
+    await rotating.get('/r1');
+    await pause(150);
+    await rotating.get('/r2');
+    // one connection from the capped client, then two: the first socket outlived 100 ms
+    expect(server.connections).toBe(3);
+  });
+});

@@ -18,7 +18,7 @@ describe('DEFAULTS and normalizeOptions', () => {
       const actual = (DEFAULTS as unknown as Record<string, unknown>)[key!];
       const value = text!.trim();
       if (typeof actual === 'function') expect(key).toMatch(/^(random|sleep)$/);
-      else expect([key, String(JSON.stringify(actual))]).toEqual([key, value]);
+      else expect([key, typeof actual === 'number' ? String(actual) : String(JSON.stringify(actual))]).toEqual([key, value]);
     }
   });
 
@@ -35,6 +35,9 @@ describe('DEFAULTS and normalizeOptions', () => {
     ['attemptHeader', 'bad header'],
     ['onRetry', 42],
     ['sleep', 'now'],
+    ['maxSockets', 0],
+    ['maxFreeSockets', 2.5],
+    ['socketLifetime', -1],
   ])('rejects %s = %p with a typed error naming both', (option, value) => {
     let caught: unknown;
     try {

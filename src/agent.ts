@@ -35,24 +35,39 @@ export function hintedFreeSocketTimeout(configuredMs: number, timeoutSeconds: nu
 }
 
 interface HintableSocket extends Duplex {
-  freeSocketTimeout?: number | undefined;
   _httpMessage?: { res?: IncomingMessage | null } | null;
 }
 
 const served = new WeakMap<Duplex, number>();
+const hinted = new WeakMap<Duplex, number>();
 
 /**
- * Applies the last response's Keep-Alive hint to the socket going back to the pool.
+ * Notes the last response's Keep-Alive hint for the socket going back to the pool.
  * Returns false when the server's `max` says the socket must not be reused.
  */
 function applyHint(socket: HintableSocket, configuredMs: number): boolean {
   const count = (served.get(socket) ?? 0) + 1;
   served.set(socket, count);
   const hint = parseKeepAlive(socket._httpMessage?.res?.headers['keep-alive']);
-  // agentkeepalive reads a per-socket freeSocketTimeout before its own default
-  socket.freeSocketTimeout = hint.timeoutSeconds === undefined ? undefined : hintedFreeSocketTimeout(configuredMs, hint.timeoutSeconds);
+  if (hint.timeoutSeconds === undefined) hinted.delete(socket);
+  else hinted.set(socket, hintedFreeSocketTimeout(configuredMs, hint.timeoutSeconds));
   return hint.max === undefined || count < hint.max;
 }
+
+type CalcSocketTimeout = (this: unknown, socket: Duplex) => number | undefined;
+
+/**
+ * agentkeepalive computes a free socket's timeout (its freeSocketTimeout, capped by the
+ * socket's remaining lifetime) on every release; the hint only ever lowers that result.
+ */
+function withHint(base: CalcSocketTimeout, self: unknown, socket: Duplex): number | undefined {
+  const computed = base.call(self, socket);
+  const hint = hinted.get(socket);
+  if (hint === undefined || computed === undefined || computed <= 0) return computed;
+  return Math.min(computed, hint);
+}
+
+const baseCalc = (proto: object): CalcSocketTimeout => (proto as { calcSocketTimeout: CalcSocketTimeout }).calcSocketTimeout;
 
 class HintedHttpAgent extends HttpAgent {
   constructor(private readonly configuredMs: number, options: HttpAgent.HttpOptions) {
@@ -62,6 +77,10 @@ class HintedHttpAgent extends HttpAgent {
   override keepSocketAlive(socket: Duplex): boolean {
     const allowed = applyHint(socket, this.configuredMs);
     return (super.keepSocketAlive(socket) as unknown as boolean) && allowed;
+  }
+
+  calcSocketTimeout(socket: Duplex): number | undefined {
+    return withHint(baseCalc(HttpAgent.prototype), this, socket);
   }
 }
 
@@ -74,6 +93,10 @@ class HintedHttpsAgent extends HttpsAgent {
     const allowed = applyHint(socket, this.configuredMs);
     return (super.keepSocketAlive(socket) as unknown as boolean) && allowed;
   }
+
+  calcSocketTimeout(socket: Duplex): number | undefined {
+    return withHint(baseCalc(HttpsAgent.prototype), this, socket);
+  }
 }
 
 /**
@@ -81,10 +104,21 @@ class HintedHttpsAgent extends HttpsAgent {
  * a server's `Keep-Alive: timeout=N, max=M` shortens that socket's idle time and caps
  * its reuse (agentkeepalive alone would keep `freeSocketTimeout` regardless).
  */
-export function createAgent(protocol: 'http' | 'https', freeSocketTimeout: number, hints = true): HttpAgent | HttpsAgent {
+export function createAgent(
+  protocol: 'http' | 'https',
+  settings: { freeSocketTimeout: number; keepAliveHints: boolean; maxSockets: number; maxFreeSockets: number; socketLifetime: number },
+): HttpAgent | HttpsAgent {
+  const { freeSocketTimeout, keepAliveHints: hints, maxSockets, maxFreeSockets, socketLifetime } = settings;
   // timeout 0: no active-socket timeout from the agent (agentkeepalive's default of 8 s
   // would kill slow responses); the request's own `timeout` option governs instead.
-  const options = { keepAlive: true, freeSocketTimeout, timeout: 0 };
+  const options = {
+    keepAlive: true,
+    freeSocketTimeout,
+    timeout: 0,
+    maxSockets,
+    maxFreeSockets,
+    ...(socketLifetime > 0 ? { socketActiveTTL: socketLifetime } : {}),
+  };
   if (!hints) return protocol === 'http' ? new HttpAgent(options) : new HttpsAgent(options);
   return protocol === 'http' ? new HintedHttpAgent(freeSocketTimeout, options) : new HintedHttpsAgent(freeSocketTimeout, options);
 }

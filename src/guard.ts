@@ -116,7 +116,7 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
   const pick = (protocol: 'http' | 'https', current: unknown): Agent | undefined => {
     if (isPoolingAgent(current)) return current;
     if (current !== undefined || !resolved.agents) return undefined;
-    const agent = createAgent(protocol, resolved.freeSocketTimeout, resolved.keepAliveHints);
+    const agent = createAgent(protocol, resolved);
     owned.push(agent);
     return agent;
   };

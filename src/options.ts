@@ -104,6 +104,22 @@ export interface GuardOptions extends RequestOptions {
    */
   learnIdleLimits?: boolean | undefined;
   /**
+   * Most sockets per origin on the guard's agents (Node's default: no limit).
+   * @default Infinity
+   */
+  maxSockets?: number | undefined;
+  /**
+   * Most free sockets kept per origin on the guard's agents (Node's default).
+   * @default 256
+   */
+  maxFreeSockets?: number | undefined;
+  /**
+   * Maximum lifetime of a socket in ms (0: none): an older socket is closed when it goes
+   * free, so connections rotate across DNS-balanced endpoints.
+   * @default 0
+   */
+  socketLifetime?: number | undefined;
+  /**
    * Source of randomness for backoff jitter, returning [0, 1). For tests.
    * @default Math.random
    */
@@ -133,6 +149,9 @@ export interface ResolvedOptions {
   readonly freeSocketTimeout: number;
   readonly keepAliveHints: boolean;
   readonly learnIdleLimits: boolean;
+  readonly maxSockets: number;
+  readonly maxFreeSockets: number;
+  readonly socketLifetime: number;
   readonly random: () => number;
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -155,6 +174,9 @@ export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
   freeSocketTimeout: 4000,
   keepAliveHints: true,
   learnIdleLimits: true,
+  maxSockets: Number.POSITIVE_INFINITY,
+  maxFreeSockets: 256,
+  socketLifetime: 0,
   random: Math.random,
   sleep: defaultSleep,
 });
@@ -182,6 +204,12 @@ const millis: Check = (name, value) => {
 };
 const positiveMillis: Check = (name, value) => {
   if (millis(name, value) === 0) throw new ResetGuardOptionError(name, value, 'a number of milliseconds > 0');
+  return value;
+};
+const positiveInt: Check = (name, value) => {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new ResetGuardOptionError(name, value, 'a positive integer');
+  }
   return value;
 };
 const fn: Check = (name, value) => {
@@ -220,6 +248,9 @@ const GUARD_CHECKS = {
   freeSocketTimeout: positiveMillis,
   keepAliveHints: bool,
   learnIdleLimits: bool,
+  maxSockets: (name, value) => (value === Number.POSITIVE_INFINITY ? value : positiveInt(name, value)),
+  maxFreeSockets: positiveInt,
+  socketLifetime: millis,
   random: fn,
   sleep: fn,
 } satisfies Record<keyof GuardOptions, Check>;
