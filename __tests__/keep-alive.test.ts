@@ -37,7 +37,7 @@ describe('real sockets', () => {
     await Promise.all(open.splice(0).map((s) => s.close()));
   });
 
-  async function run(keepAliveHints: boolean): Promise<{ resets: number; statuses: number[] }> {
+  async function run(keepAliveHints: boolean): Promise<{ resets: number; statuses: number[]; source: string | undefined }> {
     // the server announces timeout=2; a firewall in front forgets connections idle > 1.2 s
     const server = await startHttpServer({
       handler: (_req, res) => {
@@ -48,18 +48,20 @@ describe('real sockets', () => {
     const proxy = await startIdleDropProxy(server.port, 1200);
     open.push(server, proxy);
     const api = axios.create({ baseURL: proxy.url });
-    guards.push(attach(api, { keepAliveHints }));
+    const guard = attach(api, { keepAliveHints, learnIdleLimits: false });
+    guards.push(guard);
     const statuses: number[] = [];
     for (let i = 0; i < 3; i += 1) {
       statuses.push((await api.get('/')).status);
       if (i < 2) await pause(1400);
     }
-    return { resets: proxy.resets, statuses };
+    const [origin] = Object.values(guard.stats().origins);
+    return { resets: proxy.resets, statuses, source: origin?.freeSocketTimeoutSource };
   }
 
   it('with the hint, sockets retire before the 1.2 s firewall drop: no resets; without it, resets', async () => {
     const [hinted, ignored] = await Promise.all([run(true), run(false)]);
-    expect(hinted).toEqual({ resets: 0, statuses: [200, 200, 200] });
+    expect(hinted).toEqual({ resets: 0, statuses: [200, 200, 200], source: 'hint' });
     // the guard still recovers every stale socket, but each one was a reset
     expect(ignored.statuses).toEqual([200, 200, 200]);
     expect(ignored.resets).toBeGreaterThanOrEqual(1);
@@ -88,6 +90,10 @@ describe('real sockets', () => {
     const limits = Object.values(learning.guard.stats().learnedIdleLimits);
     expect(limits).toHaveLength(1);
     expect(limits[0]).toBeLessThan(600);
+    const [origin] = Object.values(learning.guard.stats().origins);
+    expect(origin).toMatchObject({ freeSocketTimeoutSource: 'learned', freeSocketTimeout: limits[0] });
+    expect(origin!.staleResets).toBe(learning.resets);
+    expect(Object.values(blind.guard.stats().origins)[0]).toMatchObject({ freeSocketTimeoutSource: 'default', freeSocketTimeout: 4000 });
     // without learning every reuse after 700 ms idle meets a forgotten connection
     expect(blind.ok).toBe(10);
     expect(blind.resets).toBeGreaterThan(learning.resets);

@@ -159,6 +159,20 @@ it('purges the other free sockets that idled as long, so the retry uses a fresh 
   expect(proxy.resets).toBe(1);
 });
 
+it('16 concurrent requests after a silent drop: none fails, at most one reset per pooled socket', async () => {
+  const server = await serve(startHttpServer());
+  const proxy = await serve(startIdleDropProxy(server.port, 60_000));
+  const { api } = guarded(proxy.url);
+  const burst = (tag: string): Promise<number[]> =>
+    Promise.all(Array.from({ length: 16 }, (_, i) => api.get(`/${tag}/${i}`).then((r) => r.status)));
+  expect(await burst('warm')).toEqual(Array(16).fill(200));
+  proxy.dropAllNow();
+  expect(await burst('after')).toEqual(Array(16).fill(200));
+  // each pooled socket can fail at most once; retries go to fresh connections
+  expect(proxy.resets).toBeGreaterThanOrEqual(1);
+  expect(proxy.resets).toBeLessThanOrEqual(16);
+});
+
 it('a reset in the middle of the body: GET retried, POST not', async () => {
   const server = await serve(startHalfBodyServer((n) => n === 1 || n === 3));
   const { api } = guarded(server.url);

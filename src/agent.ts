@@ -54,6 +54,11 @@ function applyHint(socket: HintableSocket, configuredMs: number): boolean {
   return hint.max === undefined || count < hint.max;
 }
 
+/** The free-socket timeout the last Keep-Alive hint asked of this socket, if any. */
+export function hintOf(socket: Duplex): number | undefined {
+  return hinted.get(socket);
+}
+
 type CalcSocketTimeout = (this: unknown, socket: Duplex) => number | undefined;
 
 /**

@@ -16,7 +16,7 @@ import axios, {
   type InternalAxiosRequestConfig,
 } from 'axios';
 import axiosRetry from 'axios-retry';
-import { agentStatus, createAgent, learnedIdleLimit, type AgentStatus } from './agent';
+import { agentStatus, createAgent, hintOf, learnedIdleLimit, type AgentStatus } from './agent';
 import { backoffDelay } from './backoff';
 import { isReplayableBody } from './body';
 import { classifyError } from './classify';
@@ -55,7 +55,20 @@ export interface GuardStats {
   readonly purgedSockets: number;
   /** Idle limits learned from stale-socket resets, in ms, by agent pool (origin). */
   readonly learnedIdleLimits: Readonly<Record<string, number>>;
+  /** Per origin, keyed by the agent's pool name (`host:port:...`). */
+  readonly origins: Readonly<Record<string, OriginStats>>;
   readonly agents: { readonly http: AgentStatus | undefined; readonly https: AgentStatus | undefined };
+}
+
+/** One origin's entry in `guard.stats().origins`. */
+export interface OriginStats {
+  readonly freeSockets: number;
+  readonly activeSockets: number;
+  /** The idle time a free socket to this origin gets now, on the guard's agents. */
+  readonly freeSocketTimeout: number;
+  /** Where that value comes from: the option, the server's Keep-Alive hint, or a learned limit. */
+  readonly freeSocketTimeoutSource: 'default' | 'hint' | 'learned';
+  readonly staleResets: number;
 }
 
 /** The handle `attach()` returns. */
@@ -91,6 +104,9 @@ class Counters {
   purgedSockets = 0;
   /** Learned idle limit per agent pool; written on stale resets, read when a socket goes free. */
   readonly learned = new Map<string, number>();
+  /** Last Keep-Alive hint seen per pool, and stale resets per pool. */
+  readonly hints = new Map<string, number>();
+  readonly staleByPool = new Map<string, number>();
   readonly failures = Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<FailureKind, number>;
 }
 
@@ -126,6 +142,10 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
   // Learned limits shorten free sockets on the guard's own agents only: this listener runs
   // after agentkeepalive's, so its socket timeout is the one that stands.
   const applyLearned = (socket: Socket, pool: string): void => {
+    const hint = hintOf(socket);
+    if (hint === undefined) counters.hints.delete(pool);
+    else counters.hints.set(pool, hint);
+    if (!resolved.learnIdleLimits) return;
     const limit = counters.learned.get(pool);
     if (limit !== undefined && (socket.timeout === undefined || socket.timeout === 0 || socket.timeout > limit)) {
       socket.setTimeout(limit);
@@ -133,7 +153,7 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
   };
   const untrack = [agents.http, agents.https]
     .filter((a): a is Agent => a !== undefined)
-    .map((a) => trackIdle(a, owned.includes(a) && resolved.learnIdleLimits ? applyLearned : undefined));
+    .map((a) => trackIdle(a, owned.includes(a) ? applyLearned : undefined));
 
   const pipeline = createPipeline(counters);
 
@@ -177,7 +197,7 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
   const guard: Guard = Object.freeze({
     options: resolved,
     agents,
-    stats: (): GuardStats => snapshot(counters, agents),
+    stats: (): GuardStats => snapshot(counters, agents, resolved.freeSocketTimeout),
     detach: (): void => {
       if (detached) return;
       detached = true;
@@ -281,7 +301,8 @@ function onAttemptFailed(error: unknown, counters: Counters): void {
     if (socket && !socket.destroyed) socket.destroy();
     if (classification.kind === 'stale-socket' && stamp !== undefined && isPoolingAgent(agent)) {
       counters.purgedSockets += purgeIdlePeers(agent, stamp);
-      if (classification.idleMs !== undefined) {
+      counters.staleByPool.set(stamp.pool, (counters.staleByPool.get(stamp.pool) ?? 0) + 1);
+      if (classification.idleMs !== undefined && state.options.learnIdleLimits) {
         const limit = learnedIdleLimit(classification.idleMs);
         counters.learned.set(stamp.pool, Math.min(limit, counters.learned.get(stamp.pool) ?? limit));
       }
@@ -389,7 +410,34 @@ async function settleFailure(
   return error;
 }
 
-function snapshot(counters: Counters, agents: Guard['agents']): GuardStats {
+function originStats(counters: Counters, agents: Guard['agents'], configured: number): Record<string, OriginStats> {
+  const count = (pools: NodeJS.ReadOnlyDict<readonly unknown[]>, name: string): number => pools[name]?.length ?? 0;
+  const live = [agents.http, agents.https].filter((a): a is Agent => a !== undefined);
+  const names = new Set<string>([
+    ...live.flatMap((a) => [...Object.keys(a.freeSockets), ...Object.keys(a.sockets)]),
+    ...counters.learned.keys(),
+    ...counters.staleByPool.keys(),
+  ]);
+  const out: Record<string, OriginStats> = {};
+  for (const name of names) {
+    let freeSocketTimeout = configured;
+    let source: OriginStats['freeSocketTimeoutSource'] = 'default';
+    const hint = counters.hints.get(name);
+    if (hint !== undefined && hint < freeSocketTimeout) [freeSocketTimeout, source] = [hint, 'hint'];
+    const learned = counters.learned.get(name);
+    if (learned !== undefined && learned < freeSocketTimeout) [freeSocketTimeout, source] = [learned, 'learned'];
+    out[name] = Object.freeze({
+      freeSockets: live.reduce((n, a) => n + count(a.freeSockets, name), 0),
+      activeSockets: live.reduce((n, a) => n + count(a.sockets, name), 0),
+      freeSocketTimeout,
+      freeSocketTimeoutSource: source,
+      staleResets: counters.staleByPool.get(name) ?? 0,
+    });
+  }
+  return out;
+}
+
+function snapshot(counters: Counters, agents: Guard['agents'], configured: number): GuardStats {
   const failures = Object.freeze({ ...counters.failures });
   return Object.freeze({
     requests: counters.requests,
@@ -401,6 +449,7 @@ function snapshot(counters: Counters, agents: Guard['agents']): GuardStats {
     failures,
     purgedSockets: counters.purgedSockets,
     learnedIdleLimits: Object.freeze(Object.fromEntries(counters.learned)),
+    origins: Object.freeze(originStats(counters, agents, configured)),
     agents: Object.freeze({
       http: agents.http === undefined ? undefined : agentStatus(agents.http),
       https: agents.https === undefined ? undefined : agentStatus(agents.https),

@@ -1,5 +1,5 @@
 export { attach, createClient, failureOf } from './guard';
-export type { Guard, GuardStats, GuardedInstance } from './guard';
+export type { Guard, GuardStats, GuardedInstance, OriginStats } from './guard';
 export { attemptOf, STATE_KEY } from './state';
 export { classify } from './classify';
 export { DEFAULTS, normalizeOptions } from './options';
