@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+/** `axios-reset-guard probe <url> [--max <seconds>] [--json] [--insecure]` */
+import { probe, ProbeError, type ProbeReport } from './probe';
+
+const USAGE = 'usage: axios-reset-guard probe <url> [--max <seconds, default 65>] [--json] [--insecure]';
+
+function human(r: ProbeReport): string {
+  const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+  const hint = r.hint
+    ? `Keep-Alive hint: timeout=${r.hint.timeoutSeconds ?? '-'}${r.hint.max === undefined ? '' : `, max=${r.hint.max}`}`
+    : 'Keep-Alive hint: none';
+  const found =
+    r.kind === 'graceful-close'
+      ? `idle limit: ${s(r.lowMs)} (the far side closed idle connections gracefully, with a FIN)`
+      : r.kind === 'silent-drop'
+        ? `idle limit: between ${s(r.lowMs)} and ${s(r.highMs)} (silent drop: reuse after that got a reset)`
+        : `idle limit: none within ${s(r.maxMs)}`;
+  return [
+    r.url,
+    found,
+    hint,
+    `recommended freeSocketTimeout: ${r.recommendedFreeSocketTimeout} ms`,
+    `  attach(api, { freeSocketTimeout: ${r.recommendedFreeSocketTimeout} });`,
+  ].join('\n');
+}
+
+type Out = Pick<NodeJS.WriteStream, 'write'>;
+type Err = Pick<NodeJS.WriteStream, 'write'> & { isTTY?: boolean };
+
+export async function main(argv: readonly string[], out: Out = process.stdout, err: Err = process.stderr): Promise<number> {
+  const [command, url, ...rest] = argv;
+  if (command !== 'probe' || url === undefined || url.startsWith('--')) {
+    err.write(`${USAGE}\n`);
+    return 2;
+  }
+  const json = rest.includes('--json');
+  const insecure = rest.includes('--insecure');
+  const maxAt = rest.indexOf('--max');
+  const maxSeconds = maxAt === -1 ? 65 : Number(rest[maxAt + 1]);
+  if (!Number.isFinite(maxSeconds) || maxSeconds <= 0 || maxSeconds > 3600) {
+    err.write(`axios-reset-guard: --max must be a number of seconds from 0 to 3600, got ${String(rest[maxAt + 1])}\n`);
+    return 2;
+  }
+  const live = !json && err.isTTY === true;
+  try {
+    const report = await probe(
+      url,
+      {
+        maxMs: Math.round(maxSeconds * 1000),
+        ...(live
+          ? {
+              onProgress: (elapsed: number, total: number) =>
+                err.write(`\rprobing idle connections: ${(elapsed / 1000).toFixed(1)} s of about ${(total / 1000).toFixed(0)} s `),
+            }
+          : {}),
+      },
+      insecure,
+    );
+    if (live) err.write('\n');
+    out.write(json ? `${JSON.stringify(report)}\n` : `${human(report)}\n`);
+    return 0;
+  } catch (error) {
+    if (live) err.write('\n');
+    const message = error instanceof ProbeError ? error.message : error instanceof Error ? error.message : String(error);
+    err.write(`axios-reset-guard: ${message}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
