@@ -72,36 +72,23 @@ function withHint(base: CalcSocketTimeout, self: unknown, socket: Duplex): numbe
   return Math.min(computed, hint);
 }
 
-const baseCalc = (proto: object): CalcSocketTimeout => (proto as { calcSocketTimeout: CalcSocketTimeout }).calcSocketTimeout;
+// TypeScript's mixin rule demands exactly `any[]` here (TS2545).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AgentClass = new (...args: any[]) => Agent;
 
-class HintedHttpAgent extends HttpAgent {
-  constructor(private readonly configuredMs: number, options: HttpAgent.HttpOptions) {
-    super(options);
-  }
+/** Adds hint handling to an agentkeepalive agent class (one mixin for HTTP and HTTPS). */
+function withHints<T extends AgentClass>(Base: T, configuredMs: number): T {
+  const baseCalc = (Base.prototype as { calcSocketTimeout: CalcSocketTimeout }).calcSocketTimeout;
+  return class extends Base {
+    override keepSocketAlive(socket: Duplex): boolean {
+      const allowed = applyHint(socket, configuredMs);
+      return (super.keepSocketAlive(socket) as unknown as boolean) && allowed;
+    }
 
-  override keepSocketAlive(socket: Duplex): boolean {
-    const allowed = applyHint(socket, this.configuredMs);
-    return (super.keepSocketAlive(socket) as unknown as boolean) && allowed;
-  }
-
-  calcSocketTimeout(socket: Duplex): number | undefined {
-    return withHint(baseCalc(HttpAgent.prototype), this, socket);
-  }
-}
-
-class HintedHttpsAgent extends HttpsAgent {
-  constructor(private readonly configuredMs: number, options: HttpAgent.HttpsOptions) {
-    super(options);
-  }
-
-  override keepSocketAlive(socket: Duplex): boolean {
-    const allowed = applyHint(socket, this.configuredMs);
-    return (super.keepSocketAlive(socket) as unknown as boolean) && allowed;
-  }
-
-  calcSocketTimeout(socket: Duplex): number | undefined {
-    return withHint(baseCalc(HttpsAgent.prototype), this, socket);
-  }
+    calcSocketTimeout(socket: Duplex): number | undefined {
+      return withHint(baseCalc, this, socket);
+    }
+  };
 }
 
 /**
@@ -124,8 +111,9 @@ export function createAgent(
     maxFreeSockets,
     ...(socketLifetime > 0 ? { socketActiveTTL: socketLifetime } : {}),
   };
-  if (!hints) return protocol === 'http' ? new HttpAgent(options) : new HttpsAgent(options);
-  return protocol === 'http' ? new HintedHttpAgent(freeSocketTimeout, options) : new HintedHttpsAgent(freeSocketTimeout, options);
+  const Base: AgentClass = protocol === 'http' ? HttpAgent : HttpsAgent;
+  const Agent = hints ? withHints(Base, freeSocketTimeout) : Base;
+  return new Agent(options) as HttpAgent | HttpsAgent;
 }
 
 /** Socket counts of one agent, from `guard.stats().agents`. */
