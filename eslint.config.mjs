@@ -1,6 +1,7 @@
 // Type-aware linting for the library, its tests and tooling.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'coverage/**', 'node_modules/**', '**/*.js', '**/*.mjs'] },
@@ -26,4 +27,6 @@ export default tseslint.config(
       '@typescript-eslint/unbound-method': 'off',
     },
   },
+  // Formatting belongs to Prettier (`npm run format:check`), not to lint rules.
+  prettier,
 );

@@ -19,7 +19,12 @@ describe('classify (synthetic errors)', () => {
     ['ENOTFOUND', 'getaddrinfo ENOTFOUND x', 'dns', false],
     ['EAI_AGAIN', 'getaddrinfo EAI_AGAIN x', 'dns', true],
     ['ERR_SOMETHING_NEW', 'who knows', 'other', false],
-    ['ECONNRESET', 'Client network socket disconnected before secure TLS connection was established', 'tls-reset', true],
+    [
+      'ECONNRESET',
+      'Client network socket disconnected before secure TLS connection was established',
+      'tls-reset',
+      true,
+    ],
   ])('%s "%s" → %s (retryable %p)', (code, message, kind, retryable) => {
     expect(classify(withCode(code, message))).toMatchObject({ kind, retryable, code, reusedSocket: false });
   });

@@ -37,7 +37,9 @@ describe('real sockets', () => {
     await Promise.all(open.splice(0).map((s) => s.close()));
   });
 
-  async function run(keepAliveHints: boolean): Promise<{ resets: number; statuses: number[]; source: string | undefined }> {
+  async function run(
+    keepAliveHints: boolean,
+  ): Promise<{ resets: number; statuses: number[]; source: string | undefined }> {
     // the server announces timeout=2; a firewall in front forgets connections idle > 1.2 s
     const server = await startHttpServer({
       handler: (_req, res) => {
@@ -93,7 +95,10 @@ describe('real sockets', () => {
     const [origin] = Object.values(learning.guard.stats().origins);
     expect(origin).toMatchObject({ freeSocketTimeoutSource: 'learned', freeSocketTimeout: limits[0] });
     expect(origin!.staleResets).toBe(learning.resets);
-    expect(Object.values(blind.guard.stats().origins)[0]).toMatchObject({ freeSocketTimeoutSource: 'default', freeSocketTimeout: 4000 });
+    expect(Object.values(blind.guard.stats().origins)[0]).toMatchObject({
+      freeSocketTimeoutSource: 'default',
+      freeSocketTimeout: 4000,
+    });
     // without learning every reuse after 700 ms idle meets a forgotten connection
     expect(blind.ok).toBe(10);
     expect(blind.resets).toBeGreaterThan(learning.resets);

@@ -4,7 +4,13 @@
  */
 import http from 'node:http';
 import { Readable } from 'node:stream';
-import axios, { AxiosError, isCancel, type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import axios, {
+  AxiosError,
+  isCancel,
+  type AxiosInstance,
+  type AxiosResponse,
+  type InternalAxiosRequestConfig,
+} from 'axios';
 import nock from 'nock';
 import {
   attach,
@@ -41,7 +47,6 @@ function setup(options: GuardOptions = {}): void {
     ...options,
   });
 }
-
 
 beforeAll(() => nock.disableNetConnect());
 afterEach(() => {
@@ -84,7 +89,10 @@ describe('retries of resets (GET)', () => {
     expect(error.config?.baseURL).toBe(ORIGIN);
     expect(attemptOf(error)).toMatchObject({ attempt: 4, maxAttempts: 4 });
     expect(attemptOf(error)!.history).toHaveLength(3);
-    expect(failureOf(error)).toMatchObject({ reason: 'retry limit reached after 4 attempts', classification: { kind: 'reset' } });
+    expect(failureOf(error)).toMatchObject({
+      reason: 'retry limit reached after 4 attempts',
+      classification: { kind: 'reset' },
+    });
     expect(gaveUp).toHaveLength(1);
     expect(gaveUp[0]).toMatchObject({ attempts: 4, reason: 'retry limit reached after 4 attempts' });
     expect(guard.stats()).toMatchObject({ attempts: 4, retries: 3, gaveUp: 1, recovered: 0 });
@@ -165,8 +173,20 @@ describe('method and body rules', () => {
   it.each([
     ['a JSON object', { a: [1, 2], s: 'é' }, '{"a":[1,2],"s":"é"}', 'application/json', {}],
     ['a string that is not JSON', 'plain "text"', 'plain "text"', 'text/plain', { 'Content-Type': 'text/plain' }],
-    ['URLSearchParams', new URLSearchParams({ q: 'a b' }), 'q=a+b', 'application/x-www-form-urlencoded;charset=utf-8', {}],
-    ['a Buffer', Buffer.from('bytes'), 'bytes', 'application/octet-stream', { 'Content-Type': 'application/octet-stream' }],
+    [
+      'URLSearchParams',
+      new URLSearchParams({ q: 'a b' }),
+      'q=a+b',
+      'application/x-www-form-urlencoded;charset=utf-8',
+      {},
+    ],
+    [
+      'a Buffer',
+      Buffer.from('bytes'),
+      'bytes',
+      'application/octet-stream',
+      { 'Content-Type': 'application/octet-stream' },
+    ],
   ])('resends %s exactly as first sent (PUT)', async (_name, data, raw, type, headers) => {
     setup();
     const sent: { body: string; type: unknown }[] = [];
@@ -216,7 +236,12 @@ describe('hooks', () => {
   });
 
   it('an onGiveUp that throws replaces the error', async () => {
-    setup({ retries: 0, onGiveUp: () => { throw new Error('alerted'); } });
+    setup({
+      retries: 0,
+      onGiveUp: () => {
+        throw new Error('alerted');
+      },
+    });
     nock(ORIGIN).get('/g').replyWithError(reset);
     await expect(instance.get('/g')).rejects.toThrow('alerted');
   });
@@ -226,7 +251,12 @@ describe('abort during the backoff wait', () => {
   it('AbortSignal: rejects at once with CanceledError and sends no further attempt', async () => {
     const controller = new AbortController();
     // real sleep, with a wait far longer than the test timeout
-    setup({ sleep: undefined, random: () => 1, baseDelayMs: 600_000, onRetry: () => void setImmediate(() => controller.abort()) });
+    setup({
+      sleep: undefined,
+      random: () => 1,
+      baseDelayMs: 600_000,
+      onRetry: () => void setImmediate(() => controller.abort()),
+    });
     const scope = nock(ORIGIN).get('/w').replyWithError(reset).get('/w').reply(200);
     const error = await failure(instance.get('/w', { signal: controller.signal }));
     expect(isCancel(error)).toBe(true);
@@ -236,7 +266,12 @@ describe('abort during the backoff wait', () => {
 
   it('CancelToken: rejects at once with the token reason', async () => {
     const source = axios.CancelToken.source();
-    setup({ sleep: undefined, random: () => 1, baseDelayMs: 600_000, onRetry: () => void setImmediate(() => source.cancel('user left')) });
+    setup({
+      sleep: undefined,
+      random: () => 1,
+      baseDelayMs: 600_000,
+      onRetry: () => void setImmediate(() => source.cancel('user left')),
+    });
     const scope = nock(ORIGIN).get('/w').replyWithError(reset).get('/w').reply(200);
     const error = await failure(instance.get('/w', { cancelToken: source.token }));
     expect(isCancel(error)).toBe(true);

@@ -18,7 +18,11 @@ describe('DEFAULTS and normalizeOptions', () => {
       const actual = (DEFAULTS as unknown as Record<string, unknown>)[key!];
       const value = text!.trim();
       if (typeof actual === 'function') expect(key).toMatch(/^(random|sleep)$/);
-      else expect([key, typeof actual === 'number' ? String(actual) : String(JSON.stringify(actual))]).toEqual([key, value]);
+      else
+        expect([key, typeof actual === 'number' ? String(actual) : String(JSON.stringify(actual))]).toEqual([
+          key,
+          value,
+        ]);
     }
   });
 

@@ -1,4 +1,11 @@
-import { decideRetry, isIdempotentMethod, isReplayableBody, DEFAULTS, type Classification, type RetryContext } from '../src';
+import {
+  decideRetry,
+  isIdempotentMethod,
+  isReplayableBody,
+  DEFAULTS,
+  type Classification,
+  type RetryContext,
+} from '../src';
 import { Readable } from 'node:stream';
 
 const cls = (over: Partial<Classification>): Classification => ({
@@ -27,7 +34,10 @@ describe('decideRetry', () => {
     for (const method of ['GET', 'head', 'options', 'PUT', 'delete', 'trace', undefined]) {
       expect(isIdempotentMethod(method)).toBe(true);
       for (const kind of ['reset', 'reset-mid-response', 'tls-reset', 'refused'] as const) {
-        expect(decideRetry(ctx({ method, classification: cls({ kind }) }))).toMatchObject({ retry: true, immediate: false });
+        expect(decideRetry(ctx({ method, classification: cls({ kind }) }))).toMatchObject({
+          retry: true,
+          immediate: false,
+        });
       }
       expect(decideRetry(ctx({ method, classification: stale(5) }))).toMatchObject({ retry: true, immediate: true });
     }
@@ -35,21 +45,26 @@ describe('decideRetry', () => {
 
   it('stops at the retry limit and when turned off', () => {
     expect(decideRetry(ctx({ attempt: 3 })).retry).toBe(true);
-    expect(decideRetry(ctx({ attempt: 4 }))).toMatchObject({ retry: false, reason: 'retry limit reached after 4 attempts' });
+    expect(decideRetry(ctx({ attempt: 4 }))).toMatchObject({
+      retry: false,
+      reason: 'retry limit reached after 4 attempts',
+    });
     expect(decideRetry(ctx({ options: { ...DEFAULTS, retry: false } })).reason).toMatch(/turned off/);
   });
 
   it('does not retry unknown, http-status, canceled or dns ENOTFOUND failures (allowlist)', () => {
-    expect(decideRetry(ctx({ classification: cls({ kind: 'other', retryable: false, code: 'EWHATEVER' }) })).reason).toBe(
-      'a other failure (EWHATEVER) is not retried',
-    );
+    expect(
+      decideRetry(ctx({ classification: cls({ kind: 'other', retryable: false, code: 'EWHATEVER' }) })).reason,
+    ).toBe('a other failure (EWHATEVER) is not retried');
     expect(decideRetry(ctx({ classification: cls({ kind: 'canceled', retryable: false }) })).retry).toBe(false);
   });
 
   it('retries timeouts only with retryTimeouts', () => {
     const timeout = cls({ kind: 'timeout', code: 'ECONNABORTED' });
     expect(decideRetry(ctx({ classification: timeout })).reason).toMatch(/retryTimeouts/);
-    expect(decideRetry(ctx({ classification: timeout, options: { ...DEFAULTS, retryTimeouts: true } })).retry).toBe(true);
+    expect(decideRetry(ctx({ classification: timeout, options: { ...DEFAULTS, retryTimeouts: true } })).retry).toBe(
+      true,
+    );
   });
 
   it('never resends a stream body, whatever the method', () => {
@@ -74,7 +89,9 @@ describe('decideRetry', () => {
         staleReplay: true,
       });
       expect(decideRetry(ctx({ method: 'patch', classification: stale(999) })).reason).toMatch(/idle only 999 ms/);
-      expect(decideRetry(ctx({ method: 'post', classification: stale(undefined) })).reason).toMatch(/unknown idle time/);
+      expect(decideRetry(ctx({ method: 'post', classification: stale(undefined) })).reason).toMatch(
+        /unknown idle time/,
+      );
       expect(decideRetry(ctx({ method: 'post', classification: stale(5000), staleReplays: 1 })).reason).toMatch(
         /already resent once/,
       );
@@ -91,7 +108,17 @@ describe('decideRetry', () => {
 
 describe('isReplayableBody', () => {
   it('accepts values rebuilt per attempt and refuses streams', () => {
-    for (const body of [undefined, null, 'text', Buffer.from('x'), new Uint8Array(2), new URLSearchParams('a=1'), { a: 1 }, new Blob(['x']), new FormData()]) {
+    for (const body of [
+      undefined,
+      null,
+      'text',
+      Buffer.from('x'),
+      new Uint8Array(2),
+      new URLSearchParams('a=1'),
+      { a: 1 },
+      new Blob(['x']),
+      new FormData(),
+    ]) {
       expect(isReplayableBody(body)).toBe(true);
     }
     async function* gen(): AsyncGenerator<string> {

@@ -73,9 +73,18 @@ it('prints the hint, the limit and a snippet to paste; quiet progress when not a
 
 it('fails with one clear line and a non-zero exit on bad input or an unusable peer', async () => {
   expect(await cli(['probe'])).toMatchObject({ code: 2, err: expect.stringContaining('usage:') });
-  expect(await cli(['probe', 'http://x', '--max', 'soon'])).toMatchObject({ code: 2, err: expect.stringContaining('--max') });
-  expect(await cli(['probe', 'not a url'])).toMatchObject({ code: 1, err: 'axios-reset-guard: not a URL: "not a url"\n' });
-  expect(await cli(['probe', 'ftp://127.0.0.1/'])).toMatchObject({ code: 1, err: expect.stringContaining('only http: and https:') });
+  expect(await cli(['probe', 'http://x', '--max', 'soon'])).toMatchObject({
+    code: 2,
+    err: expect.stringContaining('--max'),
+  });
+  expect(await cli(['probe', 'not a url'])).toMatchObject({
+    code: 1,
+    err: 'axios-reset-guard: not a URL: "not a url"\n',
+  });
+  expect(await cli(['probe', 'ftp://127.0.0.1/'])).toMatchObject({
+    code: 1,
+    err: expect.stringContaining('only http: and https:'),
+  });
   const refused = await cli(['probe', 'http://127.0.0.1:1/']);
   expect(refused).toMatchObject({ code: 1, err: expect.stringContaining('ECONNREFUSED') });
   expect(refused.err.split('\n')).toHaveLength(2);

@@ -20,7 +20,11 @@ const open: Closeable[] = [];
 const guards: Guard[] = [];
 const noWait: GuardOptions = { sleep: () => Promise.resolve(), random: () => 0 };
 
-function guarded(baseURL: string, options: GuardOptions = {}, config: Parameters<typeof axios.create>[0] = {}): {
+function guarded(
+  baseURL: string,
+  options: GuardOptions = {},
+  config: Parameters<typeof axios.create>[0] = {},
+): {
   api: AxiosInstance;
   guard: Guard;
 } {
@@ -35,7 +39,6 @@ async function serve<T extends Closeable>(server: Promise<T>): Promise<T> {
   open.push(s);
   return s;
 }
-
 
 afterEach(async () => {
   for (const guard of guards.splice(0)) guard.detach();

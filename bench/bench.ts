@@ -99,7 +99,10 @@ async function throughput(url: string): Promise<Record<string, number>> {
   const n = quick ? 300 : 2000;
   const rounds = quick ? 2 : 3;
   const guard = createClient({}, { baseURL: url });
-  const plain = axios.create({ baseURL: url, httpAgent: new http.Agent({ keepAlive: true, scheduling: 'lifo', timeout: 5000 }) });
+  const plain = axios.create({
+    baseURL: url,
+    httpAgent: new http.Agent({ keepAlive: true, scheduling: 'lifo', timeout: 5000 }),
+  });
   const noKeepAliveAgent = new http.Agent({ keepAlive: false });
   const noKeepAlive = axios.create({ baseURL: url, httpAgent: noKeepAliveAgent });
   const contenders = { guard, axiosDefaults: plain, keepAliveOff: noKeepAlive } as const;
@@ -109,7 +112,8 @@ async function throughput(url: string): Promise<Record<string, number>> {
     for (let r = 0; r < rounds; r += 1) {
       for (const [name, api] of Object.entries(contenders)) ms[name]!.push(await concurrent(api, n, width));
     }
-    for (const name of Object.keys(contenders)) out[`${name}_c${width}_rps`] = Math.round(n / (median(ms[name]!) / 1000));
+    for (const name of Object.keys(contenders))
+      out[`${name}_c${width}_rps`] = Math.round(n / (median(ms[name]!) / 1000));
     out[`guardVsAxiosDefaults_c${width}`] = round(out[`guard_c${width}_rps`]! / out[`axiosDefaults_c${width}_rps`]!);
   }
   guard.guard.detach();
@@ -186,7 +190,12 @@ async function storm(): Promise<Record<string, number>> {
       return { api, done: () => agent.destroy() };
     }),
   ]);
-  return { requests: n, concurrency: width, guardAttemptsPerRequest: round(guard, 2), axiosRetryAttemptsPerRequest: round(retry, 2) };
+  return {
+    requests: n,
+    concurrency: width,
+    guardAttemptsPerRequest: round(guard, 2),
+    axiosRetryAttemptsPerRequest: round(retry, 2),
+  };
 }
 
 /** 5. Memory: heap after many requests through one guard does not grow with the count. */
@@ -209,7 +218,13 @@ async function memory(url: string): Promise<Record<string, number>> {
   const my = samples.reduce((a, b) => a + b, 0) / samples.length;
   const slope =
     xs.reduce((a, x, i) => a + (x - mx) * (samples[i]! - my), 0) / xs.reduce((a, x) => a + (x - mx) ** 2, 0);
-  return { requests: total, firstMB: mb(samples[0]!), lastMB: mb(samples.at(-1)!), maxMB: mb(Math.max(...samples)), slopeKBPer10k: round(((slope / 1024) * 10_000) / step, 1) };
+  return {
+    requests: total,
+    firstMB: mb(samples[0]!),
+    lastMB: mb(samples.at(-1)!),
+    maxMB: mb(Math.max(...samples)),
+    slopeKBPer10k: round(((slope / 1024) * 10_000) / step, 1),
+  };
 }
 
 async function main(): Promise<void> {
@@ -230,7 +245,12 @@ async function main(): Promise<void> {
   const cpus = os.cpus();
   const report = {
     date: new Date().toISOString(),
-    machine: { node: process.version, cpus: cpus.length, cpu: cpus[0]?.model.trim() ?? 'unknown', platform: `${os.platform()} ${os.arch()}` },
+    machine: {
+      node: process.version,
+      cpus: cpus.length,
+      cpu: cpus[0]?.model.trim() ?? 'unknown',
+      platform: `${os.platform()} ${os.arch()}`,
+    },
     quick,
     gcExposed: gc !== undefined,
     durationS: round((performance.now() - started) / 1000, 1),
@@ -240,7 +260,9 @@ async function main(): Promise<void> {
     process.stdout.write(`\n${name}\n`);
     for (const [k, v] of Object.entries(figures)) process.stdout.write(`  ${k.padEnd(30)} ${v}\n`);
   }
-  process.stdout.write(`\n${report.date} · Node ${report.machine.node} · ${report.machine.cpus} x ${report.machine.cpu} · ${report.durationS} s\n`);
+  process.stdout.write(
+    `\n${report.date} · Node ${report.machine.node} · ${report.machine.cpus} x ${report.machine.cpu} · ${report.durationS} s\n`,
+  );
   if (!quick) writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
 }
 

@@ -44,7 +44,11 @@ export function makeClient(name: ClientName, baseURL: string, ca: string | undef
   let retries = 0;
   if (name === 'axios + axios-retry') {
     // As axios-retry's README recommends.
-    axiosRetry(api, { retries: 3, retryDelay: (count, error) => axiosRetry.exponentialDelay(count, error), onRetry: () => void (retries += 1) });
+    axiosRetry(api, {
+      retries: 3,
+      retryDelay: (count, error) => axiosRetry.exponentialDelay(count, error),
+      onRetry: () => void (retries += 1),
+    });
   }
   return {
     api,

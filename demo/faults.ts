@@ -52,7 +52,10 @@ async function listen(server: net.Server, port = 0): Promise<number> {
 
 /** A plain server; `onRequest` may take over the socket to misbehave. */
 export async function plainServer(
-  options: { keepAliveTimeout?: number; onRequest?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean } = {},
+  options: {
+    keepAliveTimeout?: number;
+    onRequest?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+  } = {},
 ): Promise<{ port: number; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     req.resume();
@@ -83,7 +86,12 @@ export async function idleClosingServer(idleMs: number): Promise<Target> {
     clearTimeout(timers.get(socket));
     req.resume();
     req.on('end', () => reply(res));
-    res.on('finish', () => timers.set(socket, setTimeout(() => socket.end(), idleMs)));
+    res.on('finish', () =>
+      timers.set(
+        socket,
+        setTimeout(() => socket.end(), idleMs),
+      ),
+    );
   });
   server.keepAliveTimeout = 0; // no hint; the idle close above is the server's policy
   server.on('connection', (s: Socket) => s.on('close', () => clearTimeout(timers.get(s))));

@@ -82,7 +82,12 @@ export async function runDemo(quick: boolean, log: (line: string) => void = () =
   const cpus = os.cpus();
   return {
     date: new Date().toISOString(),
-    machine: { node: process.version, cpus: cpus.length, cpu: cpus[0]?.model.trim() ?? 'unknown', platform: `${os.platform()} ${os.arch()}` },
+    machine: {
+      node: process.version,
+      cpus: cpus.length,
+      cpu: cpus[0]?.model.trim() ?? 'unknown',
+      platform: `${os.platform()} ${os.arch()}`,
+    },
     quick,
     durationMs: performance.now() - started,
     scenarios,

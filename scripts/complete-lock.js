@@ -20,12 +20,20 @@ for (const [where, meta] of Object.entries(packages)) {
     if (packages[`${base}node_modules/${name}`] || packages[`node_modules/${name}`]) continue;
     const match = platform.exec(name);
     if (!match) continue;
-    packages[`node_modules/${name}`] = { version, dev: meta.dev === true, optional: true, os: [match[1]], cpu: [match[2]] };
+    packages[`node_modules/${name}`] = {
+      version,
+      dev: meta.dev === true,
+      optional: true,
+      os: [match[1]],
+      cpu: [match[2]],
+    };
     added += 1;
   }
 }
 
-const sorted = Object.fromEntries(Object.entries(packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : 1)));
+const sorted = Object.fromEntries(
+  Object.entries(packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : 1)),
+);
 lock.packages = sorted;
 fs.writeFileSync(file, `${JSON.stringify(lock, null, 2)}\n`);
 console.log(`complete-lock: added ${added} platform-gated optional entries`);

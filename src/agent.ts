@@ -98,7 +98,13 @@ function withHints<T extends AgentClass>(Base: T, configuredMs: number): T {
  */
 export function createAgent(
   protocol: 'http' | 'https',
-  settings: { freeSocketTimeout: number; keepAliveHints: boolean; maxSockets: number; maxFreeSockets: number; socketLifetime: number },
+  settings: {
+    freeSocketTimeout: number;
+    keepAliveHints: boolean;
+    maxSockets: number;
+    maxFreeSockets: number;
+    socketLifetime: number;
+  },
 ): HttpAgent | HttpsAgent {
   const { freeSocketTimeout, keepAliveHints: hints, maxSockets, maxFreeSockets, socketLifetime } = settings;
   // timeout 0: no active-socket timeout from the agent (agentkeepalive's default of 8 s

@@ -12,11 +12,7 @@ export interface BackoffOptions {
  * together, so a recovering server is not hit by a synchronized wave.
  * Pure: pass `random` to make it deterministic.
  */
-export function backoffDelay(
-  retryNumber: number,
-  options: BackoffOptions,
-  random: () => number = Math.random,
-): number {
+export function backoffDelay(retryNumber: number, options: BackoffOptions, random: () => number = Math.random): number {
   const exponent = Math.max(0, Math.floor(retryNumber) - 1);
   // 2 ** 1024 is Infinity; Math.min clamps it to the cap.
   const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** exponent);

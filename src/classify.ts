@@ -26,7 +26,7 @@ interface ErrorLike {
 }
 
 function asErrorLike(value: unknown): ErrorLike | undefined {
-  return typeof value === 'object' && value !== null ? (value) : undefined;
+  return typeof value === 'object' && value !== null ? value : undefined;
 }
 
 /** Walks `error`, `error.cause`, ... (the fetch adapter nests the socket error) for a known code. */

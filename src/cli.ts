@@ -27,7 +27,11 @@ function human(r: ProbeReport): string {
 type Out = Pick<NodeJS.WriteStream, 'write'>;
 type Err = Pick<NodeJS.WriteStream, 'write'> & { isTTY?: boolean };
 
-export async function main(argv: readonly string[], out: Out = process.stdout, err: Err = process.stderr): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  out: Out = process.stdout,
+  err: Err = process.stderr,
+): Promise<number> {
   const [command, url, ...rest] = argv;
   if (command !== 'probe' || url === undefined || url.startsWith('--')) {
     err.write(`${USAGE}\n`);
@@ -50,7 +54,9 @@ export async function main(argv: readonly string[], out: Out = process.stdout, e
         ...(live
           ? {
               onProgress: (elapsed: number, total: number) =>
-                err.write(`\rprobing idle connections: ${(elapsed / 1000).toFixed(1)} s of about ${(total / 1000).toFixed(0)} s `),
+                err.write(
+                  `\rprobing idle connections: ${(elapsed / 1000).toFixed(1)} s of about ${(total / 1000).toFixed(0)} s `,
+                ),
             }
           : {}),
       },
@@ -61,7 +67,8 @@ export async function main(argv: readonly string[], out: Out = process.stdout, e
     return 0;
   } catch (error) {
     if (live) err.write('\n');
-    const message = error instanceof ProbeError ? error.message : error instanceof Error ? error.message : String(error);
+    const message =
+      error instanceof ProbeError ? error.message : error instanceof Error ? error.message : String(error);
     err.write(`axios-reset-guard: ${message}\n`);
     return 1;
   }

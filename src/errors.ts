@@ -27,9 +27,7 @@ export class ResetGuardAttachError extends Error {
   readonly code = 'ERR_RESET_GUARD_ATTACHED' as const;
 
   constructor() {
-    super(
-      'axios-reset-guard: this Axios instance already has a guard; call guard.detach() before attaching another',
-    );
+    super('axios-reset-guard: this Axios instance already has a guard; call guard.detach() before attaching another');
     this.name = 'ResetGuardAttachError';
     Object.defineProperty(this, BRAND, { value: true });
   }

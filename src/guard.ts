@@ -21,7 +21,13 @@ import { backoffDelay } from './backoff';
 import { isReplayableBody } from './body';
 import { classifyError } from './classify';
 import { ResetGuardAttachError } from './errors';
-import { mergeRequestOptions, normalizeOptions, type GuardOptions, type RequestOptions, type ResolvedOptions } from './options';
+import {
+  mergeRequestOptions,
+  normalizeOptions,
+  type GuardOptions,
+  type RequestOptions,
+  type ResolvedOptions,
+} from './options';
 import { decideRetry } from './policy';
 import { isPoolingAgent, nativeRequestOf, purgeIdlePeers, stampOf, trackIdle } from './socket';
 import { RequestState, STATE_KEY, stateOf } from './state';
@@ -202,8 +208,10 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
       if (detached) return;
       detached = true;
       instance.interceptors.request.eject(interceptorId);
-      if (previous.http === undefined && instance.defaults.httpAgent === agents.http) delete instance.defaults.httpAgent;
-      if (previous.https === undefined && instance.defaults.httpsAgent === agents.https) delete instance.defaults.httpsAgent;
+      if (previous.http === undefined && instance.defaults.httpAgent === agents.http)
+        delete instance.defaults.httpAgent;
+      if (previous.https === undefined && instance.defaults.httpsAgent === agents.https)
+        delete instance.defaults.httpsAgent;
       for (const undo of untrack) undo();
       for (const agent of owned) agent.destroy();
       delete marked[GUARD];

@@ -220,7 +220,8 @@ const fn: Check = (name, value) => {
 };
 const header: Check = (name, value) => {
   if (value === false) return false;
-  if (value === true) return name.endsWith('attemptHeader') ? DEFAULT_HEADER.attemptHeader : DEFAULT_HEADER.requestIdHeader;
+  if (value === true)
+    return name.endsWith('attemptHeader') ? DEFAULT_HEADER.attemptHeader : DEFAULT_HEADER.requestIdHeader;
   if (typeof value !== 'string' || !HEADER_NAME.test(value)) {
     throw new ResetGuardOptionError(name, value, 'a boolean or a valid header name');
   }
@@ -255,12 +256,7 @@ const GUARD_CHECKS = {
   sleep: fn,
 } satisfies Record<keyof GuardOptions, Check>;
 
-function merge(
-  base: ResolvedOptions,
-  input: unknown,
-  checks: Record<string, Check>,
-  where: string,
-): ResolvedOptions {
+function merge(base: ResolvedOptions, input: unknown, checks: Record<string, Check>, where: string): ResolvedOptions {
   if (input === undefined) return base;
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new ResetGuardOptionError(where, input, 'an object');

@@ -35,7 +35,8 @@ export interface RetryDecision {
   readonly staleReplay: boolean;
 }
 
-const no = (reason: string): RetryDecision => Object.freeze({ retry: false, immediate: false, reason, staleReplay: false });
+const no = (reason: string): RetryDecision =>
+  Object.freeze({ retry: false, immediate: false, reason, staleReplay: false });
 const yes = (reason: string, immediate: boolean, staleReplay = false): RetryDecision =>
   Object.freeze({ retry: true, immediate, reason, staleReplay });
 

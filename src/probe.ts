@@ -134,7 +134,9 @@ export async function probe(rawUrl: string, options: ProbeOptions, insecure = fa
   const started = Date.now();
   const firstIdles = ladder(0, options.maxMs, n);
   const total = options.maxMs + options.maxMs / n;
-  const timer = options.onProgress ? setInterval(() => options.onProgress?.(Date.now() - started, total), 200) : undefined;
+  const timer = options.onProgress
+    ? setInterval(() => options.onProgress?.(Date.now() - started, total), 200)
+    : undefined;
   try {
     const first = await pass(url, firstIdles, insecure);
     const closes = first.map((o) => o.closedAfterMs).filter((x): x is number => x !== undefined);
