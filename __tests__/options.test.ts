@@ -14,10 +14,13 @@ describe('DEFAULTS and normalizeOptions', () => {
     const source = readFileSync(join(__dirname, '..', 'src', 'options.ts'), 'utf8');
     const tagged = [...source.matchAll(/@default ([^\n]+)\n\s*\*\/\n\s*(\w+)\?:/g)];
     expect(tagged.length).toBeGreaterThanOrEqual(16);
+    const budget = DEFAULTS.retryBudget as unknown as Record<string, unknown>;
     for (const [, text, key] of tagged) {
-      const actual = (DEFAULTS as unknown as Record<string, unknown>)[key!];
+      const actual = key! in budget ? budget[key!] : (DEFAULTS as unknown as Record<string, unknown>)[key!];
       const value = text!.trim();
       if (typeof actual === 'function') expect(key).toMatch(/^(random|sleep)$/);
+      // JSON-like tags ([408, 429], { capacity: 500 }) are compared as values
+      else if (/^[[{]/.test(value)) expect([key, actual]).toEqual([key, JSON.parse(value.replace(/(\w+):/g, '"$1":'))]);
       else
         expect([key, typeof actual === 'number' ? String(actual) : String(JSON.stringify(actual))]).toEqual([
           key,
@@ -42,6 +45,14 @@ describe('DEFAULTS and normalizeOptions', () => {
     ['maxSockets', 0],
     ['maxFreeSockets', 2.5],
     ['socketLifetime', -1],
+    ['retryStatuses', [503, 99]],
+    ['retryStatuses', '503'],
+    ['maxRetryAfterMs', Number.NaN],
+    ['deadlineMs', -1],
+    ['attemptTimeoutMs', '5s'],
+    ['idempotencyKey', 'yes'],
+    ['retryBudget', true],
+    ['redactHeaders', ['x-api-key', 'bad header']],
   ])('rejects %s = %p with a typed error naming both', (option, value) => {
     let caught: unknown;
     try {
@@ -62,6 +73,27 @@ describe('DEFAULTS and normalizeOptions', () => {
   it('rejects unknown option names (typos) and non-objects', () => {
     expect(() => normalizeOptions({ retires: 3 } as never)).toThrow(/"retires" must be a known option/);
     expect(() => normalizeOptions('fast' as never)).toThrow(/"options" must be an object, got "fast"/);
+  });
+
+  it('validates retryBudget sizes one by one, naming retryBudget.<size>', () => {
+    expect(normalizeOptions({ retryBudget: { capacity: 50 } }).retryBudget).toEqual({
+      capacity: 50,
+      retryCost: 5,
+      staleCost: 1,
+      timeoutCost: 10,
+      successRefund: 1,
+    });
+    expect(normalizeOptions({ retryBudget: false }).retryBudget).toBe(false);
+    expect(() => normalizeOptions({ retryBudget: { capacity: -1 } })).toThrow(
+      /"retryBudget.capacity" must be a finite number >= 0, got -1/,
+    );
+    expect(() => normalizeOptions({ retryBudget: { size: 3 } as never })).toThrow(/"retryBudget.size" must be a known/);
+  });
+
+  it('normalizes status lists and header names', () => {
+    expect(normalizeOptions({ retryStatuses: [503, 503, 429] }).retryStatuses).toEqual([503, 429]);
+    expect(normalizeOptions({ redactHeaders: ['X-Api-Key'] }).redactHeaders).toEqual(['x-api-key']);
+    expect(normalizeOptions({ idempotencyKey: true }).idempotencyKey).toBe(true);
   });
 
   it('resolves header switches to names', () => {

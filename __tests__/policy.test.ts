@@ -74,11 +74,18 @@ describe('decideRetry', () => {
   });
 
   describe('non-idempotent methods', () => {
-    it('are not retried on a fresh-connection reset, mid-response reset or refusal', () => {
-      for (const kind of ['reset', 'reset-mid-response', 'tls-reset', 'refused'] as const) {
+    it('are not retried on a fresh-connection reset or a mid-response reset', () => {
+      for (const kind of ['reset', 'reset-mid-response'] as const) {
         const d = decideRetry(ctx({ method: 'post', classification: cls({ kind }) }));
         expect(d.retry).toBe(false);
         expect(d.reason).toBe(`POST is not idempotent and a ${kind} failure may have reached the server`);
+      }
+    });
+
+    it('are retried after a refused connection or a failed TLS handshake: no HTTP byte left', () => {
+      for (const kind of ['tls-reset', 'refused'] as const) {
+        const d = decideRetry(ctx({ method: 'post', classification: cls({ kind }) }));
+        expect(d).toMatchObject({ retry: true, reason: 'POST never reached the server', immediate: false });
       }
     });
 
@@ -127,5 +134,66 @@ describe('isReplayableBody', () => {
     for (const body of [Readable.from(['x']), new ReadableStream(), gen()]) {
       expect(isReplayableBody(body)).toBe(false);
     }
+  });
+});
+
+describe('decideRetry: statuses, Retry-After, deadline, budget', () => {
+  const status = (code: number): Classification =>
+    cls({ kind: 'http-status', retryable: false, responseStarted: true, code: 'ERR_BAD_RESPONSE', status: code });
+  const half = { ...DEFAULTS, random: () => 0.5 };
+
+  it.each([408, 429, 502, 503, 504])('retries status %d for idempotent methods with backoff', (code) => {
+    expect(decideRetry(ctx({ classification: status(code), options: half }))).toMatchObject({
+      retry: true,
+      delayMs: 100, // attempt 1: half of baseDelayMs 200
+      transient: true,
+    });
+  });
+
+  it('does not retry other statuses, nor listed ones for POST without a key', () => {
+    expect(decideRetry(ctx({ classification: status(500) }))).toMatchObject({ retry: false, transient: false });
+    expect(decideRetry(ctx({ classification: status(404) })).reason).toBe('a status 404 is not retried');
+    expect(decideRetry(ctx({ method: 'post', classification: status(503) })).reason).toBe(
+      'POST is not idempotent and the server answered 503',
+    );
+    expect(decideRetry(ctx({ method: 'post', hasIdempotencyKey: true, classification: status(503) })).retry).toBe(true);
+    expect(decideRetry(ctx({ classification: status(503), options: { ...DEFAULTS, retryStatuses: [] } })).retry).toBe(
+      false,
+    );
+  });
+
+  it('waits what Retry-After asks, up to maxRetryAfterMs, and returns at once beyond it', () => {
+    expect(decideRetry(ctx({ classification: status(429), retryAfterMs: 3000 }))).toMatchObject({
+      retry: true,
+      delayMs: 3000,
+    });
+    expect(decideRetry(ctx({ classification: status(503), retryAfterMs: 0 }))).toMatchObject({ delayMs: 0 });
+    const over = decideRetry(ctx({ classification: status(503), retryAfterMs: 120_000 }));
+    expect(over).toMatchObject({ retry: false, limit: 'retry-after', transient: true });
+    expect(over.reason).toBe('Retry-After asks for 120 s, over maxRetryAfterMs (60000 ms)');
+    expect(decideRetry(ctx({ classification: status(503), retryAfterMs: Infinity })).reason).toMatch(/forever/);
+    // Retry-After only applies to status retries
+    expect(decideRetry(ctx({ retryAfterMs: 5000, options: half })).delayMs).toBe(100);
+  });
+
+  it('does not start a wait that would cross the deadline, and says after how many attempts', () => {
+    const options = { ...DEFAULTS, deadlineMs: 1000, random: () => 1 };
+    expect(decideRetry(ctx({ attempt: 2, remainingMs: 500, options }))).toMatchObject({
+      retry: true,
+      delayMs: 400,
+    });
+    const crossing = decideRetry(ctx({ attempt: 2, remainingMs: 399, options }));
+    expect(crossing).toMatchObject({ retry: false, limit: 'deadline' });
+    expect(crossing.reason).toBe('deadline of 1000 ms reached after 2 attempts: a 400 ms wait would cross it');
+    expect(decideRetry(ctx({ remainingMs: 0, options })).reason).toBe('deadline of 1000 ms reached after 1 attempts');
+    // a stale socket is retried at once while any time is left
+    expect(decideRetry(ctx({ classification: stale(2000), remainingMs: 1, options })).retry).toBe(true);
+  });
+
+  it('refuses a retry the budget cannot pay for', () => {
+    expect(decideRetry(ctx({ budgetTokens: 5, budgetCost: 5 })).retry).toBe(true);
+    const d = decideRetry(ctx({ budgetTokens: 4, budgetCost: 5 }));
+    expect(d).toMatchObject({ retry: false, limit: 'budget', transient: true });
+    expect(d.reason).toBe('retry budget exhausted (4 tokens left, this retry costs 5)');
   });
 });

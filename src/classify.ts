@@ -52,8 +52,17 @@ function result(
   reusedSocket: boolean,
   responseStarted: boolean,
   idleMs: number | undefined,
+  status?: number,
 ): Classification {
-  return Object.freeze({ kind, retryable, reusedSocket, responseStarted, idleMs, code });
+  return Object.freeze({ kind, retryable, reusedSocket, responseStarted, idleMs, code, status });
+}
+
+/** axios's own words when a response body ends before its length (the peer closed mid-body). */
+const TRUNCATED = 'stream has been aborted';
+
+function statusOf(response: unknown): number | undefined {
+  const status = (asErrorLike(response) as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' ? status : undefined;
 }
 
 /**
@@ -73,7 +82,13 @@ export function classifyError(error: unknown, attemptStartedAt?: number): Classi
   if (e.__CANCEL__ === true || code === 'ERR_CANCELED') {
     return result('canceled', false, code, reusedSocket, responseStarted, idleMs);
   }
-  if (e.response != null) return result('http-status', false, code, reusedSocket, true, idleMs);
+  // A response whose body was cut (FIN or RST mid-body) is a reset, not an HTTP status:
+  // axios attaches the partial response to such errors.
+  const truncated =
+    e.response != null &&
+    ((code !== undefined && RESET_CODES.has(code)) || (code === 'ERR_BAD_RESPONSE' && messages.includes(TRUNCATED)));
+  if (truncated) return result('reset-mid-response', true, code, reusedSocket, true, idleMs, statusOf(e.response));
+  if (e.response != null) return result('http-status', false, code, reusedSocket, true, idleMs, statusOf(e.response));
   if (code !== undefined && RESET_CODES.has(code)) {
     let kind: FailureKind = 'reset';
     if (responseStarted) kind = 'reset-mid-response';

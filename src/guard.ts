@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Agent } from 'node:http';
 import type { Socket } from 'node:net';
 import axios, {
+  AxiosError as AxiosErrorClass,
   AxiosHeaders,
   CanceledError,
   getAdapter,
@@ -17,10 +18,11 @@ import axios, {
 } from 'axios';
 import axiosRetry from 'axios-retry';
 import { agentStatus, createAgent, hintOf, learnedIdleLimit, type AgentStatus } from './agent';
-import { backoffDelay } from './backoff';
 import { isReplayableBody } from './body';
+import { RetryBudget, type BudgetStats } from './budget';
 import { classifyError } from './classify';
-import { ResetGuardAttachError } from './errors';
+import { ResetGuardAttachError, ResetGuardOptionError } from './errors';
+import { logDecision, publishGiveUp, publishReset, publishRetry } from './events';
 import {
   mergeRequestOptions,
   normalizeOptions,
@@ -28,10 +30,12 @@ import {
   type RequestOptions,
   type ResolvedOptions,
 } from './options';
-import { decideRetry } from './policy';
+import { decideRetry, isIdempotentMethod } from './policy';
+import { redactErrorJSON, secretNames, targetOf } from './redact';
+import { parseRetryAfter } from './retry-after';
 import { isPoolingAgent, nativeRequestOf, purgeIdlePeers, stampOf, trackIdle } from './socket';
 import { RequestState, STATE_KEY, stateOf } from './state';
-import type { FailureKind, ResetGuardErrorInfo, ResetKind } from './types';
+import type { FailureKind, GiveUpInfo, ResetGuardErrorInfo, ResetKind, RetryInfo } from './types';
 
 declare module 'axios' {
   // The type parameters must repeat axios's own declaration for the merge to apply.
@@ -64,6 +68,8 @@ export interface GuardStats {
   /** Per origin, keyed by the agent's pool name (`host:port:...`). */
   readonly origins: Readonly<Record<string, OriginStats>>;
   readonly agents: { readonly http: AgentStatus | undefined; readonly https: AgentStatus | undefined };
+  /** The retry budget (`undefined` when `retryBudget` is false). */
+  readonly budget: BudgetStats | undefined;
 }
 
 /** One origin's entry in `guard.stats().origins`. */
@@ -92,6 +98,8 @@ export interface Guard {
 export type GuardedInstance = AxiosInstance & { readonly guard: Guard };
 
 const GUARD = Symbol.for('axios-reset-guard.guard');
+// On the per-request adapter the guard installs: the adapter it stands in for.
+const ORIGINAL = Symbol.for('axios-reset-guard.adapter');
 const RESET_KINDS: readonly ResetKind[] = ['stale-socket', 'reset', 'reset-mid-response', 'tls-reset'];
 const KINDS: readonly FailureKind[] = [...RESET_KINDS, 'refused', 'timeout', 'dns', 'canceled', 'http-status', 'other'];
 // The outer request is already transformed once; attempts must send and return raw data.
@@ -100,6 +108,15 @@ const IDENTITY = [(data: unknown): unknown => data];
 type GuardedError = AxiosError & { resetGuard?: ResetGuardErrorInfo };
 type Marked = AxiosInstance & { [GUARD]?: Guard };
 type StatefulConfig = InternalAxiosRequestConfig & { [STATE_KEY]?: RequestState };
+type UserAdapter = AxiosRequestConfig['adapter'];
+type GuardedAdapter = AxiosAdapter & { [ORIGINAL]?: UserAdapter };
+
+/** What the per-attempt steps of one guard share. */
+interface GuardContext {
+  readonly counters: Counters;
+  readonly budget: RetryBudget | undefined;
+  readonly secrets: ReadonlySet<string>;
+}
 
 class Counters {
   requests = 0;
@@ -161,49 +178,62 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
     .filter((a): a is Agent => a !== undefined)
     .map((a) => trackIdle(a, owned.includes(a) ? applyLearned : undefined));
 
-  const pipeline = createPipeline(counters);
+  const ctx: GuardContext = {
+    counters,
+    budget: resolved.retryBudget === false ? undefined : new RetryBudget(resolved.retryBudget),
+    secrets: secretNames(resolved.redactHeaders),
+  };
+  const pipeline = createPipeline(ctx);
+  let detached = false;
 
-  const guardedAdapter: AxiosAdapter = async (config) => {
-    const state = stateOf(config) as RequestState;
+  // Runs after every request interceptor, whatever the order they were added in, so it
+  // sees the final `config.resetGuard`. Each call is a new logical request with fresh state.
+  const run = async (config: StatefulConfig, adapter: UserAdapter): Promise<AxiosResponse> => {
+    if (detached) return getAdapter(adapter ?? axios.defaults.adapter, config)(config);
+    const state = new RequestState(randomUUID(), mergeRequestOptions(resolved, config.resetGuard), Date.now());
+    state.adapter = adapter;
+    state.attemptTimeout = state.options.attemptTimeoutMs > 0 ? state.options.attemptTimeoutMs : (config.timeout ?? 0);
+    config[STATE_KEY] = state;
     counters.requests += 1;
+    addIdempotencyKey(config, state);
     const attemptConfig = {
       ...config,
-      adapter: state.adapter,
+      adapter,
       transformRequest: IDENTITY,
       transformResponse: IDENTITY,
     } as InternalAxiosRequestConfig;
     try {
-      const response = await firstAttempt(attemptConfig, state, counters).catch(async (error: unknown) => {
+      const response = await firstAttempt(attemptConfig, state, ctx).catch(async (error: unknown) => {
         // Only a failure the policy will retry enters axios-retry's loop: the wait and the
         // retry count are set exactly as axios-retry's own onRetry/retryCount would be.
         if (!isAxiosError(error) || state.decision?.retry !== true) throw error;
-        await beforeRetry(error, attemptConfig, counters);
+        await beforeRetry(error, attemptConfig, ctx);
         attemptConfig['axios-retry'] = { retryCount: 1 };
         return pipeline.request(attemptConfig);
       });
       if (state.attempt > 1) counters.recovered += 1;
+      ctx.budget?.onSuccess(state.spentTokens);
       response.config = config;
       return response;
     } catch (error) {
-      throw await settleFailure(error, config, state, counters);
+      throw await settleFailure(error, config, state, ctx);
     }
   };
 
   const interceptorId = instance.interceptors.request.use((config: StatefulConfig) => {
-    // A config re-sent by hand (error.config) already carries our adapter: reuse the one it wrapped.
-    const adapter = config.adapter === guardedAdapter ? config[STATE_KEY]?.adapter : config.adapter;
-    const state = new RequestState(randomUUID(), mergeRequestOptions(resolved, config.resetGuard), Date.now());
-    state.adapter = adapter;
-    config[STATE_KEY] = state;
-    config.adapter = guardedAdapter;
+    // A config re-sent by hand (error.config) carries a guard's adapter: unwrap the one it stands in for.
+    const current = config.adapter as GuardedAdapter | UserAdapter;
+    const adapter = typeof current === 'function' && ORIGINAL in current ? current[ORIGINAL] : current;
+    const guarded: GuardedAdapter = (c) => run(c, adapter);
+    guarded[ORIGINAL] = adapter;
+    config.adapter = guarded;
     return config;
   });
 
-  let detached = false;
   const guard: Guard = Object.freeze({
     options: resolved,
     agents,
-    stats: (): GuardStats => snapshot(counters, agents, resolved.freeSocketTimeout),
+    stats: (): GuardStats => snapshot(ctx, agents, resolved.freeSocketTimeout),
     detach: (): void => {
       if (detached) return;
       detached = true;
@@ -233,14 +263,15 @@ export function createClient(options?: GuardOptions, axiosConfig?: CreateAxiosDe
 }
 
 /** The private instance that sends the retries of one logical request, looped by axios-retry. */
-function createPipeline(counters: Counters): AxiosInstance {
+function createPipeline(ctx: GuardContext): AxiosInstance {
   const pipeline = axios.create();
-  // Attempt configs arrive fully merged from the user's instance; add no defaults of our own.
-  pipeline.defaults.headers.common = {};
+  // Attempt configs arrive fully merged from the user's instance: add no defaults, not even
+  // axios's global ones (auth, per-method headers), or retries would send what the first didn't.
+  pipeline.defaults = { headers: {} } as unknown as AxiosInstance['defaults'];
 
   // Response interceptors run in the order added: classify and decide before axios-retry asks.
   pipeline.interceptors.response.use(undefined, (error: unknown) => {
-    onAttemptFailed(error, counters);
+    onAttemptFailed(error, ctx);
     throw error;
   });
   axiosRetry(pipeline, {
@@ -248,13 +279,13 @@ function createPipeline(counters: Counters): AxiosInstance {
     shouldResetTimeout: true, // each attempt gets the full `timeout`
     retryCondition: (error) => stateOf(error.config)?.decision?.retry === true,
     retryDelay: () => 0, // we wait in onRetry: abortable, injectable, CancelToken-aware
-    onRetry: (_count, error, config) => beforeRetry(error, config, counters),
+    onRetry: (_count, error, config) => beforeRetry(error, config, ctx),
   });
   // Request interceptors run in reverse order: this one runs before axios-retry reads its options.
   pipeline.interceptors.request.use((config) => {
     const state = stateOf(config) as RequestState;
     config['axios-retry'] = { ...config['axios-retry'], retries: state.maxAttempts - 1 };
-    return onAttemptStart(config, counters);
+    return onAttemptStart(config, ctx.counters);
   });
   return pipeline;
 }
@@ -267,18 +298,34 @@ function createPipeline(counters: Counters): AxiosInstance {
 async function firstAttempt(
   config: InternalAxiosRequestConfig,
   state: RequestState,
-  counters: Counters,
+  ctx: GuardContext,
 ): Promise<AxiosResponse> {
   // Each attempt gets its own headers object: adapters add to it (Content-Length, ...).
   config.headers = AxiosHeaders.from(config.headers);
-  onAttemptStart(config, counters);
+  onAttemptStart(config, ctx.counters);
   try {
     // the config lets the fetch adapter pick up a custom `env.fetch`, as axios does
     return await getAdapter(state.adapter ?? axios.defaults.adapter, config)(config);
   } catch (error) {
-    onAttemptFailed(error, counters);
+    onAttemptFailed(error, ctx);
     throw error;
   }
+}
+
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]+$/;
+
+/** Gives a non-idempotent request its `Idempotency-Key`, once per logical request. */
+function addIdempotencyKey(config: InternalAxiosRequestConfig, state: RequestState): void {
+  const factory = state.options.idempotencyKey;
+  if (factory === false || isIdempotentMethod(config.method)) return;
+  const headers = AxiosHeaders.from(config.headers);
+  if (headers.has('idempotency-key')) return;
+  const key: unknown = factory === true ? randomUUID() : factory(config);
+  if (typeof key !== 'string' || !HEADER_VALUE.test(key)) {
+    throw new ResetGuardOptionError('idempotencyKey', key, 'a function returning a non-empty header value');
+  }
+  headers.set('Idempotency-Key', key);
+  config.headers = headers;
 }
 
 function onAttemptStart(config: InternalAxiosRequestConfig, counters: Counters): InternalAxiosRequestConfig {
@@ -286,16 +333,27 @@ function onAttemptStart(config: InternalAxiosRequestConfig, counters: Counters):
   state.attempt += 1;
   state.startedAt = Date.now();
   counters.attempts += 1;
+  const { deadlineMs } = state.options;
+  if (deadlineMs > 0) {
+    // No attempt may outlive the deadline (axios treats timeout 0 as "none", hence >= 1).
+    const left = Math.max(1, state.firstStartedAt + deadlineMs - state.startedAt);
+    config.timeout = state.attemptTimeout > 0 ? Math.min(state.attemptTimeout, left) : left;
+  } else {
+    config.timeout = state.attemptTimeout;
+  }
   const { attemptHeader, requestIdHeader } = state.options;
   if (attemptHeader !== false) config.headers.set(attemptHeader, `${state.attempt}/${state.maxAttempts}`);
   if (requestIdHeader !== false) config.headers.set(requestIdHeader, state.requestId);
   return config;
 }
 
-function onAttemptFailed(error: unknown, counters: Counters): void {
+function onAttemptFailed(error: unknown, ctx: GuardContext): void {
   if (!isAxiosError(error) || error.config === undefined) return;
   const state = stateOf(error.config);
   if (state === undefined) return;
+  const { counters, budget } = ctx;
+  const method = (error.config.method ?? 'get').toUpperCase();
+  const target = targetOf(error.config);
   const classification = classifyError(error, state.startedAt);
   state.failedAt = Date.now();
   state.classification = classification;
@@ -307,6 +365,19 @@ function onAttemptFailed(error: unknown, counters: Counters): void {
     const stamp = stampOf(socket);
     // A socket that saw a reset is never handed out again.
     if (socket && !socket.destroyed) socket.destroy();
+    publishReset(
+      Object.freeze({
+        requestId: state.requestId,
+        attempt: state.attempt,
+        method,
+        url: target,
+        kind: classification.kind as ResetKind,
+        code: classification.code,
+        reusedSocket: classification.reusedSocket,
+        idleMs: classification.idleMs,
+        pool: stamp?.pool,
+      }),
+    );
     if (classification.kind === 'stale-socket' && stamp !== undefined && isPoolingAgent(agent)) {
       counters.purgedSockets += purgeIdlePeers(agent, stamp);
       counters.staleByPool.set(stamp.pool, (counters.staleByPool.get(stamp.pool) ?? 0) + 1);
@@ -317,24 +388,49 @@ function onAttemptFailed(error: unknown, counters: Counters): void {
     }
   }
   const config = error.config;
-  state.decision = decideRetry({
+  const { deadlineMs } = state.options;
+  const cost = budget?.costOf(classification.kind);
+  const decision = decideRetry({
     classification,
     method: config.method,
     hasIdempotencyKey: config.headers?.has?.('idempotency-key') === true,
     bodyReplayable: isReplayableBody(config.data),
     attempt: state.attempt,
     staleReplays: state.staleReplays,
+    retryAfterMs: classification.kind === 'http-status' ? retryAfterOf(error.response) : undefined,
+    remainingMs: deadlineMs > 0 ? state.firstStartedAt + deadlineMs - Date.now() : undefined,
+    budgetTokens: budget?.available,
+    budgetCost: cost,
     options: state.options,
   });
+  state.decision = decision;
+  // Withdrawn in the same tick as the decision, so concurrent failures cannot overdraw.
+  if (decision.retry && budget !== undefined && cost !== undefined) {
+    budget.withdraw(cost);
+    state.spentTokens += cost;
+    state.lastCost = cost;
+  } else if (decision.limit === 'budget') budget?.refuse();
+  logDecision(method, target, state.attempt, state.maxAttempts, classification, decision);
 }
 
-async function beforeRetry(error: AxiosError, config: AxiosRequestConfig, counters: Counters): Promise<void> {
+function retryAfterOf(response: AxiosResponse | undefined): number | undefined {
+  const headers = response?.headers as Record<string, unknown> | undefined;
+  return parseRetryAfter(headers?.['retry-after']);
+}
+
+/** A frozen payload whose enumerable fields are safe to log; `raw` fields are non-enumerable. */
+function payload<T extends object>(summary: Omit<T, 'error' | 'config'>, raw: Record<string, unknown>): T {
+  for (const [key, value] of Object.entries(raw)) Object.defineProperty(summary, key, { value, enumerable: false });
+  return Object.freeze(summary) as T;
+}
+
+async function beforeRetry(error: AxiosError, config: AxiosRequestConfig, ctx: GuardContext): Promise<void> {
   const state = stateOf(config) as RequestState;
   const classification = state.classification;
   const decision = state.decision;
   if (classification === undefined || decision === undefined) return;
   const { options } = state;
-  const delayMs = decision.immediate ? 0 : backoffDelay(state.attempt, options, options.random);
+  const { delayMs } = decision;
   if (decision.staleReplay) state.staleReplays += 1;
   state.history.push(
     Object.freeze({
@@ -347,22 +443,32 @@ async function beforeRetry(error: AxiosError, config: AxiosRequestConfig, counte
       delayMs,
     }),
   );
-  counters.retries += 1;
-  if (options.onRetry !== undefined) {
-    await options.onRetry(
-      Object.freeze({
-        requestId: state.requestId,
-        attempt: state.attempt,
-        nextAttempt: state.attempt + 1,
-        maxAttempts: state.maxAttempts,
-        delayMs,
-        classification,
-        error,
-        config: config as InternalAxiosRequestConfig,
-      }),
-    );
+  const info = payload<RetryInfo>(
+    {
+      requestId: state.requestId,
+      method: (config.method ?? 'get').toUpperCase(),
+      url: targetOf(config),
+      attempt: state.attempt,
+      nextAttempt: state.attempt + 1,
+      maxAttempts: state.maxAttempts,
+      delayMs,
+      classification,
+      reason: decision.reason,
+    },
+    { error, config },
+  );
+  publishRetry(info);
+  try {
+    await options.onRetry?.(info);
+    await waitBeforeRetry(delayMs, config, options.sleep);
+  } catch (reason) {
+    // No retry will be sent: its tokens go back, and a hook's error ends the request as it is.
+    ctx.budget?.deposit(state.lastCost);
+    state.spentTokens -= state.lastCost;
+    if (!isCancel(reason)) state.hookError = reason;
+    throw reason;
   }
-  await waitBeforeRetry(delayMs, config, options.sleep);
+  ctx.counters.retries += 1;
 }
 
 interface Subscribable {
@@ -396,24 +502,49 @@ async function waitBeforeRetry(
   }
 }
 
-/** Puts the user's config, the attempt metadata and the reason on the final error; fires onGiveUp. */
+/**
+ * Puts the user's config, the attempt metadata and the reason on the final error, makes
+ * its `toJSON()` redacted, and fires onGiveUp. A hook's own error is passed on untouched.
+ */
 async function settleFailure(
   error: unknown,
   config: InternalAxiosRequestConfig,
   state: RequestState,
-  counters: Counters,
+  ctx: GuardContext,
 ): Promise<unknown> {
-  if (!isAxiosError(error) || isCancel(error)) return error;
+  if (error === state.hookError || !isAxiosError(error)) return error;
   error.config = config;
+  if (error.response !== undefined) error.response.config = config;
+  const { secrets } = ctx;
+  Object.defineProperty(error, 'toJSON', {
+    configurable: true,
+    writable: true,
+    value(this: AxiosError): unknown {
+      const json = redactErrorJSON(AxiosErrorClass.prototype.toJSON.call(this), secrets) as Record<string, unknown>;
+      const info = (this as GuardedError).resetGuard;
+      return info === undefined ? json : { ...json, resetGuard: info };
+    },
+  });
+  if (isCancel(error)) return error;
   const classification = state.classification ?? classifyError(error, state.startedAt);
   const reason = state.decision?.reason ?? `a ${classification.kind} failure is not retried`;
   const info: ResetGuardErrorInfo = Object.freeze({ attempt: state.snapshot(), classification, reason });
   (error as GuardedError).resetGuard = info;
-  if (classification.retryable) {
-    counters.gaveUp += 1;
-    await state.options.onGiveUp?.(
-      Object.freeze({ requestId: state.requestId, attempts: state.attempt, classification, reason, error }),
+  if (state.decision?.transient ?? classification.retryable) {
+    ctx.counters.gaveUp += 1;
+    const giveUp = payload<GiveUpInfo>(
+      {
+        requestId: state.requestId,
+        method: (config.method ?? 'get').toUpperCase(),
+        url: targetOf(config),
+        attempts: state.attempt,
+        classification,
+        reason,
+      },
+      { error },
     );
+    publishGiveUp(giveUp);
+    await state.options.onGiveUp?.(giveUp);
   }
   return error;
 }
@@ -445,7 +576,8 @@ function originStats(counters: Counters, agents: Guard['agents'], configured: nu
   return out;
 }
 
-function snapshot(counters: Counters, agents: Guard['agents'], configured: number): GuardStats {
+function snapshot(ctx: GuardContext, agents: Guard['agents'], configured: number): GuardStats {
+  const { counters } = ctx;
   const failures = Object.freeze({ ...counters.failures });
   return Object.freeze({
     requests: counters.requests,
@@ -462,6 +594,7 @@ function snapshot(counters: Counters, agents: Guard['agents'], configured: numbe
       http: agents.http === undefined ? undefined : agentStatus(agents.http),
       https: agents.https === undefined ? undefined : agentStatus(agents.https),
     }),
+    budget: ctx.budget?.stats(),
   });
 }
 

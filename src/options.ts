@@ -1,6 +1,49 @@
 import { ResetGuardOptionError } from './errors';
 import { sleep as defaultSleep } from './sleep';
+import type { InternalAxiosRequestConfig } from 'axios';
 import type { GiveUpInfo, RetryInfo } from './types';
+
+/** Sizes of the retry budget (a token bucket per guard): see {@link GuardOptions.retryBudget}. */
+export interface RetryBudgetOptions {
+  /**
+   * Tokens in a full bucket; the bucket starts full.
+   * @default 500
+   */
+  capacity?: number | undefined;
+  /**
+   * Tokens a retry costs (resets, refused connections, status retries).
+   * @default 5
+   */
+  retryCost?: number | undefined;
+  /**
+   * Tokens a retry after a stale keep-alive socket costs: the server never saw the request.
+   * @default 1
+   */
+  staleCost?: number | undefined;
+  /**
+   * Tokens a retry after a timeout costs: the server may still be busy with the first one.
+   * @default 10
+   */
+  timeoutCost?: number | undefined;
+  /**
+   * Tokens a request that succeeds at its first attempt puts back. A request that succeeds
+   * after retries puts back what its retries cost.
+   * @default 1
+   */
+  successRefund?: number | undefined;
+}
+
+/** {@link RetryBudgetOptions} after defaults and validation. */
+export interface ResolvedRetryBudget {
+  readonly capacity: number;
+  readonly retryCost: number;
+  readonly staleCost: number;
+  readonly timeoutCost: number;
+  readonly successRefund: number;
+}
+
+/** Makes the `Idempotency-Key` value of one logical request. */
+export type IdempotencyKeyFactory = (config: InternalAxiosRequestConfig) => string;
 
 /** Options that can be set per instance (`attach`) and per request (`config.resetGuard`). */
 export interface RequestOptions {
@@ -50,6 +93,40 @@ export interface RequestOptions {
    * @default 1000
    */
   staleIdleMs?: number | undefined;
+  /**
+   * HTTP statuses retried for idempotent methods (and requests carrying an
+   * `Idempotency-Key`), honouring `Retry-After`. 408, 429 and 503 say "try again";
+   * 502 and 504 are what a proxy answers when its upstream connection was reset or hung.
+   * `[]` retries no status.
+   * @default [408, 429, 502, 503, 504]
+   */
+  retryStatuses?: readonly number[] | undefined;
+  /**
+   * Longest `Retry-After` the guard waits for. A response asking for longer comes back
+   * at once, as the request's error, instead of holding the caller.
+   * @default 60000
+   */
+  maxRetryAfterMs?: number | undefined;
+  /**
+   * Timeout of each attempt, in ms (0: axios's own `timeout` applies to each attempt).
+   * @default 0
+   */
+  attemptTimeoutMs?: number | undefined;
+  /**
+   * Overall deadline of a logical request, across attempts and waits, in ms (0: none).
+   * Each attempt's timeout is cut to the time left, and a wait that would cross the
+   * deadline is not started.
+   * @default 0
+   */
+  deadlineMs?: number | undefined;
+  /**
+   * Send an `Idempotency-Key` header on non-idempotent requests (POST, PATCH, ...) that
+   * have none: a random UUID with `true`, or the string your function returns. The same
+   * key goes with every attempt of one logical request, which makes such requests
+   * retryable like GET: the server is expected to apply a key once.
+   * @default false
+   */
+  idempotencyKey?: boolean | IdempotencyKeyFactory | undefined;
   /**
    * Header carrying `attempt/maxAttempts` (e.g. `2/4`) on every attempt; `true` means
    * `x-request-attempt`, `false` sends none.
@@ -120,6 +197,21 @@ export interface GuardOptions extends RequestOptions {
    */
   socketLifetime?: number | undefined;
   /**
+   * A token bucket that keeps retries from turning an outage into a storm: retries spend
+   * tokens, successes put them back. When the bucket cannot pay for a retry, requests
+   * still go out once but are not retried, and the error's reason says the budget is
+   * exhausted. `false` turns it off.
+   * @default { capacity: 500, retryCost: 5, staleCost: 1, timeoutCost: 10, successRefund: 1 }
+   */
+  retryBudget?: RetryBudgetOptions | false | undefined;
+  /**
+   * Extra header names (case-insensitive) whose values never appear in diagnostics, debug
+   * lines, hook payloads or the `toJSON()` of final errors. `Authorization`,
+   * `Proxy-Authorization`, `Cookie` and `Set-Cookie` are always redacted.
+   * @default []
+   */
+  redactHeaders?: readonly string[] | undefined;
+  /**
    * Source of randomness for backoff jitter, returning [0, 1). For tests.
    * @default Math.random
    */
@@ -141,6 +233,11 @@ export interface ResolvedOptions {
   readonly retryNonIdempotent: boolean;
   readonly retryStaleNonIdempotent: boolean;
   readonly staleIdleMs: number;
+  readonly retryStatuses: readonly number[];
+  readonly maxRetryAfterMs: number;
+  readonly attemptTimeoutMs: number;
+  readonly deadlineMs: number;
+  readonly idempotencyKey: boolean | IdempotencyKeyFactory;
   readonly attemptHeader: string | false;
   readonly requestIdHeader: string | false;
   readonly onRetry: ((info: RetryInfo) => void | Promise<void>) | undefined;
@@ -152,6 +249,8 @@ export interface ResolvedOptions {
   readonly maxSockets: number;
   readonly maxFreeSockets: number;
   readonly socketLifetime: number;
+  readonly retryBudget: ResolvedRetryBudget | false;
+  readonly redactHeaders: readonly string[];
   readonly random: () => number;
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -166,6 +265,11 @@ export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
   retryNonIdempotent: false,
   retryStaleNonIdempotent: true,
   staleIdleMs: 1000,
+  retryStatuses: Object.freeze([408, 429, 502, 503, 504]),
+  maxRetryAfterMs: 60_000,
+  attemptTimeoutMs: 0,
+  deadlineMs: 0,
+  idempotencyKey: false,
   attemptHeader: false,
   requestIdHeader: false,
   onRetry: undefined,
@@ -177,6 +281,8 @@ export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
   maxSockets: Number.POSITIVE_INFINITY,
   maxFreeSockets: 256,
   socketLifetime: 0,
+  retryBudget: Object.freeze({ capacity: 500, retryCost: 5, staleCost: 1, timeoutCost: 10, successRefund: 1 }),
+  redactHeaders: Object.freeze([] as string[]),
   random: Math.random,
   sleep: defaultSleep,
 });
@@ -228,6 +334,44 @@ const header: Check = (name, value) => {
   return value.toLowerCase();
 };
 
+const statuses: Check = (name, value) => {
+  const ok = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 100 && v <= 599;
+  if (!Array.isArray(value) || !value.every(ok)) {
+    throw new ResetGuardOptionError(name, value, 'an array of HTTP status codes (integers from 100 to 599)');
+  }
+  return Object.freeze([...new Set(value as number[])]);
+};
+const headerNames: Check = (name, value) => {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && HEADER_NAME.test(v))) {
+    throw new ResetGuardOptionError(name, value, 'an array of header names');
+  }
+  return Object.freeze((value as string[]).map((v) => v.toLowerCase()));
+};
+const idempotencyKey: Check = (name, value) => {
+  if (value === false || typeof value === 'function') return value;
+  if (value === true) return true;
+  throw new ResetGuardOptionError(name, value, 'a boolean or a function returning the key');
+};
+const BUDGET_KEYS = ['capacity', 'retryCost', 'staleCost', 'timeoutCost', 'successRefund'] as const;
+const budget: Check = (name, value) => {
+  if (value === false) return false;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ResetGuardOptionError(name, value, 'false or an object of bucket sizes');
+  }
+  const out: Record<string, number> = { ...(DEFAULTS.retryBudget as ResolvedRetryBudget) };
+  for (const [key, size] of Object.entries(value)) {
+    if (!(BUDGET_KEYS as readonly string[]).includes(key)) {
+      throw new ResetGuardOptionError(`${name}.${key}`, size, `a known budget size (${BUDGET_KEYS.join(', ')})`);
+    }
+    if (size === undefined) continue;
+    if (typeof size !== 'number' || !Number.isFinite(size) || size < 0) {
+      throw new ResetGuardOptionError(`${name}.${key}`, size, 'a finite number >= 0');
+    }
+    out[key] = size;
+  }
+  return Object.freeze(out);
+};
+
 const REQUEST_CHECKS = {
   retry: bool,
   retries: count,
@@ -237,6 +381,11 @@ const REQUEST_CHECKS = {
   retryNonIdempotent: bool,
   retryStaleNonIdempotent: bool,
   staleIdleMs: millis,
+  retryStatuses: statuses,
+  maxRetryAfterMs: millis,
+  attemptTimeoutMs: millis,
+  deadlineMs: millis,
+  idempotencyKey,
   attemptHeader: header,
   requestIdHeader: header,
   onRetry: fn,
@@ -252,6 +401,8 @@ const GUARD_CHECKS = {
   maxSockets: (name, value) => (value === Number.POSITIVE_INFINITY ? value : positiveInt(name, value)),
   maxFreeSockets: positiveInt,
   socketLifetime: millis,
+  retryBudget: budget,
+  redactHeaders: headerNames,
   random: fn,
   sleep: fn,
 } satisfies Record<keyof GuardOptions, Check>;

@@ -1,9 +1,11 @@
+import { backoffDelay } from './backoff';
 import type { ResolvedOptions } from './options';
 import type { Classification } from './types';
 
 /** RFC 9110 §9.2.2: methods whose repetition has the same effect as one request. */
 const IDEMPOTENT_METHODS = new Set(['get', 'head', 'options', 'put', 'delete', 'trace']);
 
+/** True for GET, HEAD, OPTIONS, PUT, DELETE and TRACE (RFC 9110 §9.2.2), any case; `undefined` is GET. */
 export function isIdempotentMethod(method: string | undefined): boolean {
   return IDEMPOTENT_METHODS.has((method ?? 'get').toLowerCase());
 }
@@ -19,55 +21,131 @@ export interface RetryContext {
   readonly attempt: number;
   /** Non-idempotent resends already made under the stale-socket rule. */
   readonly staleReplays: number;
+  /** The response's `Retry-After`, parsed (see `parseRetryAfter`), for status failures. */
+  readonly retryAfterMs?: number | undefined;
+  /** Time left before the request's deadline; `undefined` when it has none. */
+  readonly remainingMs?: number | undefined;
+  /** The retry budget's tokens, when the guard has one. */
+  readonly budgetTokens?: number | undefined;
+  /** What this retry would cost the budget. */
+  readonly budgetCost?: number | undefined;
   readonly options: Pick<
     ResolvedOptions,
-    'retry' | 'retries' | 'retryTimeouts' | 'retryNonIdempotent' | 'retryStaleNonIdempotent' | 'staleIdleMs'
+    | 'retry'
+    | 'retries'
+    | 'retryTimeouts'
+    | 'retryNonIdempotent'
+    | 'retryStaleNonIdempotent'
+    | 'staleIdleMs'
+    | 'retryStatuses'
+    | 'maxRetryAfterMs'
+    | 'deadlineMs'
+    | 'baseDelayMs'
+    | 'maxDelayMs'
+    | 'random'
   >;
 }
+
+/** What stopped a transient failure from being retried, when a limit did. */
+export type RetryLimit = 'attempts' | 'deadline' | 'budget' | 'retry-after';
 
 export interface RetryDecision {
   readonly retry: boolean;
   /** Resend without backoff: a stale socket is the pool's fault, not the server's. */
   readonly immediate: boolean;
+  /** The wait before the next attempt (0 when not retried or immediate). */
+  readonly delayMs: number;
   /** Why, in words a log line can carry. */
   readonly reason: string;
   /** The retry uses the one non-idempotent stale-socket resend. */
   readonly staleReplay: boolean;
+  /** The failure was of a kind the guard retries: ending on it is "giving up". */
+  readonly transient: boolean;
+  /** Set when a limit, not a rule, ended the request. */
+  readonly limit: RetryLimit | undefined;
 }
 
-const no = (reason: string): RetryDecision =>
-  Object.freeze({ retry: false, immediate: false, reason, staleReplay: false });
-const yes = (reason: string, immediate: boolean, staleReplay = false): RetryDecision =>
-  Object.freeze({ retry: true, immediate, reason, staleReplay });
+const decision = (fields: Partial<RetryDecision> & Pick<RetryDecision, 'retry' | 'reason'>): RetryDecision =>
+  Object.freeze({ immediate: false, delayMs: 0, staleReplay: false, transient: false, limit: undefined, ...fields });
+const no = (reason: string, transient = true, limit?: RetryLimit): RetryDecision =>
+  decision({ retry: false, reason, transient, limit });
 
-/** The retry policy, as a pure function of the failed attempt. */
+/** Why a method/body combination may be resent, or `undefined` when it may not. */
+function permission(ctx: RetryContext, method: string, mayHaveReached: boolean): string | undefined {
+  if (isIdempotentMethod(method)) return `${method} is idempotent`;
+  if (ctx.hasIdempotencyKey) return `${method} carries an Idempotency-Key header`;
+  if (ctx.options.retryNonIdempotent) return `retryNonIdempotent allows ${method} to be retried`;
+  return mayHaveReached ? undefined : `${method} never reached the server`;
+}
+
+/** The retry policy, as a pure function of the failed attempt (`options.random` draws the jitter). */
 export function decideRetry(ctx: RetryContext): RetryDecision {
   const { classification: c, options: o } = ctx;
   const method = (ctx.method ?? 'get').toUpperCase();
+  const status = c.kind === 'http-status' && c.status !== undefined && o.retryStatuses.includes(c.status);
+  if (!c.retryable && !status) {
+    const what = c.kind === 'http-status' ? `status ${c.status ?? '?'}` : `${c.kind} failure`;
+    return no(`a ${what}${c.code && c.kind !== 'http-status' ? ` (${c.code})` : ''} is not retried`, false);
+  }
   if (!o.retry) return no('retries are turned off for this request');
-  if (!c.retryable) return no(`a ${c.kind} failure${c.code ? ` (${c.code})` : ''} is not retried`);
   if (c.kind === 'timeout' && !o.retryTimeouts) {
     return no('timeouts are not retried unless retryTimeouts is true (the server may still be working on it)');
   }
-  if (ctx.attempt > o.retries) return no(`retry limit reached after ${ctx.attempt} attempts`);
+  if (ctx.remainingMs !== undefined && ctx.remainingMs <= 0) {
+    return no(`deadline of ${o.deadlineMs} ms reached after ${ctx.attempt} attempts`, true, 'deadline');
+  }
+  if (ctx.attempt > o.retries) return no(`retry limit reached after ${ctx.attempt} attempts`, true, 'attempts');
   if (!ctx.bodyReplayable) {
     return no('the request body is a stream, consumed by the first attempt, and cannot be resent');
   }
+
+  let reason: string | undefined;
+  let staleReplay = false;
   const immediate = c.kind === 'stale-socket';
-  if (isIdempotentMethod(method)) return yes(`${method} is idempotent`, immediate);
-  if (ctx.hasIdempotencyKey) return yes(`${method} carries an Idempotency-Key header`, immediate);
-  if (o.retryNonIdempotent) return yes(`retryNonIdempotent allows ${method} to be retried`, immediate);
-  if (c.kind === 'stale-socket' && o.retryStaleNonIdempotent) {
-    if (ctx.staleReplays > 0) return no(`${method} was already resent once after a stale socket`);
-    if (c.idleMs === undefined) {
-      return no(`${method} failed on a reused socket of unknown idle time (not an agent the guard tracks)`);
+  if (status) {
+    reason = permission(ctx, method, true);
+    if (reason === undefined) return no(`${method} is not idempotent and the server answered ${c.status}`);
+  } else {
+    // A refused connection or a failed TLS handshake carried no HTTP bytes: safe for any method.
+    reason = permission(ctx, method, c.kind !== 'refused' && c.kind !== 'tls-reset');
+    if (reason === undefined && c.kind === 'stale-socket' && o.retryStaleNonIdempotent) {
+      if (ctx.staleReplays > 0) return no(`${method} was already resent once after a stale socket`);
+      if (c.idleMs === undefined) {
+        return no(`${method} failed on a reused socket of unknown idle time (not an agent the guard tracks)`);
+      }
+      if (c.idleMs < o.staleIdleMs) {
+        return no(
+          `${method} failed on a socket idle only ${c.idleMs} ms (< staleIdleMs ${o.staleIdleMs}): the server may have processed it`,
+        );
+      }
+      reason = `${method} failed on a keep-alive socket idle ${c.idleMs} ms, forgotten by the far side`;
+      staleReplay = true;
     }
-    if (c.idleMs < o.staleIdleMs) {
-      return no(
-        `${method} failed on a socket idle only ${c.idleMs} ms (< staleIdleMs ${o.staleIdleMs}): the server may have processed it`,
-      );
-    }
-    return yes(`${method} failed on a keep-alive socket idle ${c.idleMs} ms, forgotten by the far side`, true, true);
+    if (reason === undefined)
+      return no(`${method} is not idempotent and a ${c.kind} failure may have reached the server`);
   }
-  return no(`${method} is not idempotent and a ${c.kind} failure may have reached the server`);
+
+  let delayMs = immediate ? 0 : backoffDelay(ctx.attempt, o, o.random);
+  if (status && ctx.retryAfterMs !== undefined) {
+    if (ctx.retryAfterMs > o.maxRetryAfterMs) {
+      const asked = Number.isFinite(ctx.retryAfterMs) ? `${Math.ceil(ctx.retryAfterMs / 1000)} s` : 'forever';
+      return no(`Retry-After asks for ${asked}, over maxRetryAfterMs (${o.maxRetryAfterMs} ms)`, true, 'retry-after');
+    }
+    delayMs = Math.round(ctx.retryAfterMs);
+  }
+  if (ctx.remainingMs !== undefined && delayMs >= ctx.remainingMs) {
+    return no(
+      `deadline of ${o.deadlineMs} ms reached after ${ctx.attempt} attempts: a ${delayMs} ms wait would cross it`,
+      true,
+      'deadline',
+    );
+  }
+  if (ctx.budgetTokens !== undefined && ctx.budgetCost !== undefined && ctx.budgetCost > ctx.budgetTokens) {
+    return no(
+      `retry budget exhausted (${ctx.budgetTokens} tokens left, this retry costs ${ctx.budgetCost})`,
+      true,
+      'budget',
+    );
+  }
+  return decision({ retry: true, reason, immediate, delayMs, staleReplay, transient: true });
 }

@@ -23,6 +23,13 @@ export class RequestState {
   decision: RetryDecision | undefined;
   /** The adapter the user's config chose, which the attempts go to. */
   adapter: AxiosRequestConfig['adapter'];
+  /** Timeout of each attempt before any deadline cut (0: none). */
+  attemptTimeout = 0;
+  /** Retry-budget tokens this request's retries took, and what the latest one cost. */
+  spentTokens = 0;
+  lastCost = 0;
+  /** An error thrown by a hook: it ends the request as it is. */
+  hookError: unknown;
 
   constructor(
     readonly requestId: string,

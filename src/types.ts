@@ -35,6 +35,8 @@ export interface Classification {
   readonly idleMs: number | undefined;
   /** The socket-level code (`ECONNRESET`, `EPIPE`, ...), looked up through `cause` chains. */
   readonly code: string | undefined;
+  /** The HTTP status, for `http-status` failures. */
+  readonly status?: number | undefined;
 }
 
 /** One failed attempt, as kept in {@link AttemptInfo.history}. */
@@ -66,9 +68,17 @@ export interface AttemptInfo {
   readonly history: readonly FailureRecord[];
 }
 
-/** Passed to the `onRetry` hook before each wait. */
+/**
+ * Passed to the `onRetry` hook before each wait, and published on `CHANNELS.retry`.
+ * Enumerable fields are a redacted summary (safe to log); `error` and `config` are
+ * non-enumerable, so printing or serializing the payload never shows a header secret.
+ */
 export interface RetryInfo {
   readonly requestId: string;
+  /** Upper-case HTTP method. */
+  readonly method: string;
+  /** Where the request went (baseURL + url), with any URL password redacted. */
+  readonly url: string;
   /** The attempt that failed (1-based). */
   readonly attempt: number;
   readonly nextAttempt: number;
@@ -76,14 +86,21 @@ export interface RetryInfo {
   /** The wait planned before the next attempt. */
   readonly delayMs: number;
   readonly classification: Classification;
+  /** Why the policy retries (e.g. "GET is idempotent"). */
+  readonly reason: string;
   readonly error: AxiosError;
   /** The config the next attempt will be sent with; hooks may adjust headers on it. */
   readonly config: InternalAxiosRequestConfig;
 }
 
-/** Passed to the `onGiveUp` hook when a transient failure ends the request. */
+/**
+ * Passed to the `onGiveUp` hook when a transient failure ends the request, and published
+ * on `CHANNELS.giveUp`. `error` is non-enumerable, as in {@link RetryInfo}.
+ */
 export interface GiveUpInfo {
   readonly requestId: string;
+  readonly method: string;
+  readonly url: string;
   readonly attempts: number;
   readonly classification: Classification;
   /** Why no further attempt was sent. */
@@ -97,4 +114,18 @@ export interface ResetGuardErrorInfo {
   readonly classification: Classification;
   /** Why the guard sent no further attempt (e.g. the body is a stream, the limit was reached). */
   readonly reason: string;
+}
+
+/** Published on `CHANNELS.reset` for every attempt that failed with a reset. */
+export interface ResetEvent {
+  readonly requestId: string;
+  readonly attempt: number;
+  readonly method: string;
+  readonly url: string;
+  readonly kind: ResetKind;
+  readonly code: string | undefined;
+  readonly reusedSocket: boolean;
+  readonly idleMs: number | undefined;
+  /** The agent pool (`host:port:...`) the socket came from, when the guard tracks it. */
+  readonly pool: string | undefined;
 }

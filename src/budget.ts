@@ -1,0 +1,61 @@
+import type { ResolvedRetryBudget } from './options';
+import type { FailureKind } from './types';
+
+/** `guard.stats().budget`: the retry budget's state. */
+export interface BudgetStats {
+  readonly tokens: number;
+  readonly capacity: number;
+  /** Retries the budget refused (the request ended with its failure instead). */
+  readonly refused: number;
+}
+
+/**
+ * A token bucket shared by every request of one guard. Retries withdraw, successes
+ * deposit, so the retry rate follows the success rate: during an outage retries stop
+ * once the bucket is spent, and they come back as soon as requests succeed again.
+ */
+export class RetryBudget {
+  private tokens: number;
+  refused = 0;
+
+  constructor(readonly sizes: ResolvedRetryBudget) {
+    this.tokens = sizes.capacity;
+  }
+
+  /** What a retry after a failure of `kind` costs. */
+  costOf(kind: FailureKind): number {
+    if (kind === 'stale-socket') return this.sizes.staleCost;
+    if (kind === 'timeout') return this.sizes.timeoutCost;
+    return this.sizes.retryCost;
+  }
+
+  get available(): number {
+    return this.tokens;
+  }
+
+  /** Takes `cost` tokens; false (and nothing taken) when the bucket cannot pay. */
+  withdraw(cost: number): boolean {
+    if (cost > this.tokens) return false;
+    this.tokens -= cost;
+    return true;
+  }
+
+  /** Counts a retry the bucket could not pay for. */
+  refuse(): void {
+    this.refused += 1;
+  }
+
+  /** Puts tokens back, up to capacity. */
+  deposit(amount: number): void {
+    this.tokens = Math.min(this.sizes.capacity, this.tokens + amount);
+  }
+
+  /** A request succeeded: it returns what its retries cost, or the success refund if it needed none. */
+  onSuccess(spent: number): void {
+    this.deposit(spent > 0 ? spent : this.sizes.successRefund);
+  }
+
+  stats(): BudgetStats {
+    return Object.freeze({ tokens: this.tokens, capacity: this.sizes.capacity, refused: this.refused });
+  }
+}

@@ -1,0 +1,88 @@
+/** Header names whose values never leave the guard in diagnostics, hook payloads or error JSON. */
+export const SECRET_HEADERS: readonly string[] = Object.freeze([
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+]);
+
+export const REDACTED = '[redacted]';
+
+/** A set of lower-case header names: the fixed secrets plus the user's `redactHeaders`. */
+export function secretNames(extra: readonly string[] = []): ReadonlySet<string> {
+  return new Set([...SECRET_HEADERS, ...extra.map((name) => name.toLowerCase())]);
+}
+
+const DEFAULT_SECRETS = secretNames();
+
+function plainHeaders(headers: unknown): Record<string, unknown> {
+  if (typeof headers !== 'object' || headers === null) return {};
+  // AxiosHeaders (and similar) flatten themselves; plain objects are used as they are.
+  const toJSON = (headers as { toJSON?: unknown }).toJSON;
+  const flat: unknown = typeof toJSON === 'function' ? (toJSON as () => unknown).call(headers) : headers;
+  return typeof flat === 'object' && flat !== null ? (flat as Record<string, unknown>) : {};
+}
+
+/**
+ * A copy of `headers` (plain object or AxiosHeaders) with secret values replaced by
+ * `[redacted]`; nested per-method blocks (`common`, `get`, ...) are redacted too.
+ */
+export function redactHeaders(
+  headers: unknown,
+  secrets: ReadonlySet<string> = DEFAULT_SECRETS,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(plainHeaders(headers))) {
+    if (secrets.has(name.toLowerCase())) out[name] = REDACTED;
+    else if (typeof value === 'object' && value !== null && !Array.isArray(value))
+      out[name] = redactHeaders(value, secrets);
+    else out[name] = value;
+  }
+  return out;
+}
+
+/** `url` without a password in its userinfo; other parts are kept (they say where the request went). */
+export function redactUrl(url: string): string {
+  // Only absolute URLs carry userinfo; leave relative paths alone.
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/@?#]*)@/i, (_m, scheme: string, userinfo: string) => {
+    const user = userinfo.split(':')[0] ?? '';
+    return `${scheme}${user === '' ? '' : `${user}:`}${REDACTED}@`;
+  });
+}
+
+/** Where a request went, as one string: the baseURL joined with the url, password removed. */
+export function targetOf(config: { baseURL?: string | undefined; url?: string | undefined } | undefined): string {
+  const url = config?.url ?? '';
+  const base = config?.baseURL;
+  const joined =
+    base !== undefined && !/^[a-z][a-z0-9+.-]*:\/\//i.test(url)
+      ? `${base.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}`
+      : url;
+  return redactUrl(joined);
+}
+
+/**
+ * A redacted copy of an axios error's `toJSON()`: header secrets, basic-auth and proxy
+ * passwords and URL passwords replaced. Used as the `toJSON` of the guard's final errors.
+ */
+export function redactErrorJSON(json: unknown, secrets: ReadonlySet<string> = DEFAULT_SECRETS): unknown {
+  if (typeof json !== 'object' || json === null) return json;
+  const out = { ...(json as Record<string, unknown>) };
+  const config = out.config;
+  if (typeof config === 'object' && config !== null) {
+    const c = { ...(config as Record<string, unknown>) };
+    if (c.headers !== undefined) c.headers = redactHeaders(c.headers, secrets);
+    if (typeof c.url === 'string') c.url = redactUrl(c.url);
+    if (typeof c.baseURL === 'string') c.baseURL = redactUrl(c.baseURL);
+    if (typeof c.auth === 'object' && c.auth !== null) c.auth = { ...c.auth, password: REDACTED };
+    if (typeof c.proxy === 'object' && c.proxy !== null) {
+      const proxy = { ...(c.proxy as Record<string, unknown>) };
+      if (typeof proxy.auth === 'object' && proxy.auth !== null) proxy.auth = { ...proxy.auth, password: REDACTED };
+      c.proxy = proxy;
+    }
+    // Request and response bodies stay out of logs altogether.
+    if (c.data !== undefined) c.data = REDACTED;
+    out.config = c;
+  }
+  return out;
+}
