@@ -3,8 +3,11 @@ import type { Config } from 'jest';
 const config: Config = {
   preset: 'ts-jest',
   testEnvironment: 'node',
-  roots: ['<rootDir>/__tests__'],
+  // examples/ holds a test file written as a user's own project would (issue #6)
+  roots: ['<rootDir>/__tests__', '<rootDir>/examples'],
   testMatch: ['**/*.test.ts'],
+  // Examples import the package by name, as a user would (tsconfig.json maps it too).
+  moduleNameMapper: { '^axios-reset-guard$': '<rootDir>/src/index.ts' },
   collectCoverage: true,
   collectCoverageFrom: ['src/**/*.ts'],
   coverageReporters: ['text-summary', 'lcov'],
