@@ -15,6 +15,7 @@ import {
   startTlsServer,
   type Closeable,
 } from './support/net';
+import { idleClosingServer } from '../demo/faults';
 
 const open: Closeable[] = [];
 const guards: Guard[] = [];
@@ -202,16 +203,22 @@ it('a reset during the TLS handshake is classified tls-reset and retried', async
   agent.destroy();
 });
 
-it('requests right at a server keep-alive timeout all succeed (real FIN races)', async () => {
-  const server = await serve(startHttpServer({ keepAliveTimeout: 200 }));
-  const { api, guard } = guarded(server.url);
+it('requests right at a server idle close all succeed (real FIN races), with reuse in between', async () => {
+  // FINs each idle connection exactly 300 ms after its last response, sends no Keep-Alive hint
+  const target = await idleClosingServer(300);
+  open.push({ ...target, port: 0 });
+  const { api, guard } = guarded(target.url);
   const statuses: number[] = [];
-  for (let i = 0; i < 8; i += 1) {
+  const gaps = [295, 300, 305, 40, 298, 302, 40, 300];
+  for (const [i, gap] of gaps.entries()) {
     statuses.push((await api.get(`/tick/${i}`)).status);
-    await pause(195 + (i % 3) * 5);
+    await pause(gap);
   }
-  expect(statuses).toEqual(Array(8).fill(200));
+  statuses.push((await api.get('/tick/last')).status);
+  expect(statuses).toEqual(Array(gaps.length + 1).fill(200));
   expect(guard.stats().gaveUp).toBe(0);
+  // the 40 ms gaps reuse a socket for sure: fewer connections than requests
+  expect(guard.stats().agents.http!.createdSockets).toBeLessThan(gaps.length + 1);
 });
 
 it("with adapter: 'fetch', a reset is found through error.cause and retried", async () => {

@@ -267,7 +267,10 @@ function createPipeline(ctx: GuardContext): AxiosInstance {
   const pipeline = axios.create();
   // Attempt configs arrive fully merged from the user's instance: add no defaults, not even
   // axios's global ones (auth, per-method headers), or retries would send what the first didn't.
-  pipeline.defaults = { headers: {} } as unknown as AxiosInstance['defaults'];
+  // (In place: the instance function and its Axios context share this one object.)
+  const defaults = pipeline.defaults as unknown as Record<string, unknown>;
+  for (const key of Object.keys(defaults)) delete defaults[key];
+  defaults.headers = {};
 
   // Response interceptors run in the order added: classify and decide before axios-retry asks.
   pipeline.interceptors.response.use(undefined, (error: unknown) => {

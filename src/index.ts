@@ -3,9 +3,20 @@ export type { Guard, GuardStats, GuardedInstance, OriginStats } from './guard';
 export { attemptOf, STATE_KEY } from './state';
 export { classify } from './classify';
 export { DEFAULTS, normalizeOptions } from './options';
-export type { GuardOptions, RequestOptions, ResolvedOptions } from './options';
+export type {
+  GuardOptions,
+  IdempotencyKeyFactory,
+  RequestOptions,
+  ResolvedOptions,
+  ResolvedRetryBudget,
+  RetryBudgetOptions,
+} from './options';
 export { decideRetry, isIdempotentMethod } from './policy';
-export type { RetryContext, RetryDecision } from './policy';
+export type { RetryContext, RetryDecision, RetryLimit } from './policy';
+export { parseRetryAfter } from './retry-after';
+export type { BudgetStats } from './budget';
+export { CHANNELS } from './events';
+export { redactHeaders, SECRET_HEADERS } from './redact';
 export { backoffDelay } from './backoff';
 export type { BackoffOptions } from './backoff';
 export { isReplayableBody } from './body';
@@ -20,6 +31,7 @@ export type {
   FailureRecord,
   GiveUpInfo,
   ResetGuardErrorInfo,
+  ResetEvent,
   ResetKind,
   RetryInfo,
 } from './types';

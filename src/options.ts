@@ -414,7 +414,8 @@ function merge(base: ResolvedOptions, input: unknown, checks: Record<string, Che
   }
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(input)) {
-    const check = checks[key];
+    // Own keys only: `__proto__` or `toString` must not find Object.prototype's members.
+    const check = Object.hasOwn(checks, key) ? checks[key] : undefined;
     const name = where === 'options' ? key : `${where}.${key}`;
     if (check === undefined) {
       throw new ResetGuardOptionError(name, value, `a known option (${Object.keys(checks).join(', ')})`);

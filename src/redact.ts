@@ -80,6 +80,11 @@ export function redactErrorJSON(json: unknown, secrets: ReadonlySet<string> = DE
       if (typeof proxy.auth === 'object' && proxy.auth !== null) proxy.auth = { ...proxy.auth, password: REDACTED };
       c.proxy = proxy;
     }
+    // Agents serialize to their whole socket pools: name them instead.
+    for (const key of ['httpAgent', 'httpsAgent']) {
+      const agent = c[key];
+      if (typeof agent === 'object' && agent !== null) c[key] = `[${agent.constructor.name}]`;
+    }
     // Request and response bodies stay out of logs altogether.
     if (c.data !== undefined) c.data = REDACTED;
     out.config = c;

@@ -41,6 +41,11 @@ export class RequestState {
     return this.options.retry ? this.options.retries + 1 : 1;
   }
 
+  /** Serialized configs (axios's error `toJSON()`, loggers) show the metadata, not the options. */
+  toJSON(): AttemptInfo {
+    return this.snapshot();
+  }
+
   snapshot(): AttemptInfo {
     return Object.freeze({
       requestId: this.requestId,

@@ -1,0 +1,126 @@
+/** Property-based tests (fast-check): bad input never crashes, hangs or leaks. */
+import fc from 'fast-check';
+import {
+  normalizeOptions,
+  parseRetryAfter,
+  redactHeaders,
+  ResetGuardOptionError,
+  SECRET_HEADERS,
+  type GuardOptions,
+} from '../src';
+
+const anything = fc.oneof(
+  fc.constant(undefined),
+  fc.constant(null),
+  fc.boolean(),
+  fc.integer(),
+  fc.double(),
+  fc.string(),
+  fc.array(fc.integer({ min: -10, max: 1000 }), { maxLength: 4 }),
+  fc.array(fc.string(), { maxLength: 3 }),
+  fc.dictionary(fc.string({ maxLength: 12 }), fc.oneof(fc.integer(), fc.double(), fc.string()), { maxKeys: 3 }),
+  fc.func(fc.anything()),
+);
+const optionName = fc.constantFrom(
+  ...Object.keys(normalizeOptions()),
+  'retires',
+  'capacity',
+  '__proto__',
+  'constructor',
+  'toString',
+);
+
+describe('normalizeOptions on arbitrary input', () => {
+  it('returns frozen options or throws ResetGuardOptionError naming the option, nothing else', () => {
+    fc.assert(
+      fc.property(fc.dictionary(optionName, anything, { maxKeys: 4 }), (input) => {
+        try {
+          const resolved = normalizeOptions(input as GuardOptions);
+          expect(Object.isFrozen(resolved)).toBe(true);
+          expect(resolved.retries).toBeGreaterThanOrEqual(0);
+        } catch (error) {
+          expect(error).toBeInstanceOf(ResetGuardOptionError);
+          const e = error as ResetGuardOptionError;
+          expect(e.message).toContain(`"${e.option}"`);
+          expect(Object.keys(input).some((k) => e.option === k || e.option.startsWith(`${k}.`))).toBe(true);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('parseRetryAfter on arbitrary values', () => {
+  const now = Date.parse('2026-11-25T12:00:00Z');
+
+  it('never throws; returns undefined or a wait >= 0', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), anything), (value) => {
+        const ms = parseRetryAfter(value, now);
+        expect(ms === undefined || ms >= 0).toBe(true);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('delay-seconds: N digits mean N seconds; anything signed or fractional is ignored', () => {
+    fc.assert(
+      fc.property(fc.nat(), (n) => {
+        expect(parseRetryAfter(String(n), now)).toBe(n * 1000);
+        expect(parseRetryAfter(` ${n} `, now)).toBe(n * 1000);
+        expect(parseRetryAfter(`-${n + 1}`, now)).toBeUndefined();
+        expect(parseRetryAfter(`${n}.5`, now)).toBeUndefined();
+      }),
+    );
+  });
+
+  it('HTTP-date: any date in the three RFC forms gives the time until it, 0 if past', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -86_400, max: 86_400 }), (offsetS) => {
+        const at = new Date(now + offsetS * 1000);
+        expect(parseRetryAfter(at.toUTCString(), now)).toBe(Math.max(0, offsetS * 1000));
+      }),
+    );
+    expect(parseRetryAfter('Sunday, 06-Nov-94 08:49:37 GMT', now)).toBe(0);
+    expect(parseRetryAfter('Sun Nov  6 08:49:37 1994', now)).toBe(0);
+    expect(parseRetryAfter('Wed, 32 Foo 2026 99:99:99 GMT', now)).toBeUndefined();
+  });
+});
+
+describe('redactHeaders on arbitrary header maps', () => {
+  const marker = 'S3CRET';
+  const secretName = fc
+    .constantFrom(...SECRET_HEADERS, 'x-api-key')
+    .chain((name) =>
+      fc
+        .array(fc.boolean(), { minLength: name.length, maxLength: name.length })
+        .map((upper) => [...name].map((ch, i) => (upper[i] ? ch.toUpperCase() : ch)).join('')),
+    );
+  const safeName = fc.stringMatching(/^x-[a-z]{1,8}$/).filter((n) => n !== 'x-api-key');
+
+  it('never lets a secret value through, whatever the case of the name or the nesting', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(
+          secretName,
+          fc.string().map((v) => `${marker}${v}`),
+          { minKeys: 1, maxKeys: 4 },
+        ),
+        fc.dictionary(
+          safeName,
+          fc.string({ maxLength: 10 }).filter((v) => !v.includes(marker)),
+          { maxKeys: 3 },
+        ),
+        fc.boolean(),
+        (secrets, plain, nested) => {
+          const headers = nested ? { ...plain, common: { ...secrets } } : { ...plain, ...secrets };
+          const out = JSON.stringify(redactHeaders(headers, new Set([...SECRET_HEADERS, 'x-api-key'])));
+          expect(out).not.toContain(marker);
+          for (const [name, value] of Object.entries(plain))
+            expect(out).toContain(JSON.stringify({ [name]: value }).slice(1, -1));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
