@@ -1,0 +1,236 @@
+/**
+ * Issue 5's behaviours on real sockets (127.0.0.1): a storm against a server that resets
+ * every connection, Retry-After from a real server, idempotency keys across a real
+ * mid-response reset, deadlines against a server that never answers, truncated bodies
+ * (FIN mid-body), the fetch adapter, and NODE_DEBUG output. Outcomes, never wall time.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import axios, { type AxiosInstance } from 'axios';
+import { attach, attemptOf, failureOf, type Guard, type GuardOptions } from '../src';
+import { failure, startHttpServer, type Closeable } from './support/net';
+
+const open: Closeable[] = [];
+const guards: Guard[] = [];
+const noWait: GuardOptions = { sleep: () => Promise.resolve(), random: () => 0 };
+
+function guarded(
+  baseURL: string,
+  options: GuardOptions = {},
+  config: Parameters<typeof axios.create>[0] = {},
+): { api: AxiosInstance; guard: Guard } {
+  const api = axios.create({ baseURL, ...config });
+  const guard = attach(api, { ...noWait, ...options });
+  guards.push(guard);
+  return { api, guard };
+}
+
+async function serve<T extends Closeable>(server: Promise<T>): Promise<T> {
+  const s = await server;
+  open.push(s);
+  return s;
+}
+
+afterEach(async () => {
+  for (const guard of guards.splice(0)) guard.detach();
+  await Promise.all(open.splice(0).map((s) => s.close()));
+});
+
+/** Runs `count` requests, `concurrency` at a time; resolves with how many failed. */
+async function batch(count: number, concurrency: number, send: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  let failed = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const i = next++;
+      await send(i).catch(() => (failed += 1));
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return failed;
+}
+
+describe('retry budget against a server that resets every connection', () => {
+  it('1,000 requests send at most 1,150 attempts once the bucket is spent, and retries return on recovery', async () => {
+    let down = true;
+    const server = await serve(startHttpServer({ resetWhen: () => down, record: false }));
+    const { api, guard } = guarded(server.url);
+
+    // Spend the initial bucket (500 tokens, 5 per retry: 100 retries).
+    await batch(60, 8, (i) => api.get(`/warmup/${i}`));
+    expect(guard.stats().budget!.tokens).toBeLessThan(5);
+
+    const before = guard.stats().attempts;
+    const failed = await batch(1000, 32, (i) => api.get(`/storm/${i}`));
+    const attempts = guard.stats().attempts - before;
+    expect(failed).toBe(1000);
+    expect(attempts).toBeLessThanOrEqual(1150);
+    expect(guard.stats().budget!.refused).toBeGreaterThanOrEqual(1000);
+    const sample = await failure(api.get('/one-more'));
+    expect(failureOf(sample)!.reason).toMatch(/^retry budget exhausted \(\d tokens left, this retry costs 5\)$/);
+
+    // The server recovers: successes refill the bucket and resets are retried again.
+    down = false;
+    await batch(10, 1, (i) => api.get(`/ok/${i}`));
+    expect(guard.stats().budget!.tokens).toBeGreaterThanOrEqual(10);
+    let once = true;
+    down = false;
+    const flaky = await serve(
+      startHttpServer({
+        resetWhen: () => {
+          const reset = once;
+          once = false;
+          return reset;
+        },
+      }),
+    );
+    const res = await api.get<{ n: number }>(`${flaky.url}/after-recovery`);
+    expect(attemptOf(res)!.attempt).toBe(2);
+  }, 30_000);
+});
+
+describe('status retries on a real server', () => {
+  it('a 503 with Retry-After: 0 then 200: recovered, the planned wait was 0', async () => {
+    const server = await serve(
+      startHttpServer({
+        handler: (_req, res, n) => {
+          if (n === 1) res.writeHead(503, { 'retry-after': '0' }).end('busy');
+          else res.end('ready');
+        },
+      }),
+    );
+    const planned: number[] = [];
+    const { api } = guarded(server.url, { onRetry: (i) => void planned.push(i.delayMs) });
+    const res = await api.get<string>('/');
+    expect(res.data).toBe('ready');
+    expect(planned).toEqual([0]);
+    expect(server.hits).toBe(2);
+  });
+
+  it('a Retry-After over the cap comes back at once with the body intact', async () => {
+    const server = await serve(
+      startHttpServer({ handler: (_req, res) => res.writeHead(429, { 'retry-after': '3600' }).end('slow down') }),
+    );
+    const { api } = guarded(server.url);
+    const error = await failure(api.get('/'));
+    expect(error.response).toMatchObject({ status: 429, data: 'slow down' });
+    expect(failureOf(error)!.classification).toMatchObject({ kind: 'http-status', status: 429 });
+    expect(server.hits).toBe(1);
+  });
+});
+
+describe('idempotency keys on a real server', () => {
+  it('a POST reset mid-response is resent with the same key; the server applies it once', async () => {
+    const applied = new Map<string, number>();
+    const server = await serve(
+      startHttpServer({
+        handler: (req, res, n) => {
+          const key = String(req.headers['idempotency-key']);
+          // a real server with idempotency keys: apply once per key, replay the stored result
+          applied.set(key, (applied.get(key) ?? 0) + (applied.has(key) ? 0 : 1));
+          res.writeHead(201, { 'content-type': 'application/json', 'content-length': '100' });
+          if (n === 1) {
+            res.write('{"partial":');
+            setTimeout(() => res.socket?.resetAndDestroy(), 20);
+          } else res.end(JSON.stringify({ key, pad: 'x'.repeat(100 - 19 - key.length) }));
+        },
+      }),
+    );
+    const { api } = guarded(server.url, { idempotencyKey: true });
+    const res = await api.post<{ key: string }>('/payments', { amount: 10 });
+    expect(res.status).toBe(201);
+    expect(attemptOf(res)!.history).toMatchObject([{ kind: 'reset-mid-response' }]);
+    expect(server.headers.map((h) => h['idempotency-key'])).toEqual([res.data.key, res.data.key]);
+    expect([...applied.values()]).toEqual([1]);
+  });
+
+  it('without a key the same POST is not resent, and says why', async () => {
+    const server = await serve(
+      startHttpServer({
+        handler: (_req, res) => {
+          res.writeHead(201, { 'content-length': '100' });
+          res.write('{"partial":');
+          setTimeout(() => res.socket?.resetAndDestroy(), 20);
+        },
+      }),
+    );
+    const { api } = guarded(server.url);
+    const error = await failure(api.post('/payments', { amount: 10 }));
+    expect(failureOf(error)!.reason).toBe(
+      'POST is not idempotent and a reset-mid-response failure may have reached the server',
+    );
+    expect(server.hits).toBe(1);
+  });
+});
+
+describe('a body cut by a FIN (not an RST)', () => {
+  it('is a reset-mid-response, not an http-status: a GET is retried and gets the whole body', async () => {
+    const full = JSON.stringify({ payload: 'y'.repeat(4096) });
+    const server = await serve(
+      startHttpServer({
+        handler: (_req, res, n) => {
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(full) });
+          if (n === 1) {
+            res.write(full.slice(0, 1000));
+            setTimeout(() => res.socket?.end(), 20); // graceful close, short of Content-Length
+          } else res.end(full);
+        },
+      }),
+    );
+    const { api } = guarded(server.url);
+    const res = await api.get<{ payload: string }>('/big');
+    expect(res.data.payload).toHaveLength(4096);
+    expect(attemptOf(res)!.history).toMatchObject([{ kind: 'reset-mid-response' }]);
+  });
+});
+
+describe('deadline on a server that never answers', () => {
+  it('each attempt is cut to the time left; the error says the deadline and the attempts', async () => {
+    const server = await serve(startHttpServer({ handler: () => undefined }));
+    const { api, guard } = guarded(server.url, { deadlineMs: 400, retryTimeouts: true, attemptTimeoutMs: 150 });
+    const error = await failure(api.get('/hang'));
+    const info = failureOf(error)!;
+    expect(info.classification.kind).toBe('timeout');
+    expect(info.reason).toMatch(/^deadline of 400 ms reached after \d attempts/);
+    expect(info.attempt.attempt).toBeGreaterThanOrEqual(2);
+    expect(info.attempt.attempt).toBeLessThanOrEqual(4);
+    expect(guard.stats().gaveUp).toBe(1);
+  });
+});
+
+describe("adapter: 'fetch'", () => {
+  it('503 with Retry-After and a reset are both retried; no agents are involved', async () => {
+    const server = await serve(
+      startHttpServer({
+        resetWhen: (_req, n) => n === 1,
+        handler: (_req, res, n) => {
+          if (n === 2) res.writeHead(503, { 'retry-after': '0' }).end();
+          else res.end('fine');
+        },
+      }),
+    );
+    const { api } = guarded(server.url, {}, { adapter: 'fetch' });
+    const res = await api.get<string>('/');
+    expect(res.data).toBe('fine');
+    expect(attemptOf(res)!.history.map((h) => h.kind)).toEqual(['reset', 'http-status']);
+  });
+});
+
+describe('NODE_DEBUG=axios-reset-guard', () => {
+  it('prints one line per retry decision, with no secret', () => {
+    const script = join(__dirname, 'support', 'debug-child.ts');
+    const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', script], {
+      env: { ...process.env, NODE_DEBUG: 'axios-reset-guard' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(run.status).toBe(0);
+    const lines = run.stderr.split('\n').filter((l) => l.startsWith('AXIOS-RESET-GUARD'));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(
+      /GET http:\/\/me:\[redacted\]@127\.0\.0\.1:\d+\/debug attempt 1\/4 failed \(reset ECONNRESET\): retry in \d+ ms, GET is idempotent/,
+    );
+    expect(lines[1]).toMatch(/attempt 2\/4 failed \(http-status ERR_BAD_REQUEST 404\): no retry, a status 404/);
+    expect(run.stderr + run.stdout).not.toMatch(/s3cr3t/);
+  });
+});

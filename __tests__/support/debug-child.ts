@@ -1,0 +1,21 @@
+/** Run by reliability.test.ts under NODE_DEBUG=axios-reset-guard: a reset, then a 404. */
+import axios from 'axios';
+import { attach } from '../../src';
+import { startHttpServer } from './net';
+
+async function main(): Promise<void> {
+  const server = await startHttpServer({
+    resetFirst: 1,
+    handler: (_req, res) => res.writeHead(404).end(),
+  });
+  const api = axios.create({
+    baseURL: server.url.replace('http://', 'http://me:s3cr3t-pass@'),
+    headers: { Authorization: 'Bearer s3cr3t-token', Cookie: 'id=s3cr3t-cookie' },
+  });
+  const guard = attach(api, { sleep: () => Promise.resolve() });
+  await api.get('/debug').catch(() => undefined);
+  guard.detach();
+  await server.close();
+}
+
+void main();
