@@ -112,6 +112,8 @@ function guardedClient(baseURL: string, learnIdleLimits?: boolean): GuardedInsta
   return client;
 }
 
+const warned = new Set<ProxyName>();
+
 /** Skipped with the reason when the binary is missing; under CI=true, a failing test instead. */
 function withBinary(name: ProxyName, title: string, body: (binary: string) => Promise<void>, timeout: number): void {
   const binary = findBinary(name);
@@ -122,7 +124,10 @@ function withBinary(name: ProxyName, title: string, body: (binary: string) => Pr
       throw new Error(`${name} not found in PATH or /usr/sbin; .ci/run installs it with apt-get`);
     });
   } else {
-    it.skip(`${title} (skipped: the ${name} binary is missing; apt-get install ${name})`, () => undefined);
+    const reason = `the ${name} binary is missing (not in PATH or /usr/sbin; apt-get install ${name})`;
+    if (!warned.has(name)) console.warn(`proxies.test.ts: skipping the ${name} tests: ${reason}`);
+    warned.add(name);
+    it.skip(`${title} (skipped: ${reason})`, () => undefined);
   }
 }
 
