@@ -1,9 +1,10 @@
 /**
- * Whether a request body can be sent again byte for byte. Streams (Node `Readable`,
+ * Whether a request body can be sent again with the same content. Streams (Node `Readable`,
  * the `form-data` package, web `ReadableStream`, async iterables) are consumed by the
  * first attempt: resending them would send an empty or partial body.
- * Strings, Buffers, typed arrays, URLSearchParams, Blob and spec FormData are rebuilt
- * from the value on each attempt.
+ * Strings, Buffers, typed arrays, URLSearchParams and Blob are resent byte for byte;
+ * spec FormData is serialized again on each attempt: the same fields, under a new
+ * multipart boundary.
  */
 export function isReplayableBody(data: unknown): boolean {
   if (data === null || typeof data !== 'object') return true;
