@@ -5,6 +5,11 @@ const config: Config = {
   testEnvironment: 'node',
   roots: ['<rootDir>/__tests__'],
   testMatch: ['**/*.test.ts'],
+  transform: {
+    // tsconfig.json sets isolatedModules, under which ts-jest only transpiles. The type
+    // tests' assertions are compile errors, so that file is compiled with the type checker.
+    '/__tests__/types\\.test\\.ts$': ['ts-jest', { tsconfig: { isolatedModules: false } }],
+  },
   collectCoverage: true,
   collectCoverageFrom: ['src/**/*.ts'],
   coverageReporters: ['text-summary', 'lcov'],
