@@ -24,6 +24,7 @@ export type ResetKind = 'stale-socket' | 'reset' | 'reset-mid-response' | 'tls-r
 
 /** Result of {@link classify}: frozen. */
 export interface Classification {
+  /** What kind of failure it was. */
   readonly kind: FailureKind;
   /** The failure is transient: a new attempt may succeed (before any method or body rule). */
   readonly retryable: boolean;
@@ -39,10 +40,15 @@ export interface Classification {
 
 /** One failed attempt, as kept in {@link AttemptInfo.history}. */
 export interface FailureRecord {
+  /** The attempt that failed (1-based). */
   readonly attempt: number;
+  /** {@inheritDoc Classification.code} */
   readonly code: string | undefined;
+  /** {@inheritDoc Classification.kind} */
   readonly kind: FailureKind;
+  /** {@inheritDoc Classification.reusedSocket} */
   readonly reusedSocket: boolean;
+  /** {@inheritDoc Classification.idleMs} */
   readonly idleMs: number | undefined;
   /** From the start of this attempt to its failure. */
   readonly durationMs: number;
@@ -68,14 +74,19 @@ export interface AttemptInfo {
 
 /** Passed to the `onRetry` hook before each wait. */
 export interface RetryInfo {
+  /** {@inheritDoc AttemptInfo.requestId} */
   readonly requestId: string;
   /** The attempt that failed (1-based). */
   readonly attempt: number;
+  /** The attempt about to be sent after the wait (`attempt + 1`). */
   readonly nextAttempt: number;
+  /** {@inheritDoc AttemptInfo.maxAttempts} */
   readonly maxAttempts: number;
   /** The wait planned before the next attempt. */
   readonly delayMs: number;
+  /** The failed attempt's classification. */
   readonly classification: Classification;
+  /** The failed attempt's error. */
   readonly error: AxiosError;
   /** The config the next attempt will be sent with; hooks may adjust headers on it. */
   readonly config: InternalAxiosRequestConfig;
@@ -83,17 +94,23 @@ export interface RetryInfo {
 
 /** Passed to the `onGiveUp` hook when a transient failure ends the request. */
 export interface GiveUpInfo {
+  /** {@inheritDoc AttemptInfo.requestId} */
   readonly requestId: string;
+  /** Attempts sent, the failed last one included. */
   readonly attempts: number;
+  /** The last attempt's classification. */
   readonly classification: Classification;
   /** Why no further attempt was sent. */
   readonly reason: string;
+  /** The last attempt's error, which the request rejects with (unless the hook throws). */
   readonly error: AxiosError;
 }
 
 /** Reachable on the final error as `error.resetGuard`. */
 export interface ResetGuardErrorInfo {
+  /** Metadata of the last attempt, its history holding the failures before it. */
   readonly attempt: AttemptInfo;
+  /** The last attempt's classification. */
   readonly classification: Classification;
   /** Why the guard sent no further attempt (e.g. the body is a stream, the limit was reached). */
   readonly reason: string;
