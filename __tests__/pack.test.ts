@@ -21,6 +21,10 @@ const PACKAGE = manifest(join(ROOT, 'package.json'));
 const AXIOS_VERSION = manifest(require.resolve('axios/package.json')).version;
 const TYPES_NODE_VERSION = manifest(require.resolve('@types/node/package.json')).version;
 
+// Every test runs node, npx or tsc in a child process: allow more than the suite's default
+// on a busy machine. Packing and installing (beforeAll) get their own, longer limit.
+jest.setTimeout(60_000);
+
 interface Run {
   code: number;
   stdout: string;
