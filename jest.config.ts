@@ -8,6 +8,11 @@ const config: Config = {
   testMatch: ['**/*.test.ts'],
   // Examples import the package by name, as a user would (tsconfig.json maps it too).
   moduleNameMapper: { '^axios-reset-guard$': '<rootDir>/src/index.ts' },
+  transform: {
+    // tsconfig.json sets isolatedModules, under which ts-jest only transpiles. The type
+    // tests' assertions are compile errors, so that file is compiled with the type checker.
+    '/__tests__/types\\.test\\.ts$': ['ts-jest', { tsconfig: { isolatedModules: false } }],
+  },
   collectCoverage: true,
   collectCoverageFrom: ['src/**/*.ts'],
   coverageReporters: ['text-summary', 'lcov'],

@@ -132,8 +132,11 @@ export interface AgentStatus {
   readonly erroredSockets: number;
   /** Free sockets closed by the free-socket timeout (agentkeepalive agents only). */
   readonly timedOutSockets: number;
+  /** Sockets carrying a request now. */
   readonly activeSockets: number;
+  /** Idle sockets waiting in the pool for reuse. */
   readonly freeSockets: number;
+  /** Requests queued for a socket (when `maxSockets` is reached). */
   readonly pendingRequests: number;
 }
 

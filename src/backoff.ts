@@ -1,6 +1,8 @@
 /** Inputs of {@link backoffDelay}. */
 export interface BackoffOptions {
+  /** Ceiling of the first wait, in ms; it doubles per retry. */
   readonly baseDelayMs: number;
+  /** Cap on any single wait, in ms. */
   readonly maxDelayMs: number;
 }
 

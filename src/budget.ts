@@ -3,7 +3,9 @@ import type { FailureKind } from './types';
 
 /** `guard.stats().budget`: the retry budget's state. */
 export interface BudgetStats {
+  /** Tokens in the bucket now. */
   readonly tokens: number;
+  /** Tokens in a full bucket. */
   readonly capacity: number;
   /** Retries the budget refused (the request ended with its failure instead). */
   readonly refused: number;

@@ -9,8 +9,11 @@ export type ResetGuardErrorCode = 'ERR_RESET_GUARD_OPTION' | 'ERR_RESET_GUARD_AT
  * Names the option (`option`) and the value it got (`value`).
  */
 export class ResetGuardOptionError extends TypeError {
+  /** Stable code of this error. */
   readonly code = 'ERR_RESET_GUARD_OPTION' as const;
+  /** The option's name; per-request options are prefixed, as in `resetGuard.retries`. */
   readonly option: string;
+  /** The value the option was given. */
   readonly value: unknown;
 
   constructor(option: string, value: unknown, expected: string) {
@@ -24,6 +27,7 @@ export class ResetGuardOptionError extends TypeError {
 
 /** Thrown by `attach()` on an instance that already has a guard (interceptors would stack). */
 export class ResetGuardAttachError extends Error {
+  /** Stable code of this error. */
   readonly code = 'ERR_RESET_GUARD_ATTACHED' as const;
 
   constructor() {

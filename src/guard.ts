@@ -52,6 +52,7 @@ export interface GuardStats {
   readonly requests: number;
   /** Attempts sent (first tries and retries). */
   readonly attempts: number;
+  /** Retries scheduled after a failed attempt (counted when the wait before the retry begins). */
   readonly retries: number;
   /** Requests that succeeded after at least one retry. */
   readonly recovered: number;
@@ -67,19 +68,28 @@ export interface GuardStats {
   readonly learnedIdleLimits: Readonly<Record<string, number>>;
   /** Per origin, keyed by the agent's pool name (`host:port:...`). */
   readonly origins: Readonly<Record<string, OriginStats>>;
-  readonly agents: { readonly http: AgentStatus | undefined; readonly https: AgentStatus | undefined };
+  /** Socket counts of the agents in use (`guard.agents`); `undefined` where there is none. */
+  readonly agents: {
+    /** The agent for `http:` requests. */
+    readonly http: AgentStatus | undefined;
+    /** The agent for `https:` requests. */
+    readonly https: AgentStatus | undefined;
+  };
   /** The retry budget (`undefined` when `retryBudget` is false). */
   readonly budget: BudgetStats | undefined;
 }
 
 /** One origin's entry in `guard.stats().origins`. */
 export interface OriginStats {
+  /** Idle sockets to this origin waiting in the pool for reuse. */
   readonly freeSockets: number;
+  /** Sockets to this origin carrying a request now. */
   readonly activeSockets: number;
   /** The idle time a free socket to this origin gets now, on the guard's agents. */
   readonly freeSocketTimeout: number;
   /** Where that value comes from: the option, the server's Keep-Alive hint, or a learned limit. */
   readonly freeSocketTimeoutSource: 'default' | 'hint' | 'learned';
+  /** Attempts to this origin that failed on a stale pooled socket. */
   readonly staleResets: number;
 }
 
@@ -88,14 +98,23 @@ export interface Guard {
   /** The instance-level options, after defaults and validation. */
   readonly options: ResolvedOptions;
   /** The agents in use: the guard's own agentkeepalive agents, or the instance's. */
-  readonly agents: { readonly http: Agent | undefined; readonly https: Agent | undefined };
+  readonly agents: {
+    /** The agent for `http:` requests, if any. */
+    readonly http: Agent | undefined;
+    /** The agent for `https:` requests, if any. */
+    readonly https: Agent | undefined;
+  };
+  /** A frozen snapshot of the guard's counters, agents and per-origin state. */
   stats(): GuardStats;
   /** Removes every interceptor the guard added and destroys only the agents it created. Idempotent. */
   detach(): void;
 }
 
 /** An Axios instance made by `createClient()`. */
-export type GuardedInstance = AxiosInstance & { readonly guard: Guard };
+export type GuardedInstance = AxiosInstance & {
+  /** The guard attached to this instance. */
+  readonly guard: Guard;
+};
 
 const GUARD = Symbol.for('axios-reset-guard.guard');
 // On the per-request adapter the guard installs: the adapter it stands in for.

@@ -35,10 +35,15 @@ export interface RetryBudgetOptions {
 
 /** {@link RetryBudgetOptions} after defaults and validation. */
 export interface ResolvedRetryBudget {
+  /** {@inheritDoc RetryBudgetOptions.capacity} */
   readonly capacity: number;
+  /** {@inheritDoc RetryBudgetOptions.retryCost} */
   readonly retryCost: number;
+  /** {@inheritDoc RetryBudgetOptions.staleCost} */
   readonly staleCost: number;
+  /** {@inheritDoc RetryBudgetOptions.timeoutCost} */
   readonly timeoutCost: number;
+  /** {@inheritDoc RetryBudgetOptions.successRefund} */
   readonly successRefund: number;
 }
 
@@ -223,35 +228,66 @@ export interface GuardOptions extends RequestOptions {
   sleep?: ((ms: number, signal?: AbortSignal) => Promise<void>) | undefined;
 }
 
-/** Options after defaults and validation: every field present. */
+/**
+ * Options after defaults and validation: every field present. Each field means what the
+ * option of the same name in {@link GuardOptions} means.
+ */
 export interface ResolvedOptions {
+  /** {@inheritDoc RequestOptions.retry} */
   readonly retry: boolean;
+  /** {@inheritDoc RequestOptions.retries} */
   readonly retries: number;
+  /** {@inheritDoc RequestOptions.baseDelayMs} */
   readonly baseDelayMs: number;
+  /** {@inheritDoc RequestOptions.maxDelayMs} */
   readonly maxDelayMs: number;
+  /** {@inheritDoc RequestOptions.retryTimeouts} */
   readonly retryTimeouts: boolean;
+  /** {@inheritDoc RequestOptions.retryNonIdempotent} */
   readonly retryNonIdempotent: boolean;
+  /** {@inheritDoc RequestOptions.retryStaleNonIdempotent} */
   readonly retryStaleNonIdempotent: boolean;
+  /** {@inheritDoc RequestOptions.staleIdleMs} */
   readonly staleIdleMs: number;
+  /** {@inheritDoc RequestOptions.retryStatuses} */
   readonly retryStatuses: readonly number[];
+  /** {@inheritDoc RequestOptions.maxRetryAfterMs} */
   readonly maxRetryAfterMs: number;
+  /** {@inheritDoc RequestOptions.attemptTimeoutMs} */
   readonly attemptTimeoutMs: number;
+  /** {@inheritDoc RequestOptions.deadlineMs} */
   readonly deadlineMs: number;
+  /** {@inheritDoc RequestOptions.idempotencyKey} */
   readonly idempotencyKey: boolean | IdempotencyKeyFactory;
+  /** The header name in lower case (`true` resolved to `x-request-attempt`), or `false` for none. */
   readonly attemptHeader: string | false;
+  /** The header name in lower case (`true` resolved to `x-request-id`), or `false` for none. */
   readonly requestIdHeader: string | false;
+  /** {@inheritDoc RequestOptions.onRetry} */
   readonly onRetry: ((info: RetryInfo) => void | Promise<void>) | undefined;
+  /** {@inheritDoc RequestOptions.onGiveUp} */
   readonly onGiveUp: ((info: GiveUpInfo) => void | Promise<void>) | undefined;
+  /** {@inheritDoc GuardOptions.agents} */
   readonly agents: boolean;
+  /** {@inheritDoc GuardOptions.freeSocketTimeout} */
   readonly freeSocketTimeout: number;
+  /** {@inheritDoc GuardOptions.keepAliveHints} */
   readonly keepAliveHints: boolean;
+  /** {@inheritDoc GuardOptions.learnIdleLimits} */
   readonly learnIdleLimits: boolean;
+  /** {@inheritDoc GuardOptions.maxSockets} */
   readonly maxSockets: number;
+  /** {@inheritDoc GuardOptions.maxFreeSockets} */
   readonly maxFreeSockets: number;
+  /** {@inheritDoc GuardOptions.socketLifetime} */
   readonly socketLifetime: number;
+  /** {@inheritDoc GuardOptions.retryBudget} */
   readonly retryBudget: ResolvedRetryBudget | false;
+  /** {@inheritDoc GuardOptions.redactHeaders} */
   readonly redactHeaders: readonly string[];
+  /** {@inheritDoc GuardOptions.random} */
   readonly random: () => number;
+  /** {@inheritDoc GuardOptions.sleep} */
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 

@@ -5,17 +5,23 @@ import type { Classification } from './types';
 /** RFC 9110 §9.2.2: methods whose repetition has the same effect as one request. */
 const IDEMPOTENT_METHODS = new Set(['get', 'head', 'options', 'put', 'delete', 'trace']);
 
-/** True for GET, HEAD, OPTIONS, PUT, DELETE and TRACE (RFC 9110 §9.2.2), any case; `undefined` is GET. */
+/**
+ * True for the methods RFC 9110 defines as idempotent: GET, HEAD, OPTIONS, PUT, DELETE and
+ * TRACE, in any case. `undefined` counts as GET, axios's default method.
+ */
 export function isIdempotentMethod(method: string | undefined): boolean {
   return IDEMPOTENT_METHODS.has((method ?? 'get').toLowerCase());
 }
 
 /** What {@link decideRetry} needs to know about one failed attempt. */
 export interface RetryContext {
+  /** What the failed attempt met, from {@link classify}. */
   readonly classification: Classification;
   /** Lower or upper case; `undefined` means GET, as in axios. */
   readonly method: string | undefined;
+  /** The request carries an `Idempotency-Key` header. */
   readonly hasIdempotencyKey: boolean;
+  /** The body can be sent again ({@link isReplayableBody}): not a stream. */
   readonly bodyReplayable: boolean;
   /** The attempt that failed, 1-based. */
   readonly attempt: number;
@@ -29,6 +35,7 @@ export interface RetryContext {
   readonly budgetTokens?: number | undefined;
   /** What this retry would cost the budget. */
   readonly budgetCost?: number | undefined;
+  /** The request's options that the policy reads. */
   readonly options: Pick<
     ResolvedOptions,
     | 'retry'
@@ -49,7 +56,9 @@ export interface RetryContext {
 /** What stopped a transient failure from being retried, when a limit did. */
 export type RetryLimit = 'attempts' | 'deadline' | 'budget' | 'retry-after';
 
+/** What {@link decideRetry} decided about one failed attempt. Frozen. */
 export interface RetryDecision {
+  /** Send another attempt. */
   readonly retry: boolean;
   /** Resend without backoff: a stale socket is the pool's fault, not the server's. */
   readonly immediate: boolean;

@@ -24,6 +24,7 @@ export type ResetKind = 'stale-socket' | 'reset' | 'reset-mid-response' | 'tls-r
 
 /** Result of {@link classify}: frozen. */
 export interface Classification {
+  /** What kind of failure it was. */
   readonly kind: FailureKind;
   /** The failure is transient: a new attempt may succeed (before any method or body rule). */
   readonly retryable: boolean;
@@ -41,10 +42,15 @@ export interface Classification {
 
 /** One failed attempt, as kept in {@link AttemptInfo.history}. */
 export interface FailureRecord {
+  /** The attempt that failed (1-based). */
   readonly attempt: number;
+  /** {@inheritDoc Classification.code} */
   readonly code: string | undefined;
+  /** {@inheritDoc Classification.kind} */
   readonly kind: FailureKind;
+  /** {@inheritDoc Classification.reusedSocket} */
   readonly reusedSocket: boolean;
+  /** {@inheritDoc Classification.idleMs} */
   readonly idleMs: number | undefined;
   /** From the start of this attempt to its failure. */
   readonly durationMs: number;
@@ -74,6 +80,7 @@ export interface AttemptInfo {
  * non-enumerable, so printing or serializing the payload never shows a header secret.
  */
 export interface RetryInfo {
+  /** {@inheritDoc AttemptInfo.requestId} */
   readonly requestId: string;
   /** Upper-case HTTP method. */
   readonly method: string;
@@ -81,13 +88,17 @@ export interface RetryInfo {
   readonly url: string;
   /** The attempt that failed (1-based). */
   readonly attempt: number;
+  /** The attempt about to be sent after the wait (`attempt + 1`). */
   readonly nextAttempt: number;
+  /** {@inheritDoc AttemptInfo.maxAttempts} */
   readonly maxAttempts: number;
   /** The wait planned before the next attempt. */
   readonly delayMs: number;
+  /** The failed attempt's classification. */
   readonly classification: Classification;
   /** Why the policy retries (e.g. "GET is idempotent"). */
   readonly reason: string;
+  /** The failed attempt's error. */
   readonly error: AxiosError;
   /** The config the next attempt will be sent with; hooks may adjust headers on it. */
   readonly config: InternalAxiosRequestConfig;
@@ -98,19 +109,27 @@ export interface RetryInfo {
  * on `CHANNELS.giveUp`. `error` is non-enumerable, as in {@link RetryInfo}.
  */
 export interface GiveUpInfo {
+  /** {@inheritDoc AttemptInfo.requestId} */
   readonly requestId: string;
+  /** Upper-case HTTP method. */
   readonly method: string;
+  /** Where the request went (baseURL + url), with any URL password redacted. */
   readonly url: string;
+  /** Attempts sent, the failed last one included. */
   readonly attempts: number;
+  /** The last attempt's classification. */
   readonly classification: Classification;
   /** Why no further attempt was sent. */
   readonly reason: string;
+  /** The last attempt's error, which the request rejects with (unless the hook throws). */
   readonly error: AxiosError;
 }
 
 /** Reachable on the final error as `error.resetGuard`. */
 export interface ResetGuardErrorInfo {
+  /** Metadata of the last attempt, its history holding the failures before it. */
   readonly attempt: AttemptInfo;
+  /** The last attempt's classification. */
   readonly classification: Classification;
   /** Why the guard sent no further attempt (e.g. the body is a stream, the limit was reached). */
   readonly reason: string;
@@ -118,13 +137,21 @@ export interface ResetGuardErrorInfo {
 
 /** Published on `CHANNELS.reset` for every attempt that failed with a reset. */
 export interface ResetEvent {
+  /** {@inheritDoc AttemptInfo.requestId} */
   readonly requestId: string;
+  /** The attempt that failed (1-based). */
   readonly attempt: number;
+  /** Upper-case HTTP method. */
   readonly method: string;
+  /** Where the request went, with any URL password redacted. */
   readonly url: string;
+  /** {@inheritDoc Classification.kind} */
   readonly kind: ResetKind;
+  /** {@inheritDoc Classification.code} */
   readonly code: string | undefined;
+  /** {@inheritDoc Classification.reusedSocket} */
   readonly reusedSocket: boolean;
+  /** {@inheritDoc Classification.idleMs} */
   readonly idleMs: number | undefined;
   /** The agent pool (`host:port:...`) the socket came from, when the guard tracks it. */
   readonly pool: string | undefined;

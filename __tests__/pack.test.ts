@@ -1,0 +1,391 @@
+/**
+ * The package as npm ships it. `npm pack` (which builds through `prepack`), then a fresh
+ * project in the OS temp dir installs the tarball and uses it: `require` from CommonJS,
+ * `import` from ESM (one copy of the code behind both), the bin through `npx`, and
+ * TypeScript consumers compiled against the packed declarations under the module
+ * settings in common use, each using `config.resetGuard` on an axios call.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..');
+const TSC = require.resolve('typescript/bin/tsc');
+const manifest = (file: string): { name: string; version: string } =>
+  JSON.parse(readFileSync(file, 'utf8')) as { name: string; version: string };
+const PACKAGE = manifest(join(ROOT, 'package.json'));
+// The versions this repository tests with, so npm finds them in its cache.
+const AXIOS_VERSION = manifest(require.resolve('axios/package.json')).version;
+const TYPES_NODE_VERSION = manifest(require.resolve('@types/node/package.json')).version;
+
+// Every test runs node, npx or tsc in a child process: allow more than the suite's default
+// on a busy machine. Packing and installing (beforeAll) get their own, longer limit.
+jest.setTimeout(60_000);
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a command to completion and never rejects on a non-zero exit: the exit code and
+ * both streams are returned for the assertions (and their failure messages).
+ */
+function run(file: string, args: readonly string[], cwd: string, timeout = 120_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { cwd, env: childEnv(), timeout, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error !== null && typeof error.code !== 'number') {
+        reject(new Error(`${file} ${args.join(' ')} failed to run: ${error.message}\n${stderr}`));
+        return;
+      }
+      resolve({ code: error === null ? 0 : (error.code as number), stdout, stderr });
+    });
+  });
+}
+
+/**
+ * Under `npm test`, npm exports its own settings and this package's metadata as `npm_*`
+ * variables; the ones naming this repository's folder would send the consumer's
+ * `npm install` here. Registry, cache and TLS settings are kept.
+ */
+function childEnv(): NodeJS.ProcessEnv {
+  const scoped = /^npm_(package_|lifecycle_|command$|config_(prefix|local_prefix|global_prefix|call|argv)$)/i;
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !scoped.test(name)));
+}
+
+/** Asserts a finished command succeeded, showing its output when it did not. */
+function ok(result: Run, what: string): Run {
+  if (result.code !== 0) {
+    throw new Error(`${what} exited with ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`);
+  }
+  return result;
+}
+
+const CJS_CHECK = `'use strict';
+const lib = require('axios-reset-guard');
+let deepImport = 'allowed';
+try {
+  require('axios-reset-guard/dist/cjs/guard.js');
+} catch (error) {
+  deepImport = error.code;
+}
+console.log(JSON.stringify({
+  resolved: require.resolve('axios-reset-guard'),
+  names: Object.keys(lib).filter((name) => name !== '__esModule').sort(),
+  types: Object.fromEntries(Object.entries(lib).map(([name, value]) => [name, typeof value])),
+  version: require('axios-reset-guard/package.json').version,
+  deepImport,
+}));
+`;
+
+// ESM axios (axios's own ESM build) through the guard, against a server that resets the
+// first request's connection: the retry must recover it.
+const ESM_CHECK = `import * as esm from 'axios-reset-guard';
+import axios from 'axios';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+
+const cjs = createRequire(import.meta.url)('axios-reset-guard');
+const names = Object.keys(esm).sort();
+
+let optionError;
+try {
+  esm.attach(axios.create(), { retries: -1 });
+} catch (error) {
+  optionError = {
+    instanceOfEsm: error instanceof esm.ResetGuardOptionError,
+    instanceOfCjs: error instanceof cjs.ResetGuardOptionError,
+    option: error.option,
+  };
+}
+
+let requests = 0;
+const server = createServer((req, res) => {
+  requests += 1;
+  if (requests === 1) req.socket.resetAndDestroy();
+  else res.end('recovered');
+});
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const api = axios.create({ baseURL: 'http://127.0.0.1:' + server.address().port });
+const guard = esm.attach(api, { sleep: () => Promise.resolve() });
+let request;
+try {
+  const res = await api.get('/', { resetGuard: { retries: 1 } });
+  request = { data: res.data, attempt: esm.attemptOf(res)?.attempt, history: esm.attemptOf(res)?.history.map((f) => f.kind) };
+} finally {
+  guard.detach();
+  server.close();
+}
+
+console.log(JSON.stringify({
+  resolved: import.meta.resolve('axios-reset-guard'),
+  names,
+  sameAsCjs: names.filter((name) => esm[name] === cjs[name]),
+  optionError,
+  request,
+  requests,
+}));
+`;
+
+// Compiled, never run. Uses the public API the way the README shows, and proves the
+// `resetGuard` augmentation of axios's config reached the consumer: a misspelt or
+// instance-only option must be an error (an unused @ts-expect-error is one too).
+const CONSUMER_TS = `import axios, { type AxiosRequestConfig } from 'axios';
+import {
+  attach,
+  attemptOf,
+  classify,
+  createClient,
+  failureOf,
+  isResetGuardError,
+  ResetGuardOptionError,
+  type AttemptInfo,
+  type Classification,
+  type Guard,
+  type GuardedInstance,
+  type RequestOptions,
+  type ResetGuardErrorInfo,
+} from 'axios-reset-guard';
+
+const api = axios.create({ baseURL: 'http://orders.internal' });
+const guard: Guard = attach(api, { retries: 2, freeSocketTimeout: 3000 });
+const client: GuardedInstance = createClient({ retries: 1 }, { timeout: 1000 });
+const perRequest: RequestOptions = { retries: 0, attemptHeader: true };
+const config: AxiosRequestConfig = { resetGuard: { retry: false } };
+const fromConfig: RequestOptions | undefined = config.resetGuard;
+
+export async function fetchOrder(): Promise<AttemptInfo | undefined> {
+  const res = await api.get<{ id: number }>('/orders/42', { resetGuard: perRequest });
+  const id: number = res.data.id;
+  await client.post('/payments', { id }, { resetGuard: { retryNonIdempotent: true } });
+  await axios.request({ url: '/health', resetGuard: { retries: 0 } });
+  // @ts-expect-error a misspelt option does not compile
+  await api.get('/orders/42', { resetGuard: { retires: 2 } });
+  // @ts-expect-error instance-only options are not per-request options
+  await api.get('/orders/42', { resetGuard: { agents: false } });
+  // @ts-expect-error a wrong value type does not compile
+  await api.get('/orders/42', { resetGuard: { retries: '2' } });
+  return attemptOf(res);
+}
+
+export function explain(error: unknown): string {
+  if (error instanceof ResetGuardOptionError) return error.option;
+  if (isResetGuardError(error)) return error.code;
+  const kind: Classification['kind'] = classify(error).kind;
+  const info: ResetGuardErrorInfo | undefined = failureOf(error);
+  return [kind, info?.reason, fromConfig?.retry, guard.stats().retries, client.guard.options.retries].join(' ');
+}
+`;
+
+const compilerOptions = { target: 'ES2022', strict: true, noEmit: true, esModuleInterop: true, skipLibCheck: false };
+
+/** Declaration files of this package that a tsc run loaded, relative to the package. */
+function packageFilesIn(listFiles: string): string[] {
+  const marker = `/node_modules/${PACKAGE.name}/`;
+  return listFiles
+    .split('\n')
+    .filter((line) => line.includes(marker))
+    .map((line) => line.slice(line.indexOf(marker) + marker.length).trim())
+    .sort();
+}
+
+let work: string;
+let consumer: string;
+let packed: string[];
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'arg-pack-'));
+  ok(await run('npm', ['pack', '--pack-destination', work], ROOT), 'npm pack');
+  const tarball = readdirSync(work).find((file) => file.endsWith('.tgz'));
+  if (tarball === undefined) throw new Error(`npm pack left no tarball in ${work}`);
+  packed = ok(await run('tar', ['-tzf', join(work, tarball)], work), 'tar')
+    .stdout.split('\n')
+    .filter((line) => line !== '')
+    .map((line) => line.replace(/^package\//, ''))
+    .sort();
+
+  consumer = join(work, 'consumer');
+  mkdirSync(consumer);
+  const files: Record<string, string> = {
+    'package.json': JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }),
+    'check.cjs': CJS_CHECK,
+    'check.mjs': ESM_CHECK,
+    'consumer.ts': CONSUMER_TS,
+    'consumer.mts': CONSUMER_TS,
+    'tsconfig.node16.json': JSON.stringify({
+      compilerOptions: { ...compilerOptions, module: 'node16', moduleResolution: 'node16' },
+      files: ['consumer.ts', 'consumer.mts'],
+    }),
+    'tsconfig.bundler.json': JSON.stringify({
+      compilerOptions: { ...compilerOptions, module: 'esnext', moduleResolution: 'bundler' },
+      files: ['consumer.ts'],
+    }),
+    'tsconfig.node10.json': JSON.stringify({
+      compilerOptions: { ...compilerOptions, module: 'commonjs', moduleResolution: 'node10' },
+      files: ['consumer.ts'],
+    }),
+  };
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(consumer, name), text);
+  ok(
+    await run(
+      'npm',
+      [
+        'install',
+        join(work, tarball),
+        `axios@${AXIOS_VERSION}`,
+        `@types/node@${TYPES_NODE_VERSION}`,
+        '--no-audit',
+        '--no-fund',
+        '--prefer-offline',
+        '--no-package-lock',
+      ],
+      consumer,
+    ),
+    'npm install of the tarball',
+  );
+}, 180_000);
+
+afterAll(() => {
+  if (work !== undefined) rmSync(work, { recursive: true, force: true });
+});
+
+test('the tarball holds the build, README, LICENSE and CHANGELOG, and nothing from development', () => {
+  expect(packed).toEqual(
+    expect.arrayContaining([
+      'CHANGELOG.md',
+      'LICENSE',
+      'README.md',
+      'package.json',
+      'dist/cjs/index.js',
+      'dist/cjs/index.d.ts',
+      'dist/cjs/guard.d.ts',
+      'dist/cjs/cli.js',
+      'dist/esm/index.mjs',
+      'dist/esm/index.d.mts',
+      'dist/esm/guard.d.mts',
+    ]),
+  );
+  const outside = packed.filter(
+    (file) => !/^dist\/(cjs\/[a-z]+\.(js|d\.ts)|cjs\/package\.json|esm\/([a-z]+\.d\.mts|index\.mjs))$/.test(file),
+  );
+  expect(outside.sort()).toEqual(['CHANGELOG.md', 'LICENSE', 'README.md', 'package.json']);
+});
+
+test('require() loads the CommonJS build, and only the package entry points are exported', async () => {
+  const report = JSON.parse(ok(await run(process.execPath, ['check.cjs'], consumer), 'check.cjs').stdout) as {
+    resolved: string;
+    names: string[];
+    types: Record<string, string>;
+    version: string;
+    deepImport: string;
+  };
+  expect(report.resolved).toBe(join(consumer, 'node_modules', PACKAGE.name, 'dist', 'cjs', 'index.js'));
+  expect(report.version).toBe(PACKAGE.version);
+  expect(report.deepImport).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED');
+  expect(report.names).toEqual(
+    expect.arrayContaining(['attach', 'createClient', 'attemptOf', 'classify', 'failureOf']),
+  );
+  expect(report.types).toMatchObject({
+    attach: 'function',
+    createClient: 'function',
+    attemptOf: 'function',
+    classify: 'function',
+    failureOf: 'function',
+    ResetGuardOptionError: 'function',
+    ResetGuardAttachError: 'function',
+    DEFAULTS: 'object',
+  });
+});
+
+test('import gets every named export of the CommonJS build, the very same objects, and works on ESM axios', async () => {
+  const cjs = JSON.parse(ok(await run(process.execPath, ['check.cjs'], consumer), 'check.cjs').stdout) as {
+    names: string[];
+  };
+  const report = JSON.parse(ok(await run(process.execPath, ['check.mjs'], consumer), 'check.mjs').stdout) as {
+    resolved: string;
+    names: string[];
+    sameAsCjs: string[];
+    optionError: { instanceOfEsm: boolean; instanceOfCjs: boolean; option: string } | undefined;
+    request: { data: string; attempt: number; history: string[] };
+    requests: number;
+  };
+  expect(report.resolved).toMatch(new RegExp(`/node_modules/${PACKAGE.name}/dist/esm/index\\.mjs$`));
+  expect(report.names).toEqual(cjs.names);
+  expect(report.sameAsCjs).toEqual(cjs.names);
+  expect(report.optionError).toEqual({ instanceOfEsm: true, instanceOfCjs: true, option: 'retries' });
+  expect(report.request).toEqual({ data: 'recovered', attempt: 2, history: ['reset'] });
+  expect(report.requests).toBe(2);
+});
+
+describe('the bin, through npx', () => {
+  let server: Server;
+  let url: string;
+
+  beforeAll(async () => {
+    server = createServer((_req, res) => res.end('ok'));
+    server.keepAliveTimeout = 200;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  test('is an executable script with a node shebang', () => {
+    const cli = join(consumer, 'node_modules', PACKAGE.name, 'dist', 'cjs', 'cli.js');
+    expect(readFileSync(cli, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
+    expect(statSync(cli).mode & 0o111).not.toBe(0);
+  });
+
+  // `--` keeps npx (npm 11) from taking `--help` as its own flag.
+  test('prints its usage for --help (exit code 2: no command given)', async () => {
+    const result = await run('npx', ['--no', '--', 'axios-reset-guard', '--help'], consumer);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('usage: axios-reset-guard probe <url>');
+  });
+
+  test('probes a server', async () => {
+    const result = ok(
+      await run('npx', ['--no', '--', 'axios-reset-guard', 'probe', url, '--max', '1', '--json'], consumer),
+      'npx axios-reset-guard probe',
+    );
+    const report = JSON.parse(result.stdout) as { url: string; maxMs: number; recommendedFreeSocketTimeout: number };
+    expect(report.url).toBe(url);
+    expect(report.maxMs).toBe(1000);
+    expect(report.recommendedFreeSocketTimeout).toBeGreaterThan(0);
+  });
+});
+
+describe('TypeScript consumers compile against the packed declarations with zero errors', () => {
+  const compile = async (tsconfig: string): Promise<string[]> => {
+    const result = await run(process.execPath, [TSC, '-p', tsconfig, '--listFiles'], consumer);
+    const errors = result.stdout.split('\n').filter((line) => /error TS\d+/.test(line));
+    expect(errors).toEqual([]);
+    ok(result, `tsc -p ${tsconfig}`);
+    return packageFilesIn(result.stdout);
+  };
+
+  test('module node16: a CommonJS .ts and an ESM .mts, each typed by its own entry', async () => {
+    const loaded = await compile('tsconfig.node16.json');
+    expect(loaded).toEqual(expect.arrayContaining(['dist/cjs/index.d.ts', 'dist/esm/index.d.mts']));
+  });
+
+  test('module esnext, moduleResolution bundler: the "import" types', async () => {
+    const loaded = await compile('tsconfig.bundler.json');
+    expect(loaded).toContain('dist/esm/index.d.mts');
+    expect(loaded.filter((file) => file.startsWith('dist/cjs/'))).toEqual([]);
+  });
+
+  test('moduleResolution node10 (no "exports" support): the "types" field', async () => {
+    const loaded = await compile('tsconfig.node10.json');
+    expect(loaded).toContain('dist/cjs/index.d.ts');
+    expect(loaded.filter((file) => file.startsWith('dist/esm/'))).toEqual([]);
+  });
+});

@@ -1,0 +1,365 @@
+/**
+ * The public types, checked by the compiler (ts-jest reports type errors as failures;
+ * `npm run typecheck` covers this file too) and, where types and runtime must agree,
+ * by running the same calls: an option the types reject is also rejected at runtime.
+ * Requests go to a recording adapter, never to the network.
+ */
+import axios, {
+  type AxiosAdapter,
+  type AxiosInstance,
+  type AxiosRequestConfig,
+  type AxiosResponse,
+  type CreateAxiosDefaults,
+  type InternalAxiosRequestConfig,
+} from 'axios';
+import { expectTypeOf } from 'expect-type';
+import type { Agent } from 'node:http';
+import {
+  attach,
+  attemptOf,
+  classify,
+  createClient,
+  DEFAULTS,
+  failureOf,
+  isResetGuardError,
+  normalizeOptions,
+  ResetGuardAttachError,
+  ResetGuardOptionError,
+  type AgentStatus,
+  type BudgetStats,
+  type AttemptInfo,
+  type Classification,
+  type FailureKind,
+  type FailureRecord,
+  type GiveUpInfo,
+  type Guard,
+  type GuardedInstance,
+  type GuardOptions,
+  type GuardStats,
+  type OriginStats,
+  type RequestOptions,
+  type ResetGuardErrorCode,
+  type ResetGuardErrorInfo,
+  type ResetKind,
+  type ResolvedOptions,
+  type RetryInfo,
+} from '../src';
+
+// The option names of the README's "Options and defaults" table.
+const REQUEST_OPTION_NAMES = [
+  'retry',
+  'retries',
+  'baseDelayMs',
+  'maxDelayMs',
+  'retryTimeouts',
+  'retryNonIdempotent',
+  'retryStaleNonIdempotent',
+  'staleIdleMs',
+  'retryStatuses',
+  'maxRetryAfterMs',
+  'attemptTimeoutMs',
+  'deadlineMs',
+  'idempotencyKey',
+  'attemptHeader',
+  'requestIdHeader',
+  'onRetry',
+  'onGiveUp',
+] as const;
+const INSTANCE_OPTION_NAMES = [
+  'agents',
+  'freeSocketTimeout',
+  'learnIdleLimits',
+  'keepAliveHints',
+  'maxSockets',
+  'maxFreeSockets',
+  'socketLifetime',
+  'retryBudget',
+  'redactHeaders',
+  'random',
+  'sleep',
+] as const;
+// The failure kinds of the README's "What is retried, and how" table.
+const FAILURE_KINDS = [
+  'stale-socket',
+  'reset',
+  'reset-mid-response',
+  'tls-reset',
+  'refused',
+  'timeout',
+  'dns',
+  'http-status',
+  'canceled',
+  'other',
+] as const;
+
+const calls: InternalAxiosRequestConfig[] = [];
+const recording: AxiosAdapter = (config) => {
+  calls.push(config);
+  return Promise.resolve({ data: 'ok', status: 200, statusText: 'OK', headers: {}, config });
+};
+const guards: Guard[] = [];
+
+function guarded(options: GuardOptions = {}): AxiosInstance {
+  const api = axios.create({ adapter: recording });
+  guards.push(attach(api, { agents: false, ...options }));
+  return api;
+}
+
+beforeEach(() => {
+  calls.length = 0;
+});
+
+afterEach(() => {
+  for (const guard of guards.splice(0)) guard.detach();
+});
+
+describe('config.resetGuard (the augmentation of axios)', () => {
+  test('is typed on every request config of axios', () => {
+    expectTypeOf<AxiosRequestConfig['resetGuard']>().toEqualTypeOf<RequestOptions | undefined>();
+    expectTypeOf<AxiosRequestConfig<{ id: number }>['resetGuard']>().toEqualTypeOf<RequestOptions | undefined>();
+    expectTypeOf<InternalAxiosRequestConfig['resetGuard']>().toEqualTypeOf<RequestOptions | undefined>();
+    expectTypeOf<CreateAxiosDefaults['resetGuard']>().toEqualTypeOf<RequestOptions | undefined>();
+    // The default export and any instance, not only guarded ones.
+    expectTypeOf(axios.get).toBeCallableWith('/orders/42', { resetGuard: { retries: 2 } });
+    expectTypeOf(axios.request).toBeCallableWith({ url: '/orders/42', resetGuard: { retry: false } });
+    expectTypeOf(axios.create().post).toBeCallableWith('/payments', {}, { resetGuard: { retryNonIdempotent: true } });
+  });
+
+  test('takes every per-request option on every method, and the guard applies it', async () => {
+    const api = guarded({ retries: 3 });
+    const onRetry = (info: RetryInfo): void => {
+      expectTypeOf(info.classification.kind).toEqualTypeOf<FailureKind>();
+    };
+    const responses: AxiosResponse<unknown>[] = [
+      await api.get('/a', { resetGuard: { retries: 2 } }),
+      await api.delete('/a', { resetGuard: { retries: 0 } }),
+      await api.head('/a', { resetGuard: { retry: false } }),
+      await api.options('/a', { resetGuard: { retries: 5, baseDelayMs: 10, maxDelayMs: 100 } }),
+      await api.post('/a', { n: 1 }, { resetGuard: { retryNonIdempotent: true, retries: 1 } }),
+      await api.put('/a', 'text', { resetGuard: { retryTimeouts: true, retries: 4 } }),
+      await api.patch('/a', {}, { resetGuard: { retryStaleNonIdempotent: false, staleIdleMs: 500 } }),
+      await api.request({ url: '/a', resetGuard: { attemptHeader: true, requestIdHeader: 'x-trace-id' } }),
+      await api.get('/a', { resetGuard: { onRetry, onGiveUp: (info: GiveUpInfo) => void info.reason } }),
+      // `undefined` means "not set here" (the options are written for exactOptionalPropertyTypes).
+      await api.get('/a', { resetGuard: { retries: undefined } }),
+    ];
+    expect(responses.map((res) => attemptOf(res)?.maxAttempts)).toEqual([3, 1, 1, 6, 2, 5, 4, 4, 4, 4]);
+    expect(calls[7]?.headers['x-request-attempt']).toBe('1/4');
+    expect(calls[7]?.headers['x-trace-id']).toBe(attemptOf(responses[7])?.requestId);
+  });
+
+  test('a misspelt option is a compile error, and a runtime error before anything is sent', async () => {
+    const api = guarded();
+    // @ts-expect-error `retires` is not an option (misspelt `retries`)
+    const misspelt = api.get('/a', { resetGuard: { retires: 2 } });
+    await expect(misspelt).rejects.toThrow(ResetGuardOptionError);
+    await expect(misspelt).rejects.toMatchObject({ option: 'resetGuard.retires', value: 2 });
+    // @ts-expect-error `agents` is an instance option: it cannot change per request
+    await expect(api.get('/a', { resetGuard: { agents: false } })).rejects.toMatchObject({
+      option: 'resetGuard.agents',
+    });
+    expect(calls).toEqual([]);
+  });
+
+  test('a wrong value type is a compile error, and a runtime error', async () => {
+    const api = guarded();
+    const rejected = [
+      // @ts-expect-error `retries` is a number
+      api.get('/a', { resetGuard: { retries: '2' } }),
+      // @ts-expect-error `retry` is a boolean
+      api.get('/a', { resetGuard: { retry: 1 } }),
+      // @ts-expect-error `attemptHeader` is a boolean or a header name
+      api.get('/a', { resetGuard: { attemptHeader: 2 } }),
+      // @ts-expect-error `onRetry` is a function
+      api.get('/a', { resetGuard: { onRetry: 'log' } }),
+      // @ts-expect-error `resetGuard` is an object of options
+      api.get('/a', { resetGuard: 3 }),
+      // @ts-expect-error `null` is not "not set": only `undefined` is
+      api.get('/a', { resetGuard: { retries: null } }),
+    ];
+    for (const request of rejected) await expect(request).rejects.toThrow(ResetGuardOptionError);
+    expect(calls).toEqual([]);
+  });
+
+  test('hooks get typed arguments', () => {
+    // @ts-expect-error `onRetry` receives a RetryInfo, not a string
+    const wrongHook: RequestOptions = { onRetry: (info: string) => void info };
+    expectTypeOf<NonNullable<RequestOptions['onRetry']>>().parameters.toEqualTypeOf<[info: RetryInfo]>();
+    expectTypeOf<NonNullable<RequestOptions['onGiveUp']>>().parameters.toEqualTypeOf<[info: GiveUpInfo]>();
+    expectTypeOf<NonNullable<RequestOptions['onRetry']>>().returns.toEqualTypeOf<void | Promise<void>>();
+    expect(() => normalizeOptions(wrongHook)).not.toThrow(); // a function: the runtime cannot tell
+  });
+});
+
+describe('the option types match the README table and DEFAULTS', () => {
+  test('per-request and instance option names', () => {
+    expectTypeOf<keyof RequestOptions>().toEqualTypeOf<(typeof REQUEST_OPTION_NAMES)[number]>();
+    expectTypeOf<keyof GuardOptions>().toEqualTypeOf<
+      (typeof REQUEST_OPTION_NAMES)[number] | (typeof INSTANCE_OPTION_NAMES)[number]
+    >();
+    expectTypeOf<keyof ResolvedOptions>().toEqualTypeOf<keyof GuardOptions>();
+    expectTypeOf<GuardOptions>().toExtend<RequestOptions>();
+    expectTypeOf(DEFAULTS).toEqualTypeOf<Readonly<ResolvedOptions>>();
+    expect(Object.keys(DEFAULTS).sort()).toEqual([...REQUEST_OPTION_NAMES, ...INSTANCE_OPTION_NAMES].sort());
+  });
+
+  test('value types', () => {
+    expectTypeOf<RequestOptions>().toEqualTypeOf<{
+      retry?: boolean | undefined;
+      retries?: number | undefined;
+      baseDelayMs?: number | undefined;
+      maxDelayMs?: number | undefined;
+      retryTimeouts?: boolean | undefined;
+      retryNonIdempotent?: boolean | undefined;
+      retryStaleNonIdempotent?: boolean | undefined;
+      staleIdleMs?: number | undefined;
+      retryStatuses?: readonly number[] | undefined;
+      maxRetryAfterMs?: number | undefined;
+      attemptTimeoutMs?: number | undefined;
+      deadlineMs?: number | undefined;
+      idempotencyKey?: boolean | ((config: InternalAxiosRequestConfig) => string) | undefined;
+      attemptHeader?: string | boolean | undefined;
+      requestIdHeader?: string | boolean | undefined;
+      onRetry?: ((info: RetryInfo) => void | Promise<void>) | undefined;
+      onGiveUp?: ((info: GiveUpInfo) => void | Promise<void>) | undefined;
+    }>();
+    expectTypeOf<ResolvedOptions['attemptHeader']>().toEqualTypeOf<string | false>();
+    expectTypeOf<ResolvedOptions['retries']>().toEqualTypeOf<number>();
+    expectTypeOf(normalizeOptions).toEqualTypeOf<(options?: GuardOptions) => ResolvedOptions>();
+  });
+});
+
+describe('public functions have the types the README gives them', () => {
+  test('attach(instance, options?) returns a Guard', () => {
+    expectTypeOf(attach).parameters.toEqualTypeOf<[instance: AxiosInstance, options?: GuardOptions]>();
+    expectTypeOf(attach).returns.toEqualTypeOf<Guard>();
+    expectTypeOf(attach).toBeCallableWith(axios.create());
+    expectTypeOf(attach).toBeCallableWith(axios, { retries: 2, freeSocketTimeout: 3000 });
+    // @ts-expect-error the instance comes first
+    expectTypeOf(attach).toBeCallableWith({ retries: 2 });
+    const guard = attach(axios.create({ adapter: recording }), { agents: false });
+    guards.push(guard);
+    expect(Object.keys(guard).sort()).toEqual(['agents', 'detach', 'options', 'stats']);
+  });
+
+  test('a Guard: stats(), agents, options, detach()', () => {
+    expectTypeOf<Guard['stats']>().toEqualTypeOf<() => GuardStats>();
+    expectTypeOf<Guard['detach']>().toEqualTypeOf<() => void>();
+    expectTypeOf<Guard['options']>().toEqualTypeOf<ResolvedOptions>();
+    expectTypeOf<Guard['agents']['http']>().toEqualTypeOf<Agent | undefined>();
+    expectTypeOf<GuardStats>().toEqualTypeOf<{
+      readonly requests: number;
+      readonly attempts: number;
+      readonly retries: number;
+      readonly recovered: number;
+      readonly gaveUp: number;
+      readonly resets: Readonly<Record<ResetKind, number>>;
+      readonly failures: Readonly<Record<FailureKind, number>>;
+      readonly purgedSockets: number;
+      readonly learnedIdleLimits: Readonly<Record<string, number>>;
+      readonly origins: Readonly<Record<string, OriginStats>>;
+      readonly agents: { readonly http: AgentStatus | undefined; readonly https: AgentStatus | undefined };
+      readonly budget: BudgetStats | undefined;
+    }>();
+    expectTypeOf<OriginStats['freeSocketTimeoutSource']>().toEqualTypeOf<'default' | 'hint' | 'learned'>();
+    const guard = attach(axios.create({ adapter: recording }), { agents: false });
+    guards.push(guard);
+    const stats = guard.stats();
+    expect(Object.keys(stats.failures).sort()).toEqual([...FAILURE_KINDS].sort());
+    expect(Object.keys(stats.resets).sort()).toEqual(['reset', 'reset-mid-response', 'stale-socket', 'tls-reset']);
+    expect(stats.agents).toEqual({ http: undefined, https: undefined }); // agents: false, none of the instance's
+    expect(() => {
+      // @ts-expect-error a stats snapshot is read-only (and frozen)
+      stats.requests = 1;
+    }).toThrow(TypeError);
+  });
+
+  test('createClient(options?, axiosConfig?) returns an axios instance with its guard', async () => {
+    expectTypeOf(createClient).parameters.toEqualTypeOf<[options?: GuardOptions, axiosConfig?: CreateAxiosDefaults]>();
+    expectTypeOf(createClient).returns.toEqualTypeOf<GuardedInstance>();
+    expectTypeOf<GuardedInstance>().toExtend<AxiosInstance>();
+    expectTypeOf<GuardedInstance['guard']>().toEqualTypeOf<Guard>();
+    const client = createClient(
+      { agents: false, retries: 1 },
+      { adapter: recording, baseURL: 'http://orders.internal' },
+    );
+    guards.push(client.guard);
+    const res = await client.get<string>('/orders/42', { resetGuard: { retries: 0 } });
+    expectTypeOf(res.data).toEqualTypeOf<string>();
+    expect(res.data).toBe('ok');
+    expect(client.guard.options.retries).toBe(1);
+  });
+
+  test('attemptOf(configOrResponseOrError): AttemptInfo | undefined', async () => {
+    expectTypeOf(attemptOf).toEqualTypeOf<(value: unknown) => AttemptInfo | undefined>();
+    expectTypeOf<AttemptInfo>().toEqualTypeOf<{
+      readonly requestId: string;
+      readonly attempt: number;
+      readonly maxAttempts: number;
+      readonly firstStartedAt: number;
+      readonly startedAt: number;
+      readonly history: readonly FailureRecord[];
+    }>();
+    const info = attemptOf(await guarded().get('/a'));
+    expect(Object.isFrozen(info)).toBe(true);
+    expect(Object.keys(info ?? {}).sort()).toEqual([
+      'attempt',
+      'firstStartedAt',
+      'history',
+      'maxAttempts',
+      'requestId',
+      'startedAt',
+    ]);
+    expect(attemptOf({})).toBeUndefined();
+  });
+
+  test('classify(error): a frozen Classification', () => {
+    expectTypeOf(classify).toEqualTypeOf<(error: unknown) => Classification>();
+    expectTypeOf<Classification>().toEqualTypeOf<{
+      readonly kind: FailureKind;
+      readonly retryable: boolean;
+      readonly reusedSocket: boolean;
+      readonly responseStarted: boolean;
+      readonly idleMs: number | undefined;
+      readonly code: string | undefined;
+      readonly status?: number | undefined;
+    }>();
+    expectTypeOf<FailureKind>().toEqualTypeOf<(typeof FAILURE_KINDS)[number]>();
+    expectTypeOf<ResetKind>().toExtend<FailureKind>();
+    expectTypeOf<ResetKind>().toEqualTypeOf<'stale-socket' | 'reset' | 'reset-mid-response' | 'tls-reset'>();
+    const classification = classify(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
+    expect(Object.isFrozen(classification)).toBe(true);
+    expect(classification).toEqual({
+      kind: 'reset',
+      retryable: true,
+      reusedSocket: false,
+      responseStarted: false,
+      idleMs: undefined,
+      code: 'ECONNRESET',
+    });
+  });
+
+  test('failureOf(error): ResetGuardErrorInfo | undefined', () => {
+    expectTypeOf(failureOf).toEqualTypeOf<(error: unknown) => ResetGuardErrorInfo | undefined>();
+    expectTypeOf<ResetGuardErrorInfo>().toEqualTypeOf<{
+      readonly attempt: AttemptInfo;
+      readonly classification: Classification;
+      readonly reason: string;
+    }>();
+    expect(failureOf(new Error('not from axios'))).toBeUndefined();
+  });
+
+  test('errors: classes with stable codes, and a guard that narrows', () => {
+    expectTypeOf<ResetGuardOptionError>().toExtend<TypeError>();
+    expectTypeOf<ResetGuardOptionError['code']>().toEqualTypeOf<'ERR_RESET_GUARD_OPTION'>();
+    expectTypeOf<ResetGuardOptionError['option']>().toEqualTypeOf<string>();
+    expectTypeOf<ResetGuardOptionError['value']>().toBeUnknown();
+    expectTypeOf<ResetGuardAttachError['code']>().toEqualTypeOf<'ERR_RESET_GUARD_ATTACHED'>();
+    expectTypeOf<ResetGuardErrorCode>().toEqualTypeOf<'ERR_RESET_GUARD_OPTION' | 'ERR_RESET_GUARD_ATTACHED'>();
+    expectTypeOf(isResetGuardError).guards.toEqualTypeOf<ResetGuardOptionError | ResetGuardAttachError>();
+    const error: unknown = new ResetGuardAttachError();
+    if (!isResetGuardError(error)) throw new Error('expected a guard error');
+    expectTypeOf(error.code).toEqualTypeOf<ResetGuardErrorCode>();
+    expect(error.code).toBe('ERR_RESET_GUARD_ATTACHED');
+  });
+});
