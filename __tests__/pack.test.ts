@@ -270,7 +270,7 @@ test('the tarball holds the build, README, LICENSE and CHANGELOG, and nothing fr
     ]),
   );
   const outside = packed.filter(
-    (file) => !/^dist\/(cjs\/[a-z]+\.(js|d\.ts)|cjs\/package\.json|esm\/([a-z]+\.d\.mts|index\.mjs))$/.test(file),
+    (file) => !/^dist\/(cjs\/[a-z-]+\.(js|d\.ts)|cjs\/package\.json|esm\/([a-z-]+\.d\.mts|index\.mjs))$/.test(file),
   );
   expect(outside.sort()).toEqual(['CHANGELOG.md', 'LICENSE', 'README.md', 'package.json']);
 });
@@ -344,11 +344,14 @@ describe('the bin, through npx', () => {
   });
 
   // `--` keeps npx (npm 11) from taking `--help` as its own flag.
-  test('prints its usage for --help (exit code 2: no command given)', async () => {
-    const result = await run('npx', ['--no', '--', 'axios-reset-guard', '--help'], consumer);
-    expect(result.code).toBe(2);
-    expect(result.stdout).toBe('');
-    expect(result.stderr).toContain('usage: axios-reset-guard probe <url>');
+  test('prints its usage on stdout for --help, exit code 0; on stderr with 2 for no command', async () => {
+    const help = await run('npx', ['--no', '--', 'axios-reset-guard', '--help'], consumer);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('usage: axios-reset-guard probe <url>');
+    const none = await run('npx', ['--no', '--', 'axios-reset-guard'], consumer);
+    expect(none.code).toBe(2);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toContain('usage: axios-reset-guard probe <url>');
   });
 
   test('probes a server', async () => {

@@ -73,6 +73,7 @@ it('prints the hint, the limit and a snippet to paste; quiet progress when not a
 
 it('fails with one clear line and a non-zero exit on bad input or an unusable peer', async () => {
   expect(await cli(['probe'])).toMatchObject({ code: 2, err: expect.stringContaining('usage:') });
+  expect(await cli(['--help'])).toMatchObject({ code: 0, out: expect.stringContaining('usage:') });
   expect(await cli(['probe', 'http://x', '--max', 'soon'])).toMatchObject({
     code: 2,
     err: expect.stringContaining('--max'),

@@ -33,6 +33,12 @@ export async function main(
   err: Err = process.stderr,
 ): Promise<number> {
   const [command, url, ...rest] = argv;
+  if (command === '--help' || command === '-h' || command === 'help' || (command === 'probe' && url === '--help')) {
+    out.write(
+      `${USAGE}\n\nMeasures how long the server (or a middlebox on the way) keeps an idle keep-alive\nconnection, and prints the freeSocketTimeout to use.\n`,
+    );
+    return 0;
+  }
   if (command !== 'probe' || url === undefined || url.startsWith('--')) {
     err.write(`${USAGE}\n`);
     return 2;
