@@ -158,10 +158,13 @@ async function recovery(port: number): Promise<Record<string, number>> {
   };
 }
 
-/** 4. Storm: attempts sent per request while the server resets everything. */
+/**
+ * 4. Storm: attempts sent per request while the server resets everything. The guard's
+ * retry budget (500 tokens, 5 per retry) pays for 100 retries, then stops retrying.
+ */
 async function storm(): Promise<Record<string, number>> {
-  const n = quick ? 16 : 48;
-  const width = 8;
+  const n = quick ? 100 : 400;
+  const width = 32;
   const run = async (make: (url: string) => { api: AxiosInstance; done: () => void }): Promise<number> => {
     const server = await startHttpServer({ resetWhen: () => true });
     const { api, done } = make(server.url);
