@@ -4,8 +4,8 @@
  * forwarded, in the middle of the response, or on reuse after idle), in front of a
  * ledger server that counts how many times each POST was applied.
  *
- * One run (in `beforeAll`) records outcomes as numbers only; each test checks one
- * property of it. `CHAOS_VERBOSE=1` prints a one-line summary, `CHAOS_SEED=<n>` picks the
+ * One run (in `beforeAll`, after a short warm-up run) records outcomes as numbers only;
+ * each test checks one property of it. `CHAOS_VERBOSE=1` prints a one-line summary, `CHAOS_SEED=<n>` picks the
  * proxy's seed (timing still varies run to run, so a seed replays the choices, not the run).
  */
 import v8 from 'node:v8';
@@ -297,6 +297,7 @@ describe(`chaos: ${TOTAL} requests at concurrency ${CONCURRENCY} through a proxy
         `chaos seed ${SEED}: ${result.ms} ms; faults ${CHAOS_FAULTS.map((f) => `${f} ${result.faults[f]}`).join(', ')} ` +
           `over ${result.exchanges} exchanges on ${result.connections} connections; attempts ${result.stats.attempts} ` +
           `(retries ${result.stats.retries}, recovered ${result.stats.recovered}); ${kinds}; ` +
+          `failed POSTs applied by the server ${result.failedPostsApplied}; ` +
           `heap ${(result.heapBefore / 2 ** 20).toFixed(1)} -> ${(result.heapAfter / 2 ** 20).toFixed(1)} MB` +
           `${gc === undefined ? ' (no gc)' : ''}`,
       );
@@ -330,7 +331,7 @@ describe(`chaos: ${TOTAL} requests at concurrency ${CONCURRENCY} through a proxy
     // Known misclassification (see malformed.test.ts): a response cut short now and then
     // surfaces in Node as an EOF although the proxy sent an RST; axios then rejects with
     // ERR_BAD_RESPONSE and `error.response` set, classify() says http-status and the
-    // request is not retried. Those are counted apart (`truncated`, in the summary line).
+    // request is not retried. Those are counted apart (`truncated`; http-status in the summary).
     // Once classified as a reset they are retried and fall under this bound.
     const failed = idempotentKinds.reduce((sum, k) => sum + result.byKind[k]!.failed - result.byKind[k]!.truncated, 0);
     const expected = sent * p ** (RETRIES + 1);
