@@ -202,8 +202,7 @@ describe.each(TRUNCATED_BY_FIN)('a GET answered with $name', ({ bytes }) => {
     expect(server.connections).toBe(attemptOf(error)!.attempt);
   });
 
-  // The lead is fixing this classification: when it lands, this passes and jest says so.
-  it.failing('is classified as a transient mid-response failure and retried: 4 attempts', async () => {
+  it('is classified as a transient mid-response failure and retried: 4 attempts', async () => {
     const server = await serve((s) => s.end(bytes));
     const error = await failure(guarded(server.url).get('/item'));
     expect(classify(error)).toMatchObject({ retryable: true, responseStarted: true });
@@ -216,7 +215,7 @@ describe('a POST on a reused keep-alive socket whose answer is a truncated head,
   // The server read the POST and began to answer, so it handled it. Node reports "socket
   // hang up" with no response object, the guard sees a stale-socket failure before any
   // response byte and (idle >= staleIdleMs) resends the POST once: the server gets it twice.
-  it.failing('is not resent: the server already began its answer', async () => {
+  it('is not resent: the server already began its answer', async () => {
     let posts = 0;
     const server = await serve((s, _n, head) => {
       if (head.startsWith('POST')) posts += 1;

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { Classification, FailureKind } from './types';
 import { nativeRequestOf, stampOf, tlsHandshakeIncomplete } from './socket';
 import { stateOf } from './state';
@@ -77,7 +78,14 @@ export function classifyError(error: unknown, attemptStartedAt?: number): Classi
   const reusedSocket = native?.reusedSocket === true;
   const stamp = reusedSocket ? stampOf(native?.socket) : undefined;
   const idleMs = stamp === undefined ? undefined : Math.max(0, (attemptStartedAt ?? Date.now()) - stamp.since);
-  const responseStarted = e.response != null || (native as { res?: unknown } | undefined)?.res != null;
+  // A reused plain-TCP socket that read bytes since it left the pool had begun to receive an
+  // answer, even when Node gave up before a response object existed (a truncated head).
+  // Not TLS: a server's close_notify alert is bytes too, sent when it closes an idle socket.
+  const socket = native?.socket as (Socket & { encrypted?: boolean }) | null | undefined;
+  const bytesSinceReuse =
+    stamp !== undefined && socket?.encrypted !== true && (socket?.bytesRead ?? 0) > stamp.bytesRead;
+  const responseStarted =
+    e.response != null || (native as { res?: unknown } | undefined)?.res != null || bytesSinceReuse;
 
   if (e.__CANCEL__ === true || code === 'ERR_CANCELED') {
     return result('canceled', false, code, reusedSocket, responseStarted, idleMs);

@@ -6,6 +6,8 @@ import type { TLSSocket } from 'node:tls';
 export interface PoolStamp {
   readonly since: number;
   readonly pool: string;
+  /** `socket.bytesRead` when it went free: any growth since means response bytes came in. */
+  readonly bytesRead: number;
 }
 
 // Keyed by socket so entries go away with the sockets.
@@ -22,7 +24,7 @@ export function trackIdle(
 ): () => void {
   const onFree = (socket: Socket, options: Parameters<Agent['getName']>[0]): void => {
     const pool = agent.getName(options);
-    stamps.set(socket, { since: now(), pool });
+    stamps.set(socket, { since: now(), pool, bytesRead: socket.bytesRead });
     afterFree?.(socket, pool);
   };
   agent.on('free', onFree);
