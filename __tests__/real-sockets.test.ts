@@ -3,9 +3,9 @@
  * idle-dropping TCP proxy. Outcomes (counts, codes, bodies) are asserted, never wall time.
  */
 import { Readable } from 'node:stream';
-import axios, { isCancel, type AxiosInstance } from 'axios';
+import axios, { isCancel } from 'axios';
 import { HttpsAgent } from 'agentkeepalive';
-import { attach, attemptOf, failureOf, type Guard, type GuardOptions } from '../src';
+import { attemptOf, failureOf } from '../src';
 import {
   failure,
   pause,
@@ -13,38 +13,11 @@ import {
   startHttpServer,
   startIdleDropProxy,
   startTlsServer,
-  type Closeable,
 } from './support/net';
+import { useFixtures } from './support/guarded';
 import { idleClosingServer } from '../demo/faults';
 
-const open: Closeable[] = [];
-const guards: Guard[] = [];
-const noWait: GuardOptions = { sleep: () => Promise.resolve(), random: () => 0 };
-
-function guarded(
-  baseURL: string,
-  options: GuardOptions = {},
-  config: Parameters<typeof axios.create>[0] = {},
-): {
-  api: AxiosInstance;
-  guard: Guard;
-} {
-  const api = axios.create({ baseURL, ...config });
-  const guard = attach(api, { ...noWait, ...options });
-  guards.push(guard);
-  return { api, guard };
-}
-
-async function serve<T extends Closeable>(server: Promise<T>): Promise<T> {
-  const s = await server;
-  open.push(s);
-  return s;
-}
-
-afterEach(async () => {
-  for (const guard of guards.splice(0)) guard.detach();
-  await Promise.all(open.splice(0).map((s) => s.close()));
-});
+const { guarded, serve, track } = useFixtures();
 
 describe('a server that resets new connections', () => {
   it('GET recovers after two resets; the server saw three requests', async () => {
@@ -206,7 +179,7 @@ it('a reset during the TLS handshake is classified tls-reset and retried', async
 it('requests right at a server idle close all succeed (real FIN races), with reuse in between', async () => {
   // FINs each idle connection exactly 300 ms after its last response, sends no Keep-Alive hint
   const target = await idleClosingServer(300);
-  open.push({ ...target, port: 0 });
+  track(target);
   const { api, guard } = guarded(target.url);
   const statuses: number[] = [];
   const gaps = [295, 300, 305, 40, 298, 302, 40, 300];

@@ -6,35 +6,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import axios, { type AxiosInstance } from 'axios';
-import { attach, attemptOf, failureOf, type Guard, type GuardOptions } from '../src';
-import { failure, startHttpServer, type Closeable } from './support/net';
+import { attemptOf, failureOf } from '../src';
+import { failure, startHttpServer } from './support/net';
+import { useFixtures } from './support/guarded';
 
-const open: Closeable[] = [];
-const guards: Guard[] = [];
-const noWait: GuardOptions = { sleep: () => Promise.resolve(), random: () => 0 };
-
-function guarded(
-  baseURL: string,
-  options: GuardOptions = {},
-  config: Parameters<typeof axios.create>[0] = {},
-): { api: AxiosInstance; guard: Guard } {
-  const api = axios.create({ baseURL, ...config });
-  const guard = attach(api, { ...noWait, ...options });
-  guards.push(guard);
-  return { api, guard };
-}
-
-async function serve<T extends Closeable>(server: Promise<T>): Promise<T> {
-  const s = await server;
-  open.push(s);
-  return s;
-}
-
-afterEach(async () => {
-  for (const guard of guards.splice(0)) guard.detach();
-  await Promise.all(open.splice(0).map((s) => s.close()));
-});
+const { guarded, serve } = useFixtures();
 
 /** Runs `count` requests, `concurrency` at a time; resolves with how many failed. */
 async function batch(count: number, concurrency: number, send: (i: number) => Promise<unknown>): Promise<number> {
