@@ -4,6 +4,7 @@ import {
   normalizeOptions,
   parseRetryAfter,
   redactHeaders,
+  redactUrl,
   ResetGuardOptionError,
   SECRET_HEADERS,
   type GuardOptions,
@@ -83,7 +84,24 @@ describe('parseRetryAfter on arbitrary values', () => {
     );
     expect(parseRetryAfter('Sunday, 06-Nov-94 08:49:37 GMT', now)).toBe(0);
     expect(parseRetryAfter('Sun Nov  6 08:49:37 1994', now)).toBe(0);
+    // asctime names no zone: it is GMT, whatever the machine's TZ
+    expect(parseRetryAfter('Sun Nov  6 08:49:37 1994', Date.parse('Sun, 06 Nov 1994 08:49:00 GMT'))).toBe(37_000);
     expect(parseRetryAfter('Wed, 32 Foo 2026 99:99:99 GMT', now)).toBeUndefined();
+  });
+});
+
+describe('redactUrl', () => {
+  it('removes the whole userinfo, split at its last @, and leaves other URLs alone', () => {
+    expect(redactUrl('http://user:p@S3CRET@127.0.0.1:80/x?y=1')).toBe('http://[redacted]@127.0.0.1:80/x?y=1');
+    expect(redactUrl('https://S3CRETTOKEN@github.com/a')).toBe('https://[redacted]@github.com/a');
+    expect(redactUrl('/relative/a@b')).toBe('/relative/a@b');
+    expect(redactUrl('http://host/path?email=a@b.c')).toBe('http://host/path?email=a@b.c');
+    fc.assert(
+      fc.property(fc.webUrl({ withQueryParameters: true, withFragments: true }), fc.string(), (url, secret) => {
+        const withAuth = url.replace('://', `://u:${encodeURIComponent(`S3CRET${secret}`)}@`);
+        expect(redactUrl(withAuth)).not.toContain('S3CRET');
+      }),
+    );
   });
 });
 

@@ -320,3 +320,56 @@ describe('secrets and events', () => {
     }
   });
 });
+
+describe('edge cases found in review, with nock', () => {
+  it('an attempt error rethrown by onRetry still gets the user config and a redacted toJSON', async () => {
+    setup({ onRetry: (info) => Promise.reject(info.error) }, { headers: { Authorization: 'Bearer s3cr3t' } });
+    nock(ORIGIN).get('/r').replyWithError(reset());
+    const error = await failure(instance.get('/r', { headers: { 'x-mine': 'yes' } }));
+    expect(error.config!.headers['x-mine']).toBe('yes');
+    expect(error.config!.transformResponse).toEqual(instance.defaults.transformResponse);
+    expect(JSON.stringify(error)).not.toMatch(/s3cr3t/);
+    expect(guard.stats().gaveUp).toBe(0);
+  });
+
+  it('the shorter of axios timeout and attemptTimeoutMs applies to each attempt', async () => {
+    setup({ attemptTimeoutMs: 20_000 });
+    nock(ORIGIN).get('/t').replyWithError(reset()).get('/t').reply(200);
+    const seen: (number | undefined)[] = [];
+    await instance.get('/t', { timeout: 300, resetGuard: { onRetry: (i) => void seen.push(i.config.timeout) } });
+    expect(seen).toEqual([300]);
+  });
+
+  it('finds Retry-After in any case, from a custom adapter that returns plain headers', async () => {
+    let n = 0;
+    setup(
+      {},
+      {
+        adapter: (config) => {
+          n += 1;
+          const response = {
+            data: '',
+            status: n === 1 ? 503 : 200,
+            statusText: '',
+            headers: { 'Retry-After': '2' },
+            config,
+          };
+          if (n === 1) return Promise.reject(new AxiosError('busy', 'ERR_BAD_RESPONSE', config, {}, response));
+          return Promise.resolve(response);
+        },
+      },
+    );
+    await instance.get('/custom');
+    expect(sleeps).toEqual([2000]);
+  });
+
+  it('a config re-sent after detach carries no stale attempt metadata', async () => {
+    setup({ retries: 1 });
+    nock(ORIGIN).get('/d').times(2).replyWithError(reset());
+    const first = await failure(instance.get('/d'));
+    guard.detach();
+    nock(ORIGIN).get('/d').replyWithError(reset());
+    const again = await failure(instance.request(first.config!));
+    expect(attemptOf(again)).toBeUndefined();
+  });
+});

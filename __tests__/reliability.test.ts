@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { attemptOf, failureOf } from '../src';
-import { failure, startHttpServer } from './support/net';
+import { failure, pause, startHttpServer } from './support/net';
 import { useFixtures } from './support/guarded';
 
 const { guarded, serve } = useFixtures();
@@ -204,9 +204,97 @@ describe('NODE_DEBUG=axios-reset-guard', () => {
     const lines = run.stderr.split('\n').filter((l) => l.startsWith('AXIOS-RESET-GUARD'));
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(
-      /GET http:\/\/me:\[redacted\]@127\.0\.0\.1:\d+\/debug attempt 1\/4 failed \(reset ECONNRESET\): retry in \d+ ms, GET is idempotent/,
+      /GET http:\/\/\[redacted\]@127\.0\.0\.1:\d+\/debug attempt 1\/4 failed \(reset ECONNRESET\): retry in \d+ ms, GET is idempotent/,
     );
     expect(lines[1]).toMatch(/attempt 2\/4 failed \(http-status ERR_BAD_REQUEST 404\): no retry, a status 404/);
     expect(run.stderr + run.stdout).not.toMatch(/s3cr3t/);
+  });
+});
+
+describe('edge cases found in review, on real sockets', () => {
+  it('a retried 503 streamed response frees its socket: with maxSockets 1 the retry still gets one', async () => {
+    const server = await serve(
+      startHttpServer({
+        handler: (_req, res, n) => {
+          if (n <= 2) res.writeHead(503, { 'retry-after': '0' }).end('x'.repeat(64 * 1024));
+          else res.end('streamed');
+        },
+      }),
+    );
+    const { api, guard } = guarded(server.url, { maxSockets: 1 });
+    const res = await api.get<NodeJS.ReadableStream>('/', { responseType: 'stream' });
+    let body = '';
+    for await (const chunk of res.data) body += String(chunk);
+    expect(body).toBe('streamed');
+    expect(attemptOf(res)!.attempt).toBe(3);
+    const [origin] = Object.values(guard.stats().origins);
+    expect(origin!.activeSockets).toBe(0);
+  });
+
+  it('a POST on a reused socket that dies after the staleWindowMs is a reset, not resent', async () => {
+    let posts = 0;
+    const server = await serve(
+      startHttpServer({
+        handler: (req, res) => {
+          if (req.method !== 'POST') return void res.end('warm');
+          posts += 1;
+          // the application took the POST, then the process died mid-request
+          setTimeout(() => req.socket.resetAndDestroy(), 150);
+        },
+      }),
+    );
+    const { api } = guarded(server.url, { staleIdleMs: 50, staleWindowMs: 100 });
+    await api.get('/warm');
+    await pause(120);
+    const error = await failure(api.post('/orders', { id: 1 }));
+    expect(posts).toBe(1);
+    expect(failureOf(error)!.classification).toMatchObject({ kind: 'reset', reusedSocket: true });
+  });
+
+  it('detach() while a POST is in flight: the guard does not resend what its own detach killed', async () => {
+    let posts = 0;
+    const server = await serve(
+      startHttpServer({
+        handler: (req, res) => {
+          if (req.method !== 'POST') return void res.end('warm');
+          posts += 1; // never answered: the client side goes away first
+        },
+      }),
+    );
+    const { api, guard } = guarded(server.url, { staleIdleMs: 50 });
+    await api.get('/warm');
+    await pause(120);
+    const pending = failure(api.post('/orders', { id: 2 }));
+    await pause(50);
+    guard.detach();
+    const error = await pending;
+    expect(posts).toBe(1);
+    expect(failureOf(error)!.reason).toBe('the guard was detached while the request was in flight');
+  });
+
+  it('a slow onRetry cannot push an attempt past the deadline', async () => {
+    const server = await serve(startHttpServer({ resetFirst: 1 }));
+    const { api } = guarded(server.url, { deadlineMs: 150, onRetry: () => pause(300) });
+    const error = await failure(api.get('/'));
+    expect(server.hits).toBe(1);
+    expect(failureOf(error)!.reason).toBe('deadline of 150 ms reached after 1 attempts');
+  });
+
+  it('with the fetch adapter, a body cut short is a reset-mid-response', async () => {
+    const server = await serve(
+      startHttpServer({
+        handler: (_req, res, n) => {
+          res.writeHead(200, { 'content-length': '100' });
+          if (n === 1) {
+            res.write('partial');
+            setTimeout(() => res.socket?.end(), 20);
+          } else res.end('y'.repeat(100));
+        },
+      }),
+    );
+    const { api } = guarded(server.url, {}, { adapter: 'fetch' });
+    const res = await api.get<string>('/');
+    expect(res.data).toHaveLength(100);
+    expect(attemptOf(res)!.history.map((h) => h.kind)).toEqual(['reset-mid-response']);
   });
 });

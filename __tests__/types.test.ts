@@ -55,6 +55,7 @@ const REQUEST_OPTION_NAMES = [
   'retryNonIdempotent',
   'retryStaleNonIdempotent',
   'staleIdleMs',
+  'staleWindowMs',
   'retryStatuses',
   'maxRetryAfterMs',
   'attemptTimeoutMs',
@@ -213,6 +214,7 @@ describe('the option types match the README table and DEFAULTS', () => {
       retryNonIdempotent?: boolean | undefined;
       retryStaleNonIdempotent?: boolean | undefined;
       staleIdleMs?: number | undefined;
+      staleWindowMs?: number | undefined;
       retryStatuses?: readonly number[] | undefined;
       maxRetryAfterMs?: number | undefined;
       attemptTimeoutMs?: number | undefined;

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Classification, FailureKind } from './types';
 import { nativeRequestOf, stampOf, tlsHandshakeIncomplete } from './socket';
+import { DEFAULTS } from './options';
 import { stateOf } from './state';
 
 // Allowlists: a code not named here is not retryable (unknown failures are not replayed).
@@ -66,18 +67,36 @@ function statusOf(response: unknown): number | undefined {
   return typeof status === 'number' ? status : undefined;
 }
 
+/** When the failed attempt ran, for {@link classifyError}. */
+export interface AttemptTiming {
+  /** When the attempt started (`Date.now()`): makes `idleMs` exact. */
+  readonly startedAt?: number | undefined;
+  /** When it failed; defaults to now. */
+  readonly failedAt?: number | undefined;
+  /** Longest time from start to failure that still counts as a stale socket. */
+  readonly staleWindowMs?: number | undefined;
+}
+
+/** undici's message when a fetch response body is cut off. */
+const BODY_TERMINATED = /(^|\n)terminated(\n|$)/;
+
 /**
- * Classifies an Axios error (or any error) by what it says about the connection.
- * `attemptStartedAt` (when the attempt began) makes `idleMs` exact; without it the
- * idle time is measured up to now.
+ * Classifies an Axios error (or any error) by what it says about the connection, and
+ * about the attempt's timing when known: a reused socket counts as stale only when it
+ * failed within `staleWindowMs` of the attempt's start (a dead pooled connection answers
+ * the first packet at once; one that fails later was alive and busy).
  */
-export function classifyError(error: unknown, attemptStartedAt?: number): Classification {
+export function classifyError(error: unknown, timing: AttemptTiming = {}): Classification {
   const e = asErrorLike(error) ?? {};
   const { code, messages } = findCode(e);
   const native = nativeRequestOf(e.request);
   const reusedSocket = native?.reusedSocket === true;
   const stamp = reusedSocket ? stampOf(native?.socket) : undefined;
-  const idleMs = stamp === undefined ? undefined : Math.max(0, (attemptStartedAt ?? Date.now()) - stamp.since);
+  const startedAt = timing.startedAt;
+  const idleMs = stamp === undefined ? undefined : Math.max(0, (startedAt ?? Date.now()) - stamp.since);
+  const failedFast =
+    startedAt === undefined ||
+    (timing.failedAt ?? Date.now()) - startedAt <= (timing.staleWindowMs ?? DEFAULTS.staleWindowMs);
   // A reused plain-TCP socket that read bytes since it left the pool had begun to receive an
   // answer, even when Node gave up before a response object existed (a truncated head).
   // Not TLS: a server's close_notify alert is bytes too, sent when it closes an idle socket.
@@ -85,7 +104,10 @@ export function classifyError(error: unknown, attemptStartedAt?: number): Classi
   const bytesSinceReuse =
     stamp !== undefined && socket?.encrypted !== true && (socket?.bytesRead ?? 0) > stamp.bytesRead;
   const responseStarted =
-    e.response != null || (native as { res?: unknown } | undefined)?.res != null || bytesSinceReuse;
+    e.response != null ||
+    (native as { res?: unknown } | undefined)?.res != null ||
+    bytesSinceReuse ||
+    BODY_TERMINATED.test(messages);
 
   if (e.__CANCEL__ === true || code === 'ERR_CANCELED') {
     return result('canceled', false, code, reusedSocket, responseStarted, idleMs);
@@ -101,7 +123,7 @@ export function classifyError(error: unknown, attemptStartedAt?: number): Classi
     let kind: FailureKind = 'reset';
     if (responseStarted) kind = 'reset-mid-response';
     else if (messages.includes(TLS_DISCONNECT) || tlsHandshakeIncomplete(native?.socket)) kind = 'tls-reset';
-    else if (reusedSocket) kind = 'stale-socket';
+    else if (reusedSocket && failedFast) kind = 'stale-socket';
     return result(kind, true, code, reusedSocket, responseStarted, idleMs);
   }
   if (code === 'ECONNREFUSED') return result('refused', true, code, reusedSocket, false, idleMs);
@@ -123,5 +145,10 @@ export function classifyError(error: unknown, attemptStartedAt?: number): Classi
  */
 export function classify(error: unknown): Classification {
   const state = stateOf(error);
-  return classifyError(error, state === undefined ? undefined : state.startedAt);
+  if (state === undefined) return classifyError(error);
+  return classifyError(error, {
+    startedAt: state.startedAt,
+    failedAt: state.failedAt || undefined,
+    staleWindowMs: state.options.staleWindowMs,
+  });
 }

@@ -30,7 +30,7 @@ import {
   type RequestOptions,
   type ResolvedOptions,
 } from './options';
-import { decideRetry, isIdempotentMethod } from './policy';
+import { decideRetry, isIdempotentMethod, refusal, type RetryDecision } from './policy';
 import { redactErrorJSON, secretNames, targetOf } from './redact';
 import { parseRetryAfter } from './retry-after';
 import { isPoolingAgent, nativeRequestOf, purgeIdlePeers, stampOf, trackIdle } from './socket';
@@ -132,6 +132,8 @@ type GuardedAdapter = AxiosAdapter & { [ORIGINAL]?: UserAdapter };
 
 /** What the per-attempt steps of one guard share. */
 interface GuardContext {
+  /** Set by detach(): requests still in flight get no further attempt. */
+  detached: boolean;
   readonly counters: Counters;
   readonly budget: RetryBudget | undefined;
   readonly secrets: ReadonlySet<string>;
@@ -198,20 +200,23 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
     .map((a) => trackIdle(a, owned.includes(a) ? applyLearned : undefined));
 
   const ctx: GuardContext = {
+    detached: false,
     counters,
     budget: resolved.retryBudget === false ? undefined : new RetryBudget(resolved.retryBudget),
     secrets: secretNames(resolved.redactHeaders),
   };
   const pipeline = createPipeline(ctx);
-  let detached = false;
-
   // Runs after every request interceptor, whatever the order they were added in, so it
   // sees the final `config.resetGuard`. Each call is a new logical request with fresh state.
   const run = async (config: StatefulConfig, adapter: UserAdapter): Promise<AxiosResponse> => {
-    if (detached) return getAdapter(adapter ?? axios.defaults.adapter, config)(config);
+    if (ctx.detached) {
+      // no stale metadata from an earlier trip through the guard
+      delete config[STATE_KEY];
+      return getAdapter(adapter ?? axios.defaults.adapter, config)(config);
+    }
     const state = new RequestState(randomUUID(), mergeRequestOptions(resolved, config.resetGuard), Date.now());
     state.adapter = adapter;
-    state.attemptTimeout = state.options.attemptTimeoutMs > 0 ? state.options.attemptTimeoutMs : (config.timeout ?? 0);
+    state.attemptTimeout = attemptTimeoutOf(state.options.attemptTimeoutMs, config.timeout);
     config[STATE_KEY] = state;
     counters.requests += 1;
     addIdempotencyKey(config, state);
@@ -259,8 +264,8 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
     agents,
     stats: (): GuardStats => snapshot(ctx, agents, resolved.freeSocketTimeout),
     detach: (): void => {
-      if (detached) return;
-      detached = true;
+      if (ctx.detached) return;
+      ctx.detached = true;
       instance.interceptors.request.eject(interceptorId);
       if (previous.http === undefined && instance.defaults.httpAgent === agents.http)
         delete instance.defaults.httpAgent;
@@ -339,6 +344,13 @@ async function firstAttempt(
   }
 }
 
+/** The shorter of `attemptTimeoutMs` and axios's `timeout`, where 0 means none. */
+function attemptTimeoutOf(attemptTimeoutMs: number, timeout: number | undefined): number {
+  const axiosTimeout = timeout ?? 0;
+  if (attemptTimeoutMs > 0 && axiosTimeout > 0) return Math.min(attemptTimeoutMs, axiosTimeout);
+  return attemptTimeoutMs > 0 ? attemptTimeoutMs : axiosTimeout;
+}
+
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]+$/;
 
 /** Gives a non-idempotent request its `Idempotency-Key`, once per logical request. */
@@ -381,8 +393,12 @@ function onAttemptFailed(error: unknown, ctx: GuardContext): void {
   const { counters, budget } = ctx;
   const method = (error.config.method ?? 'get').toUpperCase();
   const target = targetOf(error.config);
-  const classification = classifyError(error, state.startedAt);
   state.failedAt = Date.now();
+  const classification = classifyError(error, {
+    startedAt: state.startedAt,
+    failedAt: state.failedAt,
+    staleWindowMs: state.options.staleWindowMs,
+  });
   state.classification = classification;
   counters.failures[classification.kind] += 1;
   if (RESET_KINDS.includes(classification.kind as ResetKind)) {
@@ -417,19 +433,21 @@ function onAttemptFailed(error: unknown, ctx: GuardContext): void {
   const config = error.config;
   const { deadlineMs } = state.options;
   const cost = budget?.costOf(classification.kind);
-  const decision = decideRetry({
-    classification,
-    method: config.method,
-    hasIdempotencyKey: config.headers?.has?.('idempotency-key') === true,
-    bodyReplayable: isReplayableBody(config.data),
-    attempt: state.attempt,
-    staleReplays: state.staleReplays,
-    retryAfterMs: classification.kind === 'http-status' ? retryAfterOf(error.response) : undefined,
-    remainingMs: deadlineMs > 0 ? state.firstStartedAt + deadlineMs - Date.now() : undefined,
-    budgetTokens: budget?.available,
-    budgetCost: cost,
-    options: state.options,
-  });
+  const decision: RetryDecision = ctx.detached
+    ? refusal('the guard was detached while the request was in flight')
+    : decideRetry({
+        classification,
+        method: config.method,
+        hasIdempotencyKey: config.headers?.has?.('idempotency-key') === true,
+        bodyReplayable: isReplayableBody(config.data),
+        attempt: state.attempt,
+        staleReplays: state.staleReplays,
+        retryAfterMs: classification.kind === 'http-status' ? retryAfterOf(error.response) : undefined,
+        remainingMs: deadlineMs > 0 ? state.firstStartedAt + deadlineMs - Date.now() : undefined,
+        budgetTokens: budget?.available,
+        budgetCost: cost,
+        options: state.options,
+      });
   state.decision = decision;
   // Withdrawn in the same tick as the decision, so concurrent failures cannot overdraw.
   if (decision.retry && budget !== undefined && cost !== undefined) {
@@ -437,12 +455,26 @@ function onAttemptFailed(error: unknown, ctx: GuardContext): void {
     state.spentTokens += cost;
     state.lastCost = cost;
   } else if (decision.limit === 'budget') budget?.refuse();
+  // A response body the retry replaces is dropped: a stream left unread would hold its
+  // socket out of the pool for good (and, with maxSockets, starve the retry itself).
+  if (decision.retry) discard(error.response?.data);
   logDecision(method, target, state.attempt, state.maxAttempts, classification, decision);
 }
 
 function retryAfterOf(response: AxiosResponse | undefined): number | undefined {
-  const headers = response?.headers as Record<string, unknown> | undefined;
-  return parseRetryAfter(headers?.['retry-after']);
+  const headers = response?.headers as (Record<string, unknown> & { get?: (name: string) => unknown }) | undefined;
+  if (headers === undefined || headers === null) return undefined;
+  // AxiosHeaders looks names up case-insensitively; a plain object from a custom adapter may not.
+  if (typeof headers.get === 'function') return parseRetryAfter(headers.get('retry-after'));
+  const name = Object.keys(headers).find((key) => key.toLowerCase() === 'retry-after');
+  return name === undefined ? undefined : parseRetryAfter(headers[name]);
+}
+
+function discard(data: unknown): void {
+  const stream = data as { destroy?: unknown; cancel?: unknown } | null | undefined;
+  if (typeof stream?.destroy === 'function') (stream.destroy as () => void).call(stream);
+  else if (typeof stream?.cancel === 'function')
+    void (stream.cancel as () => Promise<void>).call(stream).catch(() => {});
 }
 
 /** A frozen payload whose enumerable fields are safe to log; `raw` fields are non-enumerable. */
@@ -485,15 +517,30 @@ async function beforeRetry(error: AxiosError, config: AxiosRequestConfig, ctx: G
     { error, config },
   );
   publishRetry(info);
+  const giveBack = (): void => {
+    ctx.budget?.deposit(state.lastCost);
+    state.spentTokens -= state.lastCost;
+  };
   try {
     await options.onRetry?.(info);
     await waitBeforeRetry(delayMs, config, options.sleep);
   } catch (reason) {
     // No retry will be sent: its tokens go back, and a hook's error ends the request as it is.
-    ctx.budget?.deposit(state.lastCost);
-    state.spentTokens -= state.lastCost;
+    giveBack();
     if (!isCancel(reason)) state.hookError = reason;
     throw reason;
+  }
+  // The hook and the wait took time: the retry must still fit the deadline, and the guard be attached.
+  const { deadlineMs } = options;
+  let late: RetryDecision | undefined;
+  if (ctx.detached) late = refusal('the guard was detached while the request was waiting to retry');
+  else if (deadlineMs > 0 && Date.now() >= state.firstStartedAt + deadlineMs) {
+    late = refusal(`deadline of ${deadlineMs} ms reached after ${state.attempt} attempts`, 'deadline');
+  }
+  if (late !== undefined) {
+    giveBack();
+    state.decision = late;
+    throw error;
   }
   ctx.counters.retries += 1;
 }
@@ -539,21 +586,16 @@ async function settleFailure(
   state: RequestState,
   ctx: GuardContext,
 ): Promise<unknown> {
-  if (error === state.hookError || !isAxiosError(error)) return error;
-  error.config = config;
-  if (error.response !== undefined) error.response.config = config;
-  const { secrets } = ctx;
-  Object.defineProperty(error, 'toJSON', {
-    configurable: true,
-    writable: true,
-    value(this: AxiosError): unknown {
-      const json = redactErrorJSON(AxiosErrorClass.prototype.toJSON.call(this), secrets) as Record<string, unknown>;
-      const info = (this as GuardedError).resetGuard;
-      return info === undefined ? json : { ...json, resetGuard: info };
-    },
-  });
+  if (error === state.hookError) {
+    // A hook's own error passes untouched; the attempt's error rethrown by a hook still
+    // gets the user's config back and a redacted toJSON.
+    if (isAxiosError(error) && stateOf(error.config) === state) present(error, config, ctx.secrets);
+    return error;
+  }
+  if (!isAxiosError(error)) return error;
+  present(error, config, ctx.secrets);
   if (isCancel(error)) return error;
-  const classification = state.classification ?? classifyError(error, state.startedAt);
+  const classification = state.classification ?? classifyError(error, { startedAt: state.startedAt });
   const reason = state.decision?.reason ?? `a ${classification.kind} failure is not retried`;
   const info: ResetGuardErrorInfo = Object.freeze({ attempt: state.snapshot(), classification, reason });
   (error as GuardedError).resetGuard = info;
@@ -574,6 +616,21 @@ async function settleFailure(
     await state.options.onGiveUp?.(giveUp);
   }
   return error;
+}
+
+/** Gives the final error the user's config and a `toJSON()` that redacts secrets. */
+function present(error: AxiosError, config: InternalAxiosRequestConfig, secrets: ReadonlySet<string>): void {
+  error.config = config;
+  if (error.response !== undefined) error.response.config = config;
+  Object.defineProperty(error, 'toJSON', {
+    configurable: true,
+    writable: true,
+    value(this: AxiosError): unknown {
+      const json = redactErrorJSON(AxiosErrorClass.prototype.toJSON.call(this), secrets) as Record<string, unknown>;
+      const info = (this as GuardedError).resetGuard;
+      return info === undefined ? json : { ...json, resetGuard: info };
+    },
+  });
 }
 
 function originStats(counters: Counters, agents: Guard['agents'], configured: number): Record<string, OriginStats> {

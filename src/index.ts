@@ -16,7 +16,7 @@ export type { RetryContext, RetryDecision, RetryLimit } from './policy';
 export { parseRetryAfter } from './retry-after';
 export type { BudgetStats } from './budget';
 export { CHANNELS } from './events';
-export { redactHeaders, SECRET_HEADERS } from './redact';
+export { redactHeaders, redactUrl, SECRET_HEADERS } from './redact';
 export { backoffDelay } from './backoff';
 export type { BackoffOptions } from './backoff';
 export { isReplayableBody } from './body';

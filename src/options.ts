@@ -99,6 +99,14 @@ export interface RequestOptions {
    */
   staleIdleMs?: number | undefined;
   /**
+   * A failure on a reused socket counts as a stale socket only when it came within this
+   * many ms of the attempt's start: a connection the far side had dropped answers the first
+   * packet at once (one round trip), while one that fails later was alive and busy, so the
+   * server may have acted on the request. Later failures are plain resets.
+   * @default 500
+   */
+  staleWindowMs?: number | undefined;
+  /**
    * HTTP statuses retried for idempotent methods (and requests carrying an
    * `Idempotency-Key`), honouring `Retry-After`. 408, 429 and 503 say "try again";
    * 502 and 504 are what a proxy answers when its upstream connection was reset or hung.
@@ -114,6 +122,7 @@ export interface RequestOptions {
   maxRetryAfterMs?: number | undefined;
   /**
    * Timeout of each attempt, in ms (0: axios's own `timeout` applies to each attempt).
+   * When both are set, the shorter one applies.
    * @default 0
    */
   attemptTimeoutMs?: number | undefined;
@@ -128,7 +137,8 @@ export interface RequestOptions {
    * Send an `Idempotency-Key` header on non-idempotent requests (POST, PATCH, ...) that
    * have none: a random UUID with `true`, or the string your function returns. The same
    * key goes with every attempt of one logical request, which makes such requests
-   * retryable like GET: the server is expected to apply a key once.
+   * retryable like GET: the server is expected to apply a key once. A factory that throws
+   * fails the request with its own error, before anything is sent.
    * @default false
    */
   idempotencyKey?: boolean | IdempotencyKeyFactory | undefined;
@@ -249,6 +259,8 @@ export interface ResolvedOptions {
   readonly retryStaleNonIdempotent: boolean;
   /** {@inheritDoc RequestOptions.staleIdleMs} */
   readonly staleIdleMs: number;
+  /** {@inheritDoc RequestOptions.staleWindowMs} */
+  readonly staleWindowMs: number;
   /** {@inheritDoc RequestOptions.retryStatuses} */
   readonly retryStatuses: readonly number[];
   /** {@inheritDoc RequestOptions.maxRetryAfterMs} */
@@ -301,6 +313,7 @@ export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
   retryNonIdempotent: false,
   retryStaleNonIdempotent: true,
   staleIdleMs: 1000,
+  staleWindowMs: 500,
   retryStatuses: Object.freeze([408, 429, 502, 503, 504]),
   maxRetryAfterMs: 60_000,
   attemptTimeoutMs: 0,
@@ -417,6 +430,7 @@ const REQUEST_CHECKS = {
   retryNonIdempotent: bool,
   retryStaleNonIdempotent: bool,
   staleIdleMs: millis,
+  staleWindowMs: millis,
   retryStatuses: statuses,
   maxRetryAfterMs: millis,
   attemptTimeoutMs: millis,

@@ -79,6 +79,11 @@ const decision = (fields: Partial<RetryDecision> & Pick<RetryDecision, 'retry' |
 const no = (reason: string, transient = true, limit?: RetryLimit): RetryDecision =>
   decision({ retry: false, reason, transient, limit });
 
+/** A "no retry" decision for a transient failure that something outside the policy ended. */
+export function refusal(reason: string, limit?: RetryLimit): RetryDecision {
+  return no(reason, true, limit);
+}
+
 /** Why a method/body combination may be resent, or `undefined` when it may not. */
 function permission(ctx: RetryContext, method: string, mayHaveReached: boolean): string | undefined {
   if (isIdempotentMethod(method)) return `${method} is idempotent`;
@@ -97,11 +102,12 @@ export function decideRetry(ctx: RetryContext): RetryDecision {
     return no(`a ${what}${c.code && c.kind !== 'http-status' ? ` (${c.code})` : ''} is not retried`, false);
   }
   if (!o.retry) return no('retries are turned off for this request');
-  if (c.kind === 'timeout' && !o.retryTimeouts) {
-    return no('timeouts are not retried unless retryTimeouts is true (the server may still be working on it)');
-  }
+  // Before the timeout rule: an attempt cut short by the deadline is reported as the deadline.
   if (ctx.remainingMs !== undefined && ctx.remainingMs <= 0) {
     return no(`deadline of ${o.deadlineMs} ms reached after ${ctx.attempt} attempts`, true, 'deadline');
+  }
+  if (c.kind === 'timeout' && !o.retryTimeouts) {
+    return no('timeouts are not retried unless retryTimeouts is true (the server may still be working on it)');
   }
   if (ctx.attempt > o.retries) return no(`retry limit reached after ${ctx.attempt} attempts`, true, 'attempts');
   if (!ctx.bodyReplayable) {

@@ -41,13 +41,13 @@ export function redactHeaders(
   return out;
 }
 
-/** `url` without a password in its userinfo; other parts are kept (they say where the request went). */
+/**
+ * `url` without its userinfo (`user:password@`), which often carries a token even in
+ * the user part. Split at the last `@` of the authority, as URL parsers do.
+ */
 export function redactUrl(url: string): string {
   // Only absolute URLs carry userinfo; leave relative paths alone.
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/@?#]*)@/i, (_m, scheme: string, userinfo: string) => {
-    const user = userinfo.split(':')[0] ?? '';
-    return `${scheme}${user === '' ? '' : `${user}:`}${REDACTED}@`;
-  });
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, `$1${REDACTED}@`);
 }
 
 /** Where a request went, as one string: the baseURL joined with the url, password removed. */

@@ -2,6 +2,8 @@
 const DELAY_SECONDS = /^\d+$/;
 // All three HTTP-date forms (IMF-fixdate, RFC 850, asctime) start with a day name.
 const HTTP_DATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? /;
+// asctime-date ("Sun Nov  6 08:49:37 1994") names no zone; HTTP dates are always GMT.
+const ASCTIME = /^[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/;
 // Longer than any valid value: do not hand megabytes of garbage to Date.parse.
 const MAX_LENGTH = 64;
 
@@ -20,7 +22,7 @@ export function parseRetryAfter(value: unknown, now: number = Date.now()): numbe
   if (text.length === 0 || text.length > MAX_LENGTH) return undefined;
   if (DELAY_SECONDS.test(text)) return Number(text) * 1000;
   if (!HTTP_DATE.test(text)) return undefined;
-  const at = Date.parse(text);
+  const at = Date.parse(ASCTIME.test(text) ? `${text} GMT` : text);
   if (!Number.isFinite(at)) return undefined;
   return Math.max(0, at - now);
 }
