@@ -56,6 +56,14 @@ it('the guard hides every failure where the cure is expected to work', () => {
   }
 });
 
+it("in an outage the retry budget caps the guard's extra attempts; axios-retry sends 3 per request", () => {
+  const outage = report.scenarios.find((s) => s.key === 'outage-retry-storm')!;
+  const by = (client: string) => outage.results.find((r) => r.client === client)!;
+  expect(by('axios + reset-guard').failures).toBe(by('axios + reset-guard').requests);
+  expect(by('axios + reset-guard').extraAttempts).toBeLessThanOrEqual(100);
+  expect(by('axios + axios-retry').extraAttempts).toBe(3 * by('axios + axios-retry').requests);
+});
+
 it('prints one table per scenario and writes the SVG chart', () => {
   const text = renderTables(report);
   for (const s of SCENARIOS) expect(text).toContain(`${s.id}. ${s.title}`);

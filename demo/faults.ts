@@ -195,3 +195,14 @@ export async function tlsHandshakeResetServer(share: number, seed: number): Prom
     },
   };
 }
+
+/** 8. An outage: every connection is reset as soon as the request arrives. */
+export async function resettingServer(): Promise<Target> {
+  const s = await plainServer({
+    onRequest: (req) => {
+      req.socket.resetAndDestroy();
+      return true;
+    },
+  });
+  return { url: `http://127.0.0.1:${s.port}`, close: s.close };
+}

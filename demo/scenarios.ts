@@ -94,4 +94,14 @@ export const SCENARIOS: readonly Scenario[] = [
     start: () => faults.idleDropFirewall(1000),
     traffic: (quick) => ({ method: 'post', requests: quick ? 3 : 8, spacingMs: 1100 }),
   },
+  {
+    id: 8,
+    key: 'outage-retry-storm',
+    title: 'Outage: every connection is reset',
+    // Nothing can cure this; what matters is how much load the retries add to a dead server.
+    cause: 'the server resets every request; retries only add load (the guard: a budget of 100 retries, then none)',
+    cureExpected: false,
+    start: () => faults.resettingServer(),
+    traffic: (quick) => ({ method: 'get', requests: quick ? 40 : 80, concurrency: 10 }),
+  },
 ];

@@ -244,20 +244,15 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
     }
   };
 
-  const interceptorId = instance.interceptors.request.use(
-    (config: StatefulConfig) => {
-      // A config re-sent by hand (error.config) carries a guard's adapter: unwrap the one it stands in for.
-      const current = config.adapter as GuardedAdapter | UserAdapter;
-      const adapter = typeof current === 'function' && ORIGINAL in current ? current[ORIGINAL] : current;
-      const guarded: GuardedAdapter = (c) => run(c, adapter);
-      guarded[ORIGINAL] = adapter;
-      config.adapter = guarded;
-      return config;
-      // Synchronous: when no interceptor of yours is async, axios skips a promise chain.
-    },
-    undefined,
-    { synchronous: true },
-  );
+  const interceptorId = instance.interceptors.request.use((config: StatefulConfig) => {
+    // A config re-sent by hand (error.config) carries a guard's adapter: unwrap the one it stands in for.
+    const current = config.adapter as GuardedAdapter | UserAdapter;
+    const adapter = typeof current === 'function' && ORIGINAL in current ? current[ORIGINAL] : current;
+    const guarded: GuardedAdapter = (c) => run(c, adapter);
+    guarded[ORIGINAL] = adapter;
+    config.adapter = guarded;
+    return config;
+  });
 
   const guard: Guard = Object.freeze({
     options: resolved,
