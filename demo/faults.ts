@@ -204,5 +204,5 @@ export async function resettingServer(): Promise<Target> {
       return true;
     },
   });
-  return { url: `http://127.0.0.1:${s.port}`, close: s.close };
+  return { url: `http://127.0.0.1:${s.port}`, close: () => s.close() };
 }
