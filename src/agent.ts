@@ -1,6 +1,6 @@
 import type { Agent, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import HttpAgent, { HttpsAgent } from 'agentkeepalive';
+import HttpAgent, { HttpsAgent, type HttpsOptions } from 'agentkeepalive';
 
 /** A server's `Keep-Alive: timeout=N, max=M` response header, parsed. */
 export interface KeepAliveHint {
@@ -72,13 +72,12 @@ function withHint(base: CalcSocketTimeout, self: unknown, socket: Duplex): numbe
   return Math.min(computed, hint);
 }
 
-// TypeScript's mixin rule demands exactly `any[]` here (TS2545).
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AgentClass = new (...args: any[]) => Agent;
+/** Either agentkeepalive class, by the one constructor shape both share. */
+type AgentClass = new (options: HttpsOptions) => Agent;
 
-/** Adds hint handling to an agentkeepalive agent class (one mixin for HTTP and HTTPS). */
-function withHints<T extends AgentClass>(Base: T, configuredMs: number): T {
-  const baseCalc = (Base.prototype as { calcSocketTimeout: CalcSocketTimeout }).calcSocketTimeout;
+/** Adds hint handling to an agentkeepalive agent class (one subclass recipe for HTTP and HTTPS). */
+function withHints(Base: AgentClass, configuredMs: number): AgentClass {
+  const baseCalc = (Base.prototype as unknown as { calcSocketTimeout: CalcSocketTimeout }).calcSocketTimeout;
   return class extends Base {
     override keepSocketAlive(socket: Duplex): boolean {
       const allowed = applyHint(socket, configuredMs);

@@ -38,9 +38,10 @@ import { RequestState, STATE_KEY, stateOf } from './state';
 import type { FailureKind, GiveUpInfo, ResetGuardErrorInfo, ResetKind, RetryInfo } from './types';
 
 declare module 'axios' {
-  // The type parameters must repeat axios's own declaration for the merge to apply.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any, @typescript-eslint/no-unused-vars
-  interface AxiosRequestConfig<D = any, P = any> {
+  // The type parameters must repeat axios's own names for the merge to apply (its
+  // declaration carries the defaults); they are unused here.
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  interface AxiosRequestConfig<D, P> {
     /** Per-request options of axios-reset-guard, merged over the instance's. */
     resetGuard?: RequestOptions;
   }
