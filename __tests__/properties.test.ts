@@ -1,6 +1,8 @@
 /** Property-based tests (fast-check): bad input never crashes, hangs or leaks. */
+import axios from 'axios';
 import fc from 'fast-check';
 import {
+  attach,
   normalizeOptions,
   parseRetryAfter,
   redactHeaders,
@@ -139,6 +141,53 @@ describe('redactHeaders on arbitrary header maps', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('header values from the user', () => {
+  it('an idempotencyKey factory value is sent as it is, or fails with a typed error; nothing else', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constant('')), async (value) => {
+        const sent: unknown[] = [];
+        const api = axios.create({
+          adapter: (config) => {
+            sent.push(config.headers.get('idempotency-key'));
+            return Promise.resolve({ data: '', status: 200, statusText: 'OK', headers: {}, config });
+          },
+        });
+        const guard = attach(api, { agents: false, idempotencyKey: () => value });
+        try {
+          await api.post('/x', {});
+          expect(sent).toEqual([value]);
+          expect(value.length).toBeGreaterThan(0);
+          expect(value).not.toMatch(/[\r\n\0]/);
+        } catch (error) {
+          expect(error).toBeInstanceOf(ResetGuardOptionError);
+          expect((error as ResetGuardOptionError).option).toBe('idempotencyKey');
+          expect(sent).toEqual([]);
+        } finally {
+          guard.detach();
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('attemptHeader / requestIdHeader accept exactly the RFC 9110 token names', () => {
+    const token = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 20 }), (name) => {
+        let accepted = true;
+        try {
+          normalizeOptions({ attemptHeader: name, requestIdHeader: name });
+        } catch (error) {
+          expect(error).toBeInstanceOf(ResetGuardOptionError);
+          accepted = false;
+        }
+        expect(accepted).toBe(token.test(name));
+      }),
+      { numRuns: 500 },
     );
   });
 });

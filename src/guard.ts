@@ -347,7 +347,8 @@ function attemptTimeoutOf(attemptTimeoutMs: number, timeout: number | undefined)
   return attemptTimeoutMs > 0 ? attemptTimeoutMs : axiosTimeout;
 }
 
-const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]+$/;
+// RFC 9110 field-value: visible characters, inner spaces or tabs only (no CR, LF, NUL, no edge spaces).
+const HEADER_VALUE = /^[\x21-\x7e\x80-\xff](?:[\t\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?$/;
 
 /** Gives a non-idempotent request its `Idempotency-Key`, once per logical request. */
 function addIdempotencyKey(config: InternalAxiosRequestConfig, state: RequestState): void {
