@@ -148,7 +148,7 @@ describe('per-request-override', () => {
       healthy: false,
       attempts: 1,
       kind: 'reset',
-      reason: 'retry limit reached after 1 attempts',
+      reason: 'retry limit reached after 1 attempt',
     });
     expect(upstream.hits).toBe(1);
     expect(lines).toEqual([]); // no retry, no onRetry

@@ -253,7 +253,7 @@ afterAll(() => {
   if (work !== undefined) rmSync(work, { recursive: true, force: true });
 });
 
-test('the tarball holds the build, README, LICENSE and CHANGELOG, and nothing from development', () => {
+test('the tarball holds the build, README (with the chart and examples it links to), LICENSE and CHANGELOG, and nothing from development', () => {
   expect(packed).toEqual(
     expect.arrayContaining([
       'CHANGELOG.md',
@@ -270,9 +270,14 @@ test('the tarball holds the build, README, LICENSE and CHANGELOG, and nothing fr
     ]),
   );
   const outside = packed.filter(
-    (file) => !/^dist\/(cjs\/[a-z-]+\.(js|d\.ts)|cjs\/package\.json|esm\/([a-z-]+\.d\.mts|index\.mjs))$/.test(file),
+    (file) =>
+      !/^dist\/(cjs\/[a-z-]+\.(js|d\.ts)|cjs\/package\.json|esm\/([a-z-]+\.d\.mts|index\.mjs))$/.test(file) &&
+      !file.startsWith('examples/'),
   );
-  expect(outside.sort()).toEqual(['CHANGELOG.md', 'LICENSE', 'README.md', 'package.json']);
+  expect(outside.sort()).toEqual(['CHANGELOG.md', 'LICENSE', 'README.md', 'docs/demo.svg', 'package.json']);
+  expect(packed).toEqual(
+    expect.arrayContaining(['examples/per-request-override.ts', 'examples/jest-user-project/orders.test.ts']),
+  );
 });
 
 test('require() loads the CommonJS build, and only the package entry points are exported', async () => {

@@ -185,7 +185,7 @@ describe('decideRetry: statuses, Retry-After, deadline, budget', () => {
     const crossing = decideRetry(ctx({ attempt: 2, remainingMs: 399, options }));
     expect(crossing).toMatchObject({ retry: false, limit: 'deadline' });
     expect(crossing.reason).toBe('deadline of 1000 ms reached after 2 attempts: a 400 ms wait would cross it');
-    expect(decideRetry(ctx({ remainingMs: 0, options })).reason).toBe('deadline of 1000 ms reached after 1 attempts');
+    expect(decideRetry(ctx({ remainingMs: 0, options })).reason).toBe('deadline of 1000 ms reached after 1 attempt');
     // a stale socket is retried at once while any time is left
     expect(decideRetry(ctx({ classification: stale(2000), remainingMs: 1, options })).retry).toBe(true);
   });

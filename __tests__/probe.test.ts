@@ -1,4 +1,6 @@
 /** The `probe` command against real servers on loopback. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import net, { type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { main } from '../src/cli';
@@ -74,6 +76,8 @@ it('prints the hint, the limit and a snippet to paste; quiet progress when not a
 it('fails with one clear line and a non-zero exit on bad input or an unusable peer', async () => {
   expect(await cli(['probe'])).toMatchObject({ code: 2, err: expect.stringContaining('usage:') });
   expect(await cli(['--help'])).toMatchObject({ code: 0, out: expect.stringContaining('usage:') });
+  const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+  expect(await cli(['--version'])).toMatchObject({ code: 0, out: `${version}\n` });
   expect(await cli(['probe', 'http://x', '--max', 'soon'])).toMatchObject({
     code: 2,
     err: expect.stringContaining('--max'),

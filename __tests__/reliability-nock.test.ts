@@ -110,7 +110,7 @@ describe('deadline', () => {
     setup({ deadlineMs: 1000 });
     nock(ORIGIN).get('/slow').reply(503, '', { 'retry-after': '5' });
     const error = await failure(instance.get('/slow'));
-    expect(failureOf(error)!.reason).toMatch(/^deadline of 1000 ms reached after 1 attempts: a 5000 ms wait/);
+    expect(failureOf(error)!.reason).toMatch(/^deadline of 1000 ms reached after 1 attempt: a 5000 ms wait/);
     expect(sleeps).toEqual([]);
   });
 

@@ -277,7 +277,7 @@ describe('edge cases found in review, on real sockets', () => {
     const { api } = guarded(server.url, { deadlineMs: 150, onRetry: () => pause(300) });
     const error = await failure(api.get('/'));
     expect(server.hits).toBe(1);
-    expect(failureOf(error)!.reason).toBe('deadline of 150 ms reached after 1 attempts');
+    expect(failureOf(error)!.reason).toBe('deadline of 150 ms reached after 1 attempt');
   });
 
   it('with the fetch adapter, a body cut short is a reset-mid-response', async () => {

@@ -12,9 +12,10 @@ export interface BudgetStats {
 }
 
 /**
- * A token bucket shared by every request of one guard. Retries withdraw, successes
- * deposit, so the retry rate follows the success rate: during an outage retries stop
- * once the bucket is spent, and they come back as soon as requests succeed again.
+ * A token bucket shared by every request of one guard, modelled on the AWS SDKs' standard
+ * retry quota. Retries withdraw, successes deposit, so the retry rate follows the success
+ * rate: during an outage retries stop once the bucket is spent, and they come back as soon
+ * as requests succeed again.
  */
 export class RetryBudget {
   private tokens: number;
@@ -52,9 +53,12 @@ export class RetryBudget {
     this.tokens = Math.min(this.sizes.capacity, this.tokens + amount);
   }
 
-  /** A request succeeded: it returns what its retries cost, or the success refund if it needed none. */
-  onSuccess(spent: number): void {
-    this.deposit(spent > 0 ? spent : this.sizes.successRefund);
+  /**
+   * A request succeeded: as in the AWS SDKs, a success after retries returns what its last
+   * retry cost, and a first-attempt success puts back `successRefund`.
+   */
+  onSuccess(lastRetryCost: number): void {
+    this.deposit(lastRetryCost > 0 ? lastRetryCost : this.sizes.successRefund);
   }
 
   stats(): BudgetStats {

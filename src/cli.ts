@@ -24,6 +24,20 @@ function human(r: ProbeReport): string {
   ].join('\n');
 }
 
+/** The installed package's version, read from its package.json (two levels up in dist/cjs). */
+function version(): string {
+  for (const path of ['../../package.json', '../package.json']) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const pkg = require(path) as { name?: string; version?: string };
+      if (pkg.name === 'axios-reset-guard' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // not at this depth (dist/cjs when installed, src/ in the repository)
+    }
+  }
+  return 'unknown';
+}
+
 type Out = Pick<NodeJS.WriteStream, 'write'>;
 type Err = Pick<NodeJS.WriteStream, 'write'> & { isTTY?: boolean };
 
@@ -33,6 +47,10 @@ export async function main(
   err: Err = process.stderr,
 ): Promise<number> {
   const [command, url, ...rest] = argv;
+  if (command === '--version' || command === '-v') {
+    out.write(`${version()}\n`);
+    return 0;
+  }
   if (command === '--help' || command === '-h' || command === 'help' || (command === 'probe' && url === '--help')) {
     out.write(
       `${USAGE}\n\nMeasures how long the server (or a middlebox on the way) keeps an idle keep-alive\nconnection, and prints the freeSocketTimeout to use.\n`,

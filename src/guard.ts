@@ -30,7 +30,7 @@ import {
   type RequestOptions,
   type ResolvedOptions,
 } from './options';
-import { decideRetry, isIdempotentMethod, refusal, type RetryDecision } from './policy';
+import { attempts, decideRetry, isIdempotentMethod, refusal, type RetryDecision } from './policy';
 import { redactErrorJSON, secretNames, targetOf } from './redact';
 import { parseRetryAfter } from './retry-after';
 import { isPoolingAgent, nativeRequestOf, purgeIdlePeers, stampOf, trackIdle } from './socket';
@@ -237,7 +237,7 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
         return pipeline.request(attemptConfig);
       });
       if (state.attempt > 1) counters.recovered += 1;
-      ctx.budget?.onSuccess(state.spentTokens);
+      ctx.budget?.onSuccess(state.lastCost);
       response.config = config;
       return response;
     } catch (error) {
@@ -532,7 +532,7 @@ async function beforeRetry(error: AxiosError, config: AxiosRequestConfig, ctx: G
   let late: RetryDecision | undefined;
   if (ctx.detached) late = refusal('the guard was detached while the request was waiting to retry');
   else if (deadlineMs > 0 && Date.now() >= state.firstStartedAt + deadlineMs) {
-    late = refusal(`deadline of ${deadlineMs} ms reached after ${state.attempt} attempts`, 'deadline');
+    late = refusal(`deadline of ${deadlineMs} ms reached after ${attempts(state.attempt)}`, 'deadline');
   }
   if (late !== undefined) {
     giveBack();

@@ -27,7 +27,7 @@ export interface RetryBudgetOptions {
   timeoutCost?: number | undefined;
   /**
    * Tokens a request that succeeds at its first attempt puts back. A request that succeeds
-   * after retries puts back what its retries cost.
+   * after retries puts back what its last retry cost (as the AWS SDKs do).
    * @default 1
    */
   successRefund?: number | undefined;

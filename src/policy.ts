@@ -84,6 +84,11 @@ export function refusal(reason: string, limit?: RetryLimit): RetryDecision {
   return no(reason, true, limit);
 }
 
+/** "1 attempt", "3 attempts". */
+export function attempts(n: number): string {
+  return `${n} attempt${n === 1 ? '' : 's'}`;
+}
+
 /** Why a method/body combination may be resent, or `undefined` when it may not. */
 function permission(ctx: RetryContext, method: string, mayHaveReached: boolean): string | undefined {
   if (isIdempotentMethod(method)) return `${method} is idempotent`;
@@ -104,12 +109,12 @@ export function decideRetry(ctx: RetryContext): RetryDecision {
   if (!o.retry) return no('retries are turned off for this request');
   // Before the timeout rule: an attempt cut short by the deadline is reported as the deadline.
   if (ctx.remainingMs !== undefined && ctx.remainingMs <= 0) {
-    return no(`deadline of ${o.deadlineMs} ms reached after ${ctx.attempt} attempts`, true, 'deadline');
+    return no(`deadline of ${o.deadlineMs} ms reached after ${attempts(ctx.attempt)}`, true, 'deadline');
   }
   if (c.kind === 'timeout' && !o.retryTimeouts) {
     return no('timeouts are not retried unless retryTimeouts is true (the server may still be working on it)');
   }
-  if (ctx.attempt > o.retries) return no(`retry limit reached after ${ctx.attempt} attempts`, true, 'attempts');
+  if (ctx.attempt > o.retries) return no(`retry limit reached after ${attempts(ctx.attempt)}`, true, 'attempts');
   if (!ctx.bodyReplayable) {
     return no('the request body is a stream, consumed by the first attempt, and cannot be resent');
   }
@@ -150,7 +155,7 @@ export function decideRetry(ctx: RetryContext): RetryDecision {
   }
   if (ctx.remainingMs !== undefined && delayMs >= ctx.remainingMs) {
     return no(
-      `deadline of ${o.deadlineMs} ms reached after ${ctx.attempt} attempts: a ${delayMs} ms wait would cross it`,
+      `deadline of ${o.deadlineMs} ms reached after ${attempts(ctx.attempt)}: a ${delayMs} ms wait would cross it`,
       true,
       'deadline',
     );
