@@ -25,6 +25,7 @@ import {
   type RetryInfo,
 } from '../src';
 import { failure } from './support/net';
+import { rig, useNock } from './support/nock-rig';
 
 const ORIGIN = 'http://api.test';
 // nock 14 hangs on a plain-object replyWithError({ code }): it must be an Error carrying the code.
@@ -36,27 +37,10 @@ let sleeps: number[];
 
 /** No wall-clock waits: delays are recorded, not slept. */
 function setup(options: GuardOptions = {}): void {
-  sleeps = [];
-  instance = axios.create({ baseURL: ORIGIN });
-  guard = attach(instance, {
-    random: () => 0.5,
-    sleep: (ms) => {
-      sleeps.push(ms);
-      return Promise.resolve();
-    },
-    ...options,
-  });
+  ({ instance, guard, sleeps } = rig(ORIGIN, options));
 }
 
-beforeAll(() => nock.disableNetConnect());
-afterEach(() => {
-  guard?.detach();
-  nock.cleanAll();
-});
-afterAll(() => {
-  nock.enableNetConnect();
-  nock.restore(); // un-patch node:http for test files that run later in this process
-});
+useNock(() => guard);
 
 describe('retries of resets (GET)', () => {
   it('recovers after two resets, with attempt metadata and planned backoff delays', async () => {

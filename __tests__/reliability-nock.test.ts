@@ -9,6 +9,7 @@ import axios, { AxiosError, type AxiosInstance } from 'axios';
 import nock from 'nock';
 import { attach, attemptOf, CHANNELS, failureOf, type Guard, type GuardOptions, type RetryInfo } from '../src';
 import { failure } from './support/net';
+import { rig, useNock } from './support/nock-rig';
 
 const ORIGIN = 'http://api.test';
 const reset = (): Error => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
@@ -18,27 +19,10 @@ let guard: Guard;
 let sleeps: number[];
 
 function setup(options: GuardOptions = {}, config: Parameters<typeof axios.create>[0] = {}): void {
-  sleeps = [];
-  instance = axios.create({ baseURL: ORIGIN, ...config });
-  guard = attach(instance, {
-    random: () => 0.5,
-    sleep: (ms) => {
-      sleeps.push(ms);
-      return Promise.resolve();
-    },
-    ...options,
-  });
+  ({ instance, guard, sleeps } = rig(ORIGIN, options, config));
 }
 
-beforeAll(() => nock.disableNetConnect());
-afterEach(() => {
-  guard?.detach();
-  nock.cleanAll();
-});
-afterAll(() => {
-  nock.enableNetConnect();
-  nock.restore();
-});
+useNock(() => guard);
 
 describe('status retries and Retry-After', () => {
   it('retries a 503 with Retry-After in seconds, waiting what it asks', async () => {
