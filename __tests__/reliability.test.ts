@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { attemptOf, failureOf } from '../src';
-import { failure, pause, startHttpServer } from './support/net';
+import { failure, pause, startHttpServer, startIdleDropProxy } from './support/net';
 import { useFixtures } from './support/guarded';
 
 const { guarded, serve } = useFixtures();
@@ -296,5 +296,70 @@ describe('edge cases found in review, on real sockets', () => {
     const res = await api.get<string>('/');
     expect(res.data).toHaveLength(100);
     expect(attemptOf(res)!.history.map((h) => h.kind)).toEqual(['reset-mid-response']);
+  });
+});
+
+describe('second review: timing and detach', () => {
+  it('a stale socket stays stale when this process was busy while the RST came back', async () => {
+    const server = await serve(startHttpServer({ keepAliveTimeout: 0 }));
+    const proxy = await serve(startIdleDropProxy(server.port, 100));
+    const { api } = guarded(proxy.url, { staleIdleMs: 50, staleWindowMs: 100 });
+    await api.get('/warm');
+    await pause(250); // the proxy forgets the connection
+    const sent = api.post<{ n: number }>('/orders', { id: 7 });
+    // 300 ms of CPU work right after the send: more than staleWindowMs, none of it network time
+    setImmediate(() => {
+      const until = Date.now() + 300;
+      while (Date.now() < until);
+    });
+    const res = await sent;
+    expect(attemptOf(res)!.history).toMatchObject([{ kind: 'stale-socket' }]);
+    expect(server.methods.filter((m) => m === 'POST')).toHaveLength(1);
+  });
+
+  it('detach() ends a pending wait at once; the request fails with the detached reason', async () => {
+    const server = await serve(startHttpServer({ resetFirst: 1 }));
+    // a sleep that only ends when aborted: without detach() aborting it, this test would hang
+    const sleep = (_ms: number, signal?: AbortSignal): Promise<void> =>
+      new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(new Error('aborted'))));
+    const { api, guard } = guarded(server.url, {
+      sleep,
+      random: () => 1, // a 200 ms backoff, so there is a wait to end
+      onRetry: () => void setImmediate(() => guard.detach()),
+    });
+    const error = await failure(api.get('/'));
+    expect(failureOf(error)!.reason).toBe('the guard was detached while the request was waiting to retry');
+    expect(server.hits).toBe(1);
+  });
+
+  it('a streamed error body stays readable when the retry is called off after the hook', async () => {
+    const server = await serve(
+      startHttpServer({ handler: (_req, res) => res.writeHead(503, { 'retry-after': '0' }).end('busy-body') }),
+    );
+    const holder: { guard?: ReturnType<typeof guarded>['guard'] } = {};
+    const { api, guard } = guarded(server.url, { onRetry: () => holder.guard!.detach() });
+    holder.guard = guard;
+    const error = await failure(api.get('/', { responseType: 'stream' }));
+    let body = '';
+    for await (const chunk of error.response!.data as NodeJS.ReadableStream) body += String(chunk);
+    expect(body).toBe('busy-body');
+  });
+
+  it('after a slow onRetry, a wait that would now cross the deadline is not started', async () => {
+    const server = await serve(startHttpServer({ resetFirst: 1 }));
+    const waits: number[] = [];
+    const { api } = guarded(server.url, {
+      deadlineMs: 1000,
+      baseDelayMs: 600,
+      random: () => 1,
+      onRetry: () => pause(500),
+      sleep: (ms) => {
+        waits.push(ms);
+        return Promise.resolve();
+      },
+    });
+    const error = await failure(api.get('/'));
+    expect(waits).toEqual([]);
+    expect(failureOf(error)!.reason).toBe('deadline of 1000 ms reached after 1 attempt: a 600 ms wait would cross it');
   });
 });

@@ -73,6 +73,8 @@ export interface AttemptTiming {
   readonly startedAt?: number | undefined;
   /** When it failed; defaults to now. */
   readonly failedAt?: number | undefined;
+  /** Of that time, how long this process was busy computing rather than waiting; not counted. */
+  readonly busyMs?: number | undefined;
   /** Longest time from start to failure that still counts as a stale socket. */
   readonly staleWindowMs?: number | undefined;
 }
@@ -96,7 +98,8 @@ export function classifyError(error: unknown, timing: AttemptTiming = {}): Class
   const idleMs = stamp === undefined ? undefined : Math.max(0, (startedAt ?? Date.now()) - stamp.since);
   const failedFast =
     startedAt === undefined ||
-    (timing.failedAt ?? Date.now()) - startedAt <= (timing.staleWindowMs ?? DEFAULTS.staleWindowMs);
+    (timing.failedAt ?? Date.now()) - startedAt - (timing.busyMs ?? 0) <=
+      (timing.staleWindowMs ?? DEFAULTS.staleWindowMs);
   // A reused plain-TCP socket that read bytes since it left the pool had begun to receive an
   // answer, even when Node gave up before a response object existed (a truncated head).
   // Not TLS: a server's close_notify alert is bytes too, sent when it closes an idle socket.
@@ -146,9 +149,7 @@ export function classifyError(error: unknown, timing: AttemptTiming = {}): Class
 export function classify(error: unknown): Classification {
   const state = stateOf(error);
   if (state === undefined) return classifyError(error);
-  return classifyError(error, {
-    startedAt: state.startedAt,
-    failedAt: state.failedAt || undefined,
-    staleWindowMs: state.options.staleWindowMs,
-  });
+  // The verdict made when the attempt failed (its timing included) stands.
+  if (state.classification !== undefined && state.failedAt > 0) return state.classification;
+  return classifyError(error, { startedAt: state.startedAt, staleWindowMs: state.options.staleWindowMs });
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Agent } from 'node:http';
 import type { Socket } from 'node:net';
 import axios, {
@@ -53,7 +54,7 @@ export interface GuardStats {
   readonly requests: number;
   /** Attempts sent (first tries and retries). */
   readonly attempts: number;
-  /** Retries scheduled after a failed attempt (counted when the wait before the retry begins). */
+  /** Retries sent after a failed attempt (counted once the wait is over and the retry goes out). */
   readonly retries: number;
   /** Requests that succeeded after at least one retry. */
   readonly recovered: number;
@@ -135,6 +136,8 @@ type GuardedAdapter = AxiosAdapter & { [ORIGINAL]?: UserAdapter };
 interface GuardContext {
   /** Set by detach(): requests still in flight get no further attempt. */
   detached: boolean;
+  /** Aborted by detach(): ends pending waits at once. */
+  readonly stop: AbortController;
   readonly counters: Counters;
   readonly budget: RetryBudget | undefined;
   readonly secrets: ReadonlySet<string>;
@@ -202,6 +205,7 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
 
   const ctx: GuardContext = {
     detached: false,
+    stop: new AbortController(),
     counters,
     budget: resolved.retryBudget === false ? undefined : new RetryBudget(resolved.retryBudget),
     secrets: secretNames(resolved.redactHeaders),
@@ -262,6 +266,7 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
     detach: (): void => {
       if (ctx.detached) return;
       ctx.detached = true;
+      ctx.stop.abort();
       instance.interceptors.request.eject(interceptorId);
       if (previous.http === undefined && instance.defaults.httpAgent === agents.http)
         delete instance.defaults.httpAgent;
@@ -368,6 +373,7 @@ function onAttemptStart(config: InternalAxiosRequestConfig, counters: Counters):
   const state = stateOf(config) as RequestState;
   state.attempt += 1;
   state.startedAt = Date.now();
+  state.loopAtStart = performance.eventLoopUtilization();
   counters.attempts += 1;
   const { deadlineMs } = state.options;
   if (deadlineMs > 0) {
@@ -394,6 +400,9 @@ function onAttemptFailed(error: unknown, ctx: GuardContext): void {
   const classification = classifyError(error, {
     startedAt: state.startedAt,
     failedAt: state.failedAt,
+    // Time this process spent computing (GC, CPU work, building a big body) is not
+    // time the network took to answer: only the rest counts against staleWindowMs.
+    busyMs: state.loopAtStart === undefined ? 0 : performance.eventLoopUtilization(state.loopAtStart).active,
     staleWindowMs: state.options.staleWindowMs,
   });
   state.classification = classification;
@@ -452,9 +461,6 @@ function onAttemptFailed(error: unknown, ctx: GuardContext): void {
     state.spentTokens += cost;
     state.lastCost = cost;
   } else if (decision.limit === 'budget') budget?.refuse();
-  // A response body the retry replaces is dropped: a stream left unread would hold its
-  // socket out of the pool for good (and, with maxSockets, starve the retry itself).
-  if (decision.retry) discard(error.response?.data);
   logDecision(method, target, state.attempt, state.maxAttempts, classification, decision);
 }
 
@@ -518,27 +524,49 @@ async function beforeRetry(error: AxiosError, config: AxiosRequestConfig, ctx: G
     ctx.budget?.deposit(state.lastCost);
     state.spentTokens -= state.lastCost;
   };
+  const { deadlineMs } = options;
+  const left = (): number => state.firstStartedAt + deadlineMs - Date.now();
+  // The hook and the wait take time: the retry must still fit the deadline, and the guard be attached.
+  const lateness = (waitMs: number): RetryDecision | undefined => {
+    if (ctx.detached) return refusal('the guard was detached while the request was waiting to retry');
+    if (deadlineMs <= 0) return undefined;
+    if (left() <= 0)
+      return refusal(`deadline of ${deadlineMs} ms reached after ${attempts(state.attempt)}`, 'deadline');
+    if (waitMs > 0 && waitMs >= left()) {
+      return refusal(
+        `deadline of ${deadlineMs} ms reached after ${attempts(state.attempt)}: a ${waitMs} ms wait would cross it`,
+        'deadline',
+      );
+    }
+    return undefined;
+  };
+  const refuse = (late: RetryDecision): never => {
+    giveBack();
+    state.decision = late;
+    throw error;
+  };
   try {
     await options.onRetry?.(info);
-    await waitBeforeRetry(delayMs, config, options.sleep);
   } catch (reason) {
     // No retry will be sent: its tokens go back, and a hook's error ends the request as it is.
+    giveBack();
+    state.hookError = reason;
+    throw reason;
+  }
+  const beforeWait = lateness(delayMs);
+  if (beforeWait !== undefined) refuse(beforeWait);
+  try {
+    await waitBeforeRetry(delayMs, config, options.sleep, ctx.stop.signal);
+  } catch (reason) {
     giveBack();
     if (!isCancel(reason)) state.hookError = reason;
     throw reason;
   }
-  // The hook and the wait took time: the retry must still fit the deadline, and the guard be attached.
-  const { deadlineMs } = options;
-  let late: RetryDecision | undefined;
-  if (ctx.detached) late = refusal('the guard was detached while the request was waiting to retry');
-  else if (deadlineMs > 0 && Date.now() >= state.firstStartedAt + deadlineMs) {
-    late = refusal(`deadline of ${deadlineMs} ms reached after ${attempts(state.attempt)}`, 'deadline');
-  }
-  if (late !== undefined) {
-    giveBack();
-    state.decision = late;
-    throw error;
-  }
+  const afterWait = lateness(0);
+  if (afterWait !== undefined) refuse(afterWait);
+  // Only now is the retry certain: a streamed body it replaces is dropped, or its socket
+  // would stay out of the pool for good (and, with maxSockets, starve the retry itself).
+  discard(error.response?.data);
   ctx.counters.retries += 1;
 }
 
@@ -553,23 +581,28 @@ async function waitBeforeRetry(
   ms: number,
   config: AxiosRequestConfig,
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>,
+  stop: AbortSignal,
 ): Promise<void> {
   const signal = config.signal;
   const token = config.cancelToken as Subscribable | undefined;
   const canceled = (): unknown => token?.reason ?? new CanceledError(undefined, config as InternalAxiosRequestConfig);
   if (signal?.aborted === true || token?.reason !== undefined) throw canceled();
-  if (ms <= 0) return;
+  if (ms <= 0 || stop.aborted) return;
   const controller = new AbortController();
   const abort = (): void => controller.abort();
   signal?.addEventListener?.('abort', abort);
   token?.subscribe?.(abort);
+  // detach() ends the wait early; the caller then sees the guard detached and sends nothing.
+  stop.addEventListener('abort', abort);
   try {
     await sleep(ms, controller.signal);
   } catch (error) {
+    if (stop.aborted) return;
     throw controller.signal.aborted ? canceled() : error;
   } finally {
     signal?.removeEventListener?.('abort', abort);
     token?.unsubscribe?.(abort);
+    stop.removeEventListener('abort', abort);
   }
 }
 

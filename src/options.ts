@@ -102,7 +102,9 @@ export interface RequestOptions {
    * A failure on a reused socket counts as a stale socket only when it came within this
    * many ms of the attempt's start: a connection the far side had dropped answers the first
    * packet at once (one round trip), while one that fails later was alive and busy, so the
-   * server may have acted on the request. Later failures are plain resets.
+   * server may have acted on the request. Later failures are plain resets. Only the time
+   * the process spent waiting counts: time its event loop was busy (GC, CPU work, building
+   * a large body) is subtracted.
    * @default 500
    */
   staleWindowMs?: number | undefined;

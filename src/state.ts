@@ -1,3 +1,4 @@
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { AxiosRequestConfig } from 'axios';
 import type { ResolvedOptions } from './options';
 import type { RetryDecision } from './policy';
@@ -30,6 +31,8 @@ export class RequestState {
   lastCost = 0;
   /** An error thrown by a hook: it ends the request as it is. */
   hookError: unknown;
+  /** The event loop's utilization when the current attempt started (to tell CPU time from network time). */
+  loopAtStart: EventLoopUtilization | undefined;
 
   constructor(
     readonly requestId: string,
