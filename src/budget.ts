@@ -36,11 +36,9 @@ export class RetryBudget {
     return this.tokens;
   }
 
-  /** Takes `cost` tokens; false (and nothing taken) when the bucket cannot pay. */
-  withdraw(cost: number): boolean {
-    if (cost > this.tokens) return false;
+  /** Takes `cost` tokens; the policy has checked that the bucket can pay. */
+  withdraw(cost: number): void {
     this.tokens -= cost;
-    return true;
   }
 
   /** Counts a retry the bucket could not pay for. */

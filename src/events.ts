@@ -1,6 +1,7 @@
 import { channel } from 'node:diagnostics_channel';
 import { debuglog } from 'node:util';
 import type { RetryDecision } from './policy';
+import { requestLabel } from './redact';
 import type { Classification, GiveUpInfo, ResetEvent, RetryInfo } from './types';
 
 /**
@@ -35,27 +36,28 @@ export function publishGiveUp(info: GiveUpInfo): void {
   if (giveUpChannel.hasSubscribers) giveUpChannel.publish(info);
 }
 
-export function publishReset(event: ResetEvent): void {
-  if (resetChannel.hasSubscribers) resetChannel.publish(event);
+/** `build` runs only when someone subscribes: resets can be frequent, the event is not free. */
+export function publishReset(build: () => ResetEvent): void {
+  if (resetChannel.hasSubscribers) resetChannel.publish(build());
 }
 
-/** One debug line per retry decision; `target` is already redacted. */
+/** One debug line per retry decision, under NODE_DEBUG=axios-reset-guard. */
 export function logDecision(
-  method: string,
-  target: string,
+  config: Parameters<typeof requestLabel>[0],
   attempt: number,
   maxAttempts: number,
   classification: Classification,
   decision: RetryDecision,
 ): void {
   if (!debug.enabled) return;
+  const { method, url } = requestLabel(config);
   const what = `${classification.kind}${classification.code === undefined ? '' : ` ${classification.code}`}`;
   const status = classification.status === undefined ? '' : ` ${classification.status}`;
   const next = decision.retry ? `retry in ${decision.delayMs} ms` : 'no retry';
   debug(
     '%s %s attempt %d/%d failed (%s%s): %s, %s',
     method,
-    target,
+    url,
     attempt,
     maxAttempts,
     what,

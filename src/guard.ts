@@ -31,8 +31,8 @@ import {
   type RequestOptions,
   type ResolvedOptions,
 } from './options';
-import { attempts, decideRetry, isIdempotentMethod, refusal, type RetryDecision } from './policy';
-import { redactErrorJSON, secretNames, targetOf } from './redact';
+import { deadlineRefusal, decideRetry, isIdempotentMethod, refusal, type RetryDecision } from './policy';
+import { redactErrorJSON, requestLabel, secretNames } from './redact';
 import { parseRetryAfter } from './retry-after';
 import { isPoolingAgent, nativeRequestOf, purgeIdlePeers, stampOf, trackIdle } from './socket';
 import { RequestState, STATE_KEY, stateOf } from './state';
@@ -375,13 +375,12 @@ function onAttemptStart(config: InternalAxiosRequestConfig, counters: Counters):
   state.startedAt = Date.now();
   state.loopAtStart = performance.eventLoopUtilization();
   counters.attempts += 1;
-  const { deadlineMs } = state.options;
-  if (deadlineMs > 0) {
+  const remaining = state.remainingMs(state.startedAt);
+  if (remaining === undefined) config.timeout = state.attemptTimeout;
+  else {
     // No attempt may outlive the deadline (axios treats timeout 0 as "none", hence >= 1).
-    const left = Math.max(1, state.firstStartedAt + deadlineMs - state.startedAt);
+    const left = Math.max(1, remaining);
     config.timeout = state.attemptTimeout > 0 ? Math.min(state.attemptTimeout, left) : left;
-  } else {
-    config.timeout = state.attemptTimeout;
   }
   const { attemptHeader, requestIdHeader } = state.options;
   if (attemptHeader !== false) config.headers.set(attemptHeader, `${state.attempt}/${state.maxAttempts}`);
@@ -394,8 +393,7 @@ function onAttemptFailed(error: unknown, ctx: GuardContext): void {
   const state = stateOf(error.config);
   if (state === undefined) return;
   const { counters, budget } = ctx;
-  const method = (error.config.method ?? 'get').toUpperCase();
-  const target = targetOf(error.config);
+  const config = error.config;
   state.failedAt = Date.now();
   const classification = classifyError(error, {
     startedAt: state.startedAt,
@@ -414,12 +412,11 @@ function onAttemptFailed(error: unknown, ctx: GuardContext): void {
     const stamp = stampOf(socket);
     // A socket that saw a reset is never handed out again.
     if (socket && !socket.destroyed) socket.destroy();
-    publishReset(
+    publishReset(() =>
       Object.freeze({
         requestId: state.requestId,
         attempt: state.attempt,
-        method,
-        url: target,
+        ...requestLabel(config),
         kind: classification.kind as ResetKind,
         code: classification.code,
         reusedSocket: classification.reusedSocket,
@@ -436,8 +433,6 @@ function onAttemptFailed(error: unknown, ctx: GuardContext): void {
       }
     }
   }
-  const config = error.config;
-  const { deadlineMs } = state.options;
   const cost = budget?.costOf(classification.kind);
   const decision: RetryDecision = ctx.detached
     ? refusal('the guard was detached while the request was in flight')
@@ -449,7 +444,7 @@ function onAttemptFailed(error: unknown, ctx: GuardContext): void {
         attempt: state.attempt,
         staleReplays: state.staleReplays,
         retryAfterMs: classification.kind === 'http-status' ? retryAfterOf(error.response) : undefined,
-        remainingMs: deadlineMs > 0 ? state.firstStartedAt + deadlineMs - Date.now() : undefined,
+        remainingMs: state.remainingMs(),
         budgetTokens: budget?.available,
         budgetCost: cost,
         options: state.options,
@@ -458,10 +453,9 @@ function onAttemptFailed(error: unknown, ctx: GuardContext): void {
   // Withdrawn in the same tick as the decision, so concurrent failures cannot overdraw.
   if (decision.retry && budget !== undefined && cost !== undefined) {
     budget.withdraw(cost);
-    state.spentTokens += cost;
     state.lastCost = cost;
   } else if (decision.limit === 'budget') budget?.refuse();
-  logDecision(method, target, state.attempt, state.maxAttempts, classification, decision);
+  logDecision(config, state.attempt, state.maxAttempts, classification, decision);
 }
 
 function retryAfterOf(response: AxiosResponse | undefined): number | undefined {
@@ -508,8 +502,7 @@ async function beforeRetry(error: AxiosError, config: AxiosRequestConfig, ctx: G
   const info = payload<RetryInfo>(
     {
       requestId: state.requestId,
-      method: (config.method ?? 'get').toUpperCase(),
-      url: targetOf(config),
+      ...requestLabel(config),
       attempt: state.attempt,
       nextAttempt: state.attempt + 1,
       maxAttempts: state.maxAttempts,
@@ -520,26 +513,12 @@ async function beforeRetry(error: AxiosError, config: AxiosRequestConfig, ctx: G
     { error, config },
   );
   publishRetry(info);
-  const giveBack = (): void => {
-    ctx.budget?.deposit(state.lastCost);
-    state.spentTokens -= state.lastCost;
-  };
-  const { deadlineMs } = options;
-  const left = (): number => state.firstStartedAt + deadlineMs - Date.now();
+  const giveBack = (): void => ctx.budget?.deposit(state.lastCost);
   // The hook and the wait take time: the retry must still fit the deadline, and the guard be attached.
-  const lateness = (waitMs: number): RetryDecision | undefined => {
-    if (ctx.detached) return refusal('the guard was detached while the request was waiting to retry');
-    if (deadlineMs <= 0) return undefined;
-    if (left() <= 0)
-      return refusal(`deadline of ${deadlineMs} ms reached after ${attempts(state.attempt)}`, 'deadline');
-    if (waitMs > 0 && waitMs >= left()) {
-      return refusal(
-        `deadline of ${deadlineMs} ms reached after ${attempts(state.attempt)}: a ${waitMs} ms wait would cross it`,
-        'deadline',
-      );
-    }
-    return undefined;
-  };
+  const lateness = (waitMs: number): RetryDecision | undefined =>
+    ctx.detached
+      ? refusal('the guard was detached while the request was waiting to retry')
+      : deadlineRefusal(options.deadlineMs, state.attempt, state.remainingMs(), waitMs);
   const refuse = (late: RetryDecision): never => {
     giveBack();
     state.decision = late;
@@ -634,8 +613,7 @@ async function settleFailure(
     const giveUp = payload<GiveUpInfo>(
       {
         requestId: state.requestId,
-        method: (config.method ?? 'get').toUpperCase(),
-        url: targetOf(config),
+        ...requestLabel(config),
         attempts: state.attempt,
         classification,
         reason,

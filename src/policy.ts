@@ -85,8 +85,27 @@ export function refusal(reason: string, limit?: RetryLimit): RetryDecision {
 }
 
 /** "1 attempt", "3 attempts". */
-export function attempts(n: number): string {
+function attempts(n: number): string {
   return `${n} attempt${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * The deadline rule, shared by the decision and the re-check after the hook and the wait:
+ * no time left, or a wait of `waitMs` that would use up what is left, ends the request.
+ * `remainingMs` is `undefined` when the request has no deadline.
+ */
+export function deadlineRefusal(
+  deadlineMs: number,
+  attempt: number,
+  remainingMs: number | undefined,
+  waitMs: number,
+): RetryDecision | undefined {
+  if (remainingMs === undefined) return undefined;
+  const reached = `deadline of ${deadlineMs} ms reached after ${attempts(attempt)}`;
+  if (remainingMs <= 0) return no(reached, true, 'deadline');
+  if (waitMs > 0 && waitMs >= remainingMs)
+    return no(`${reached}: a ${waitMs} ms wait would cross it`, true, 'deadline');
+  return undefined;
 }
 
 /** Why a method/body combination may be resent, or `undefined` when it may not. */
@@ -108,9 +127,8 @@ export function decideRetry(ctx: RetryContext): RetryDecision {
   }
   if (!o.retry) return no('retries are turned off for this request');
   // Before the timeout rule: an attempt cut short by the deadline is reported as the deadline.
-  if (ctx.remainingMs !== undefined && ctx.remainingMs <= 0) {
-    return no(`deadline of ${o.deadlineMs} ms reached after ${attempts(ctx.attempt)}`, true, 'deadline');
-  }
+  const noTimeLeft = deadlineRefusal(o.deadlineMs, ctx.attempt, ctx.remainingMs, 0);
+  if (noTimeLeft !== undefined) return noTimeLeft;
   if (c.kind === 'timeout' && !o.retryTimeouts) {
     return no('timeouts are not retried unless retryTimeouts is true (the server may still be working on it)');
   }
@@ -153,13 +171,8 @@ export function decideRetry(ctx: RetryContext): RetryDecision {
     }
     delayMs = Math.round(ctx.retryAfterMs);
   }
-  if (ctx.remainingMs !== undefined && delayMs >= ctx.remainingMs) {
-    return no(
-      `deadline of ${o.deadlineMs} ms reached after ${attempts(ctx.attempt)}: a ${delayMs} ms wait would cross it`,
-      true,
-      'deadline',
-    );
-  }
+  const waitTooLong = deadlineRefusal(o.deadlineMs, ctx.attempt, ctx.remainingMs, delayMs);
+  if (waitTooLong !== undefined) return waitTooLong;
   if (ctx.budgetTokens !== undefined && ctx.budgetCost !== undefined && ctx.budgetCost > ctx.budgetTokens) {
     return no(
       `retry budget exhausted (${ctx.budgetTokens} tokens left, this retry costs ${ctx.budgetCost})`,

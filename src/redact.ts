@@ -61,6 +61,15 @@ export function targetOf(config: { baseURL?: string | undefined; url?: string | 
   return redactUrl(joined);
 }
 
+/** How hook payloads, channel messages and debug lines name a request: method and redacted URL. */
+export function requestLabel(config: {
+  method?: string | undefined;
+  baseURL?: string | undefined;
+  url?: string | undefined;
+}): { method: string; url: string } {
+  return { method: (config.method ?? 'get').toUpperCase(), url: targetOf(config) };
+}
+
 /**
  * A redacted copy of an axios error's `toJSON()`: header secrets, basic-auth and proxy
  * passwords and URL passwords replaced. Used as the `toJSON` of the guard's final errors.

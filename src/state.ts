@@ -26,8 +26,7 @@ export class RequestState {
   adapter: AxiosRequestConfig['adapter'];
   /** Timeout of each attempt before any deadline cut (0: none). */
   attemptTimeout = 0;
-  /** Retry-budget tokens this request's retries took, and what the latest one cost. */
-  spentTokens = 0;
+  /** What the latest retry cost the retry budget (refunded if it is not sent, or on success). */
   lastCost = 0;
   /** An error thrown by a hook: it ends the request as it is. */
   hookError: unknown;
@@ -39,6 +38,12 @@ export class RequestState {
     readonly options: ResolvedOptions,
     readonly firstStartedAt: number,
   ) {}
+
+  /** Time left before the deadline at `now`; `undefined` when the request has none. */
+  remainingMs(now: number = Date.now()): number | undefined {
+    const { deadlineMs } = this.options;
+    return deadlineMs > 0 ? this.firstStartedAt + deadlineMs - now : undefined;
+  }
 
   get maxAttempts(): number {
     return this.options.retry ? this.options.retries + 1 : 1;
