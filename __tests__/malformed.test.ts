@@ -9,6 +9,7 @@ import vm from 'node:vm';
 import axios from 'axios';
 import fc from 'fast-check';
 import { attemptOf, classify, createClient, failureOf, type FailureKind, type GuardedInstance } from '../src';
+import { FAILURE_KINDS } from './support/kinds';
 import { failure } from './support/net';
 
 interface RawServer {
@@ -67,18 +68,6 @@ const writeThenReset = (socket: Socket, bytes: string | Uint8Array): void => {
 };
 
 const HEAD = 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n';
-const FAILURE_KINDS: readonly FailureKind[] = [
-  'stale-socket',
-  'reset',
-  'reset-mid-response',
-  'tls-reset',
-  'refused',
-  'timeout',
-  'dns',
-  'http-status',
-  'canceled',
-  'other',
-];
 
 // The host process: jest hands each test file a copy of `process` whose events never fire.
 const hostProcess = vm.runInThisContext('process') as NodeJS.Process;

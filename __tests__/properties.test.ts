@@ -77,12 +77,29 @@ describe('parseRetryAfter on arbitrary values', () => {
     );
   });
 
-  it('HTTP-date: any date in the three RFC forms gives the time until it, 0 if past', () => {
+  // The three HTTP-date forms of RFC 9110 §5.6.7, written from one instant.
+  const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+  const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const two = (n: number): string => String(n).padStart(2, '0');
+  const clock = (d: Date): string => `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`;
+  const forms = {
+    imf: (d: Date): string => d.toUTCString(),
+    rfc850: (d: Date): string =>
+      `${DAYS[d.getUTCDay()]}, ${two(d.getUTCDate())}-${MONTHS[d.getUTCMonth()]}-${two(d.getUTCFullYear() % 100)} ${clock(d)} GMT`,
+    asctime: (d: Date): string =>
+      `${DAYS[d.getUTCDay()]!.slice(0, 3)} ${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, ' ')} ${clock(d)} ${d.getUTCFullYear()}`,
+  };
+
+  it('HTTP-date: every date in the three RFC forms gives the time until it, 0 if past', () => {
     fc.assert(
-      fc.property(fc.integer({ min: -86_400, max: 86_400 }), (offsetS) => {
-        const at = new Date(now + offsetS * 1000);
-        expect(parseRetryAfter(at.toUTCString(), now)).toBe(Math.max(0, offsetS * 1000));
-      }),
+      fc.property(
+        fc.integer({ min: -86_400, max: 86_400 }),
+        fc.constantFrom(...Object.values(forms)),
+        (offsetS, format) => {
+          const at = new Date(now + offsetS * 1000);
+          expect(parseRetryAfter(format(at), now)).toBe(Math.max(0, offsetS * 1000));
+        },
+      ),
     );
     expect(parseRetryAfter('Sunday, 06-Nov-94 08:49:37 GMT', now)).toBe(0);
     expect(parseRetryAfter('Sun Nov  6 08:49:37 1994', now)).toBe(0);

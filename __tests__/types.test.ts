@@ -44,6 +44,7 @@ import {
   type ResolvedOptions,
   type RetryInfo,
 } from '../src';
+import { FAILURE_KINDS } from './support/kinds';
 
 // The option names of the README's "Options and defaults" table.
 const REQUEST_OPTION_NAMES = [
@@ -78,19 +79,6 @@ const INSTANCE_OPTION_NAMES = [
   'redactHeaders',
   'random',
   'sleep',
-] as const;
-// The failure kinds of the README's "What is retried, and how" table.
-const FAILURE_KINDS = [
-  'stale-socket',
-  'reset',
-  'reset-mid-response',
-  'tls-reset',
-  'refused',
-  'timeout',
-  'dns',
-  'http-status',
-  'canceled',
-  'other',
 ] as const;
 
 const calls: InternalAxiosRequestConfig[] = [];

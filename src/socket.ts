@@ -6,7 +6,7 @@ import type { TLSSocket } from 'node:tls';
 export interface PoolStamp {
   readonly since: number;
   readonly pool: string;
-  /** `socket.bytesRead` when it went free: any growth since means response bytes came in. */
+  /** `socket.bytesRead` when it went free: if it has grown since, response bytes came in. */
   readonly bytesRead: number;
 }
 

@@ -4,8 +4,8 @@
  * applied twice. Every starter returns `close()`, which destroys every socket it holds.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import net, { type AddressInfo, type Socket } from 'node:net';
-import type { Closeable } from './net';
+import net, { type Socket } from 'node:net';
+import { listen, track, type Closeable } from './net';
 
 /** The faults the chaos proxy injects. */
 export type ChaosFault =
@@ -198,11 +198,11 @@ export async function startChaosProxy(options: ChaosProxyOptions): Promise<Chaos
     client.on('close', () => upstream?.destroy());
   });
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  // `sockets` holds both sides (own()), so closing the listener destroys upstreams too.
+  const base = await listen(server, sockets);
   return {
-    port,
-    url: `http://127.0.0.1:${port}`,
+    port: base.port,
+    url: base.url,
     seed,
     rate,
     idleMs,
@@ -214,13 +214,11 @@ export async function startChaosProxy(options: ChaosProxyOptions): Promise<Chaos
     },
     faults,
     openSockets: () => [...sockets],
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const timer of timers) clearTimeout(timer);
-        timers.clear();
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
+    close: () => {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      return base.close();
+    },
   };
 }
 
@@ -319,16 +317,12 @@ export async function startLedgerServer(): Promise<LedgerServer> {
     send(res, 404, { error: 'not found' });
   });
   server.keepAliveTimeout = 60_000;
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const sockets = track(server);
+  const base = await listen(server, sockets);
   return {
-    port,
-    url: `http://127.0.0.1:${port}`,
+    port: base.port,
+    url: base.url,
+    close: base.close,
     applied,
     hits,
     get replays() {
@@ -340,10 +334,5 @@ export async function startLedgerServer(): Promise<LedgerServer> {
       return max;
     },
     openSockets: () => sockets.size,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
   };
 }

@@ -17,7 +17,8 @@ export interface Closeable {
   close(): Promise<void>;
 }
 
-function track(server: net.Server): Set<Socket> {
+/** The sockets a server accepted and that are still open. */
+export function track(server: net.Server): Set<Socket> {
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
@@ -26,7 +27,8 @@ function track(server: net.Server): Set<Socket> {
   return sockets;
 }
 
-async function listen(server: net.Server, sockets: Set<Socket>, scheme = 'http'): Promise<Closeable> {
+/** Listens on a free 127.0.0.1 port; `close()` destroys `sockets`, then closes the server. */
+export async function listen(server: net.Server, sockets: Set<Socket>, scheme = 'http'): Promise<Closeable> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
