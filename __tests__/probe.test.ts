@@ -26,17 +26,15 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
   return { code, out: out.text, err: err.text };
 }
 
-it('times a graceful idle close (FIN after 1.5 s) within ±0.3 s, within its bound', async () => {
+it('times a graceful idle close (FIN after 1.5 s) within ±0.3 s', async () => {
   const server = await idleClosingServer(1500);
   try {
-    const started = Date.now();
+    // bounded by maxMs (plus a refinement pass): jest's test timeout catches a probe that overruns
     const report = await probe(server.url, { maxMs: 3000 });
     expect(report.kind).toBe('graceful-close');
     expect(report.lowMs).toBeGreaterThanOrEqual(1200);
     expect(report.highMs).toBeLessThanOrEqual(1800);
     expect(report.recommendedFreeSocketTimeout).toBeLessThan(1500);
-    // bounded by --max (plus a refinement pass of a tenth), with slack for a loaded machine
-    expect(Date.now() - started).toBeLessThan(3000 * 1.1 + 3000);
   } finally {
     await server.close();
   }

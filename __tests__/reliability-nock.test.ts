@@ -357,3 +357,36 @@ describe('edge cases found in review, with nock', () => {
     expect(attemptOf(again)).toBeUndefined();
   });
 });
+
+describe('wiring that the real-socket tests also prove', () => {
+  it("with adapter: 'fetch', a reset is found in error.cause and retried", async () => {
+    setup({}, { adapter: 'fetch' });
+    nock(ORIGIN).get('/f').replyWithError(reset()).get('/f').reply(200, 'fetched');
+    const res = await instance.get<string>('/f');
+    expect(res.data).toBe('fetched');
+    expect(attemptOf(res)!.history).toMatchObject([{ kind: 'reset' }]);
+  });
+
+  it('a POST whose connection was refused is retried: no byte was sent', async () => {
+    setup();
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    nock(ORIGIN).post('/orders').replyWithError(refused).post('/orders').reply(201, 'created');
+    const res = await instance.post<string>('/orders', { id: 1 });
+    expect(res.data).toBe('created');
+    expect(attemptOf(res)!.history).toMatchObject([{ kind: 'refused' }]);
+  });
+
+  it('detach() ends a pending wait; nothing more is sent', async () => {
+    setup({
+      random: () => 1,
+      // ends only when aborted: if detach() did not abort it, the test would hang
+      sleep: (_ms, signal) =>
+        new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(new Error('aborted')))),
+      onRetry: () => void setImmediate(() => guard.detach()),
+    });
+    const scope = nock(ORIGIN).get('/w').replyWithError(reset());
+    const error = await failure(instance.get('/w'));
+    expect(scope.isDone()).toBe(true);
+    expect(failureOf(error)!.reason).toBe('the guard was detached while the request was waiting to retry');
+  });
+});

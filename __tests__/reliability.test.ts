@@ -6,7 +6,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { attemptOf, failureOf } from '../src';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { attemptOf, CHANNELS, failureOf } from '../src';
 import { failure, pause, startHttpServer, startIdleDropProxy } from './support/net';
 import { useFixtures } from './support/guarded';
 
@@ -361,5 +362,49 @@ describe('second review: timing and detach', () => {
     const error = await failure(api.get('/'));
     expect(waits).toEqual([]);
     expect(failureOf(error)!.reason).toBe('deadline of 1000 ms reached after 1 attempt: a 600 ms wait would cross it');
+  });
+});
+
+describe('wiring the nock tests prove, on real sockets', () => {
+  it('channel messages and the final error JSON carry no secret', async () => {
+    const published: unknown[] = [];
+    const listener = (message: unknown): void => void published.push(message);
+    for (const name of Object.values(CHANNELS)) subscribe(name, listener);
+    try {
+      const server = await serve(startHttpServer({ resetWhen: () => true }));
+      const { api } = guarded(
+        server.url.replace('http://', 'http://me:s3cr3t-pass@'),
+        { retries: 1, redactHeaders: ['x-api-key'] },
+        { headers: { Authorization: 'Bearer s3cr3t-token', Cookie: 'id=s3cr3t-cookie', 'X-Api-Key': 's3cr3t-key' } },
+      );
+      const error = await failure(api.get('/secret'));
+      expect(server.headers[0]!.cookie).toBe('id=s3cr3t-cookie'); // sent, just never echoed
+      expect(published).toHaveLength(2 + 1 + 1); // 2 resets, 1 retry, 1 give-up
+      expect(JSON.stringify(published) + JSON.stringify(error)).not.toMatch(/s3cr3t/);
+    } finally {
+      for (const name of Object.values(CHANNELS)) unsubscribe(name, listener);
+    }
+  });
+
+  it('the shorter of axios timeout and attemptTimeoutMs ends an attempt', async () => {
+    const server = await serve(startHttpServer({ handler: () => undefined })); // never answers
+    const { api } = guarded(server.url, { attemptTimeoutMs: 60_000 });
+    const error = await failure(api.get('/slow', { timeout: 100 }));
+    expect(failureOf(error)!.classification.kind).toBe('timeout');
+    expect(server.hits).toBe(1);
+  });
+
+  it('a POST whose connection was refused is retried once the server is up', async () => {
+    const probe = await startHttpServer();
+    const { port } = probe;
+    await probe.close(); // nothing listens there now
+    const { api } = guarded(`http://127.0.0.1:${port}`, {
+      onRetry: async () => {
+        await serve(startHttpServer({ port }));
+      },
+    });
+    const res = await api.post<{ method: string }>('/orders', { id: 3 });
+    expect(res.data.method).toBe('POST');
+    expect(attemptOf(res)!.history).toMatchObject([{ kind: 'refused' }]);
   });
 });

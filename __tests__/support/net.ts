@@ -27,9 +27,9 @@ export function track(server: net.Server): Set<Socket> {
   return sockets;
 }
 
-/** Listens on a free 127.0.0.1 port; `close()` destroys `sockets`, then closes the server. */
-export async function listen(server: net.Server, sockets: Set<Socket>, scheme = 'http'): Promise<Closeable> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+/** Listens on 127.0.0.1 (a free port unless given); `close()` destroys `sockets`, then closes the server. */
+export async function listen(server: net.Server, sockets: Set<Socket>, scheme = 'http', at = 0): Promise<Closeable> {
+  await new Promise<void>((resolve) => server.listen(at, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     port,
@@ -71,6 +71,8 @@ export interface HttpServerOptions {
   handler?: (req: IncomingMessage, res: ServerResponse, n: number, body: string) => void;
   /** Keep bodies and headers (default); off for long runs such as benchmarks. */
   record?: boolean;
+  /** Listen on this port (default: a free one). */
+  port?: number;
 }
 
 const json = (req: IncomingMessage, res: ServerResponse, n: number, body: string): void => {
@@ -95,7 +97,7 @@ export async function startHttpServer(options: HttpServerOptions = {}): Promise<
   server.keepAliveTimeout = options.keepAliveTimeout ?? 60_000;
   server.on('connection', () => (record.connections += 1));
   const sockets = track(server);
-  return Object.assign(record, await listen(server, sockets));
+  return Object.assign(record, await listen(server, sockets, 'http', options.port));
 }
 
 /** Sends headers and half the body, then resets, for the requests `cut(n)` picks (n is 1-based). */
