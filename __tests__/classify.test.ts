@@ -1,4 +1,9 @@
+import { EventEmitter } from 'node:events';
+import type { Agent } from 'node:http';
+import type { Socket } from 'node:net';
 import { AxiosError, CanceledError } from 'axios';
+import { classifyError } from '../src/classify';
+import { trackIdle } from '../src/socket';
 import { classify } from '../src';
 
 const withCode = (code: string, message = code): AxiosError => new AxiosError(message, code);
@@ -50,5 +55,27 @@ describe('classify (synthetic errors)', () => {
     expect(classify(new CanceledError()).kind).toBe('canceled');
     expect(classify(undefined).kind).toBe('other');
     expect(classify('string').kind).toBe('other');
+  });
+});
+
+describe('staleWindowMs: a reused socket is stale only if it failed soon, not counting busy time', () => {
+  // A stand-in agent and a request on a reused socket that went free at t=1000 (no network).
+  const agent = Object.assign(new EventEmitter(), { getName: () => 'api.test:80:' }) as unknown as Agent;
+  const socket = Object.assign(new EventEmitter(), { bytesRead: 10 }) as unknown as Socket;
+  const untrack = trackIdle(agent, undefined, () => 1000);
+  agent.emit('free', socket, {});
+  untrack();
+  const hangUp = Object.assign(new Error('socket hang up'), {
+    code: 'ECONNRESET',
+    request: { reusedSocket: true, setHeader: () => undefined, socket },
+  });
+
+  it.each([
+    ['fails within the window', { failedAt: 5_100 }, 'stale-socket'],
+    ['fails after it', { failedAt: 5_600 }, 'reset'],
+    ['fails after it, but the loop was busy for most of that', { failedAt: 5_600, busyMs: 300 }, 'stale-socket'],
+  ] as const)('%s', (_name, timing, kind) => {
+    const c = classifyError(hangUp, { startedAt: 5_000, staleWindowMs: 500, ...timing });
+    expect(c).toMatchObject({ kind, reusedSocket: true, idleMs: 4_000 });
   });
 });
