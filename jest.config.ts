@@ -7,7 +7,10 @@ const config: Config = {
   roots: ['<rootDir>/__tests__', '<rootDir>/examples'],
   testMatch: ['**/*.test.ts'],
   // Examples import the package by name, as a user would (tsconfig.json maps it too).
-  moduleNameMapper: { '^axios-reset-guard$': '<rootDir>/src/index.ts' },
+  moduleNameMapper: {
+    '^axios-reset-guard$': '<rootDir>/src/index.ts',
+    '^axios-reset-guard/internals$': '<rootDir>/src/internals.ts',
+  },
   transform: {
     // tsconfig.json sets isolatedModules, under which ts-jest only transpiles. The type
     // tests' assertions are compile errors, so that file is compiled with the type checker.

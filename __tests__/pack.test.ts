@@ -67,15 +67,18 @@ function ok(result: Run, what: string): Run {
 
 const CJS_CHECK = `'use strict';
 const lib = require('axios-reset-guard');
+const internals = require('axios-reset-guard/internals');
 let deepImport = 'allowed';
 try {
-  require('axios-reset-guard/dist/cjs/guard.js');
+  require('axios-reset-guard/dist/cjs/install.js');
 } catch (error) {
   deepImport = error.code;
 }
 console.log(JSON.stringify({
   resolved: require.resolve('axios-reset-guard'),
   names: Object.keys(lib).filter((name) => name !== '__esModule').sort(),
+  internals: Object.keys(internals).filter((name) => name !== '__esModule').sort(),
+  internalsResolved: require.resolve('axios-reset-guard/internals'),
   types: Object.fromEntries(Object.entries(lib).map(([name, value]) => [name, typeof value])),
   version: require('axios-reset-guard/package.json').version,
   deepImport,
@@ -89,8 +92,13 @@ import axios from 'axios';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 
-const cjs = createRequire(import.meta.url)('axios-reset-guard');
+import * as esmInternals from 'axios-reset-guard/internals';
+
+const require = createRequire(import.meta.url);
+const cjs = require('axios-reset-guard');
+const cjsInternals = require('axios-reset-guard/internals');
 const names = Object.keys(esm).sort();
+const internalNames = Object.keys(esmInternals).sort();
 
 let optionError;
 try {
@@ -125,6 +133,8 @@ console.log(JSON.stringify({
   resolved: import.meta.resolve('axios-reset-guard'),
   names,
   sameAsCjs: names.filter((name) => esm[name] === cjs[name]),
+  internalNames,
+  internalsSameAsCjs: internalNames.filter((name) => esmInternals[name] === cjsInternals[name]),
   optionError,
   request,
   requests,
@@ -150,6 +160,7 @@ import {
   type RequestOptions,
   type ResetGuardErrorInfo,
 } from 'axios-reset-guard';
+import { decideRetry, type RetryDecision } from 'axios-reset-guard/internals';
 
 const api = axios.create({ baseURL: 'http://orders.internal' });
 const guard: Guard = attach(api, { retries: 2, freeSocketTimeout: 3000 });
@@ -177,7 +188,16 @@ export function explain(error: unknown): string {
   if (isResetGuardError(error)) return error.code;
   const kind: Classification['kind'] = classify(error).kind;
   const info: ResetGuardErrorInfo | undefined = failureOf(error);
-  return [kind, info?.reason, fromConfig?.retry, guard.stats().retries, client.guard.options.retries].join(' ');
+  const decision: RetryDecision['retry'] = decideRetry({
+    classification: classify(error),
+    method: 'GET',
+    hasIdempotencyKey: false,
+    bodyReplayable: true,
+    attempt: 1,
+    staleReplays: 0,
+    options: guard.options,
+  }).retry;
+  return [kind, info?.reason, fromConfig?.retry, guard.stats().retries, client.guard.options.retries, decision].join(' ');
 }
 `;
 
@@ -262,17 +282,22 @@ test('the tarball holds the build, README (with the chart and examples it links 
       'package.json',
       'dist/cjs/index.js',
       'dist/cjs/index.d.ts',
-      'dist/cjs/guard.d.ts',
+      'dist/cjs/install.d.ts',
+      'dist/cjs/internals.js',
+      'dist/cjs/internals.d.ts',
       'dist/cjs/cli.js',
       'dist/esm/index.mjs',
       'dist/esm/index.d.mts',
-      'dist/esm/guard.d.mts',
+      'dist/esm/install.d.mts',
+      'dist/esm/internals.mjs',
+      'dist/esm/internals.d.mts',
     ]),
   );
   const outside = packed.filter(
     (file) =>
-      !/^dist\/(cjs\/[a-z-]+\.(js|d\.ts)|cjs\/package\.json|esm\/([a-z-]+\.d\.mts|index\.mjs))$/.test(file) &&
-      !file.startsWith('examples/'),
+      !/^dist\/(cjs\/[a-z-]+\.(js|d\.ts)|cjs\/package\.json|esm\/([a-z-]+\.d\.mts|(index|internals)\.mjs))$/.test(
+        file,
+      ) && !file.startsWith('examples/'),
   );
   expect(outside.sort()).toEqual(['CHANGELOG.md', 'LICENSE', 'README.md', 'docs/demo.svg', 'package.json']);
   expect(packed).toEqual(
@@ -280,9 +305,27 @@ test('the tarball holds the build, README (with the chart and examples it links 
   );
 });
 
-test('require() loads the CommonJS build, and only the package entry points are exported', async () => {
+// The main entry is the semver promise: exactly these values, nothing internal.
+const PUBLIC_VALUES = [
+  'CHANNELS',
+  'DEFAULTS',
+  'FAILURE_KINDS',
+  'RESET_KINDS',
+  'ResetGuardAttachError',
+  'ResetGuardOptionError',
+  'attach',
+  'attemptOf',
+  'classify',
+  'createClient',
+  'failureOf',
+  'isResetGuardError',
+];
+
+test('require() loads the CommonJS build; the main entry holds the curated API, internals their own subpath', async () => {
   const report = JSON.parse(ok(await run(process.execPath, ['check.cjs'], consumer), 'check.cjs').stdout) as {
     resolved: string;
+    internals: string[];
+    internalsResolved: string;
     names: string[];
     types: Record<string, string>;
     version: string;
@@ -291,9 +334,12 @@ test('require() loads the CommonJS build, and only the package entry points are 
   expect(report.resolved).toBe(join(consumer, 'node_modules', PACKAGE.name, 'dist', 'cjs', 'index.js'));
   expect(report.version).toBe(PACKAGE.version);
   expect(report.deepImport).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED');
-  expect(report.names).toEqual(
-    expect.arrayContaining(['attach', 'createClient', 'attemptOf', 'classify', 'failureOf']),
+  expect(report.names).toEqual(PUBLIC_VALUES);
+  expect(report.internalsResolved).toBe(join(consumer, 'node_modules', PACKAGE.name, 'dist', 'cjs', 'internals.js'));
+  expect(report.internals).toEqual(
+    expect.arrayContaining(['STATE_KEY', 'normalizeOptions', 'decideRetry', 'parseRetryAfter', 'PoolMemory']),
   );
+  expect(report.internals.filter((name) => report.names.includes(name))).toEqual([]);
   expect(report.types).toMatchObject({
     attach: 'function',
     createClient: 'function',
@@ -309,11 +355,14 @@ test('require() loads the CommonJS build, and only the package entry points are 
 test('import gets every named export of the CommonJS build, the very same objects, and works on ESM axios', async () => {
   const cjs = JSON.parse(ok(await run(process.execPath, ['check.cjs'], consumer), 'check.cjs').stdout) as {
     names: string[];
+    internals: string[];
   };
   const report = JSON.parse(ok(await run(process.execPath, ['check.mjs'], consumer), 'check.mjs').stdout) as {
     resolved: string;
     names: string[];
     sameAsCjs: string[];
+    internalNames: string[];
+    internalsSameAsCjs: string[];
     optionError: { instanceOfEsm: boolean; instanceOfCjs: boolean; option: string } | undefined;
     request: { data: string; attempt: number; history: string[] };
     requests: number;
@@ -321,6 +370,8 @@ test('import gets every named export of the CommonJS build, the very same object
   expect(report.resolved).toMatch(new RegExp(`/node_modules/${PACKAGE.name}/dist/esm/index\\.mjs$`));
   expect(report.names).toEqual(cjs.names);
   expect(report.sameAsCjs).toEqual(cjs.names);
+  expect(report.internalNames).toEqual(cjs.internals);
+  expect(report.internalsSameAsCjs).toEqual(cjs.internals);
   expect(report.optionError).toEqual({ instanceOfEsm: true, instanceOfCjs: true, option: 'retries' });
   expect(report.request).toEqual({ data: 'recovered', attempt: 2, history: ['reset'] });
   expect(report.requests).toBe(2);

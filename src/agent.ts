@@ -1,63 +1,11 @@
-import type { Agent, IncomingMessage } from 'node:http';
+/**
+ * The keep-alive agents the guard creates when an instance has none: agentkeepalive,
+ * taught to obey the server's Keep-Alive hints, and their socket counts for `stats()`.
+ */
+import type { Agent } from 'node:http';
 import type { Duplex } from 'node:stream';
 import HttpAgent, { HttpsAgent, type HttpsOptions } from 'agentkeepalive';
-
-/** A server's `Keep-Alive: timeout=N, max=M` response header, parsed. */
-export interface KeepAliveHint {
-  readonly timeoutSeconds: number | undefined;
-  readonly max: number | undefined;
-}
-
-/** Parses a `Keep-Alive` header value; unknown or malformed parameters are ignored. */
-export function parseKeepAlive(value: unknown): KeepAliveHint {
-  let timeoutSeconds: number | undefined;
-  let max: number | undefined;
-  if (typeof value === 'string') {
-    for (const part of value.split(',')) {
-      const [key, raw] = part.split('=').map((x) => x.trim().toLowerCase());
-      const n = raw !== undefined && /^\d{1,9}$/.test(raw) ? Number(raw) : undefined;
-      if (key === 'timeout' && n !== undefined) timeoutSeconds = n;
-      if (key === 'max' && n !== undefined) max = n;
-    }
-  }
-  return { timeoutSeconds, max };
-}
-
-/**
- * How long a free socket may idle given the server's hint: one second under the
- * announced timeout (the margin undici and Node's own agent keep, for clock skew and a
- * request already in flight), never above the configured value. Node's agent already
- * refuses to reuse a socket whose hint is 1 s or less.
- */
-export function hintedFreeSocketTimeout(configuredMs: number, timeoutSeconds: number | undefined): number {
-  if (timeoutSeconds === undefined) return configuredMs;
-  return Math.max(0, Math.min(configuredMs, timeoutSeconds * 1000 - 1000));
-}
-
-interface HintableSocket extends Duplex {
-  _httpMessage?: { res?: IncomingMessage | null } | null;
-}
-
-const served = new WeakMap<Duplex, number>();
-const hinted = new WeakMap<Duplex, number>();
-
-/**
- * Notes the last response's Keep-Alive hint for the socket going back to the pool.
- * Returns false when the server's `max` says the socket must not be reused.
- */
-function applyHint(socket: HintableSocket, configuredMs: number): boolean {
-  const count = (served.get(socket) ?? 0) + 1;
-  served.set(socket, count);
-  const hint = parseKeepAlive(socket._httpMessage?.res?.headers['keep-alive']);
-  if (hint.timeoutSeconds === undefined) hinted.delete(socket);
-  else hinted.set(socket, hintedFreeSocketTimeout(configuredMs, hint.timeoutSeconds));
-  return hint.max === undefined || count < hint.max;
-}
-
-/** The free-socket timeout the last Keep-Alive hint asked of this socket, if any. */
-export function hintOf(socket: Duplex): number | undefined {
-  return hinted.get(socket);
-}
+import { hintOf, noteHint } from './pool-memory';
 
 type CalcSocketTimeout = (this: unknown, socket: Duplex) => number | undefined;
 
@@ -67,7 +15,7 @@ type CalcSocketTimeout = (this: unknown, socket: Duplex) => number | undefined;
  */
 function withHint(base: CalcSocketTimeout, self: unknown, socket: Duplex): number | undefined {
   const computed = base.call(self, socket);
-  const hint = hinted.get(socket);
+  const hint = hintOf(socket);
   if (hint === undefined || computed === undefined || computed <= 0) return computed;
   return Math.min(computed, hint);
 }
@@ -80,7 +28,7 @@ function withHints(Base: AgentClass, configuredMs: number): AgentClass {
   const baseCalc = (Base.prototype as unknown as { calcSocketTimeout: CalcSocketTimeout }).calcSocketTimeout;
   return class extends Base {
     override keepSocketAlive(socket: Duplex): boolean {
-      const allowed = applyHint(socket, configuredMs);
+      const allowed = noteHint(socket, configuredMs);
       return (super.keepSocketAlive(socket) as unknown as boolean) && allowed;
     }
 
@@ -160,15 +108,4 @@ export function agentStatus(agent: Agent): AgentStatus {
     freeSockets: total(agent.freeSockets),
     pendingRequests: total(agent.requests),
   });
-}
-
-/** Learned idle limits are never set below this: a far side that forgets faster is broken. */
-export const LEARNED_FLOOR_MS = 250;
-
-/**
- * The idle limit learned from a stale-socket reset after `idleMs` of idle: the far side
- * forgot the connection somewhere before that, so stay a quarter below it.
- */
-export function learnedIdleLimit(idleMs: number): number {
-  return Math.max(LEARNED_FLOOR_MS, Math.floor(idleMs * 0.75));
 }

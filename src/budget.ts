@@ -1,5 +1,48 @@
-import type { ResolvedRetryBudget } from './options';
 import type { FailureKind } from './types';
+
+/** Sizes of the retry budget (a token bucket per guard): see {@link GuardOptions.retryBudget}. */
+export interface RetryBudgetOptions {
+  /**
+   * Tokens in a full bucket; the bucket starts full.
+   * @default 500
+   */
+  capacity?: number | undefined;
+  /**
+   * Tokens a retry costs (resets, refused connections, status retries).
+   * @default 5
+   */
+  retryCost?: number | undefined;
+  /**
+   * Tokens a retry after a stale keep-alive socket costs: the server never saw the request.
+   * @default 1
+   */
+  staleCost?: number | undefined;
+  /**
+   * Tokens a retry after a timeout costs: the server may still be busy with the first one.
+   * @default 10
+   */
+  timeoutCost?: number | undefined;
+  /**
+   * Tokens a request that succeeds at its first attempt puts back. A request that succeeds
+   * after retries puts back what its last retry cost (as the AWS SDKs do).
+   * @default 1
+   */
+  successRefund?: number | undefined;
+}
+
+/** {@link RetryBudgetOptions} after defaults and validation. */
+export interface ResolvedRetryBudget {
+  /** {@inheritDoc RetryBudgetOptions.capacity} */
+  readonly capacity: number;
+  /** {@inheritDoc RetryBudgetOptions.retryCost} */
+  readonly retryCost: number;
+  /** {@inheritDoc RetryBudgetOptions.staleCost} */
+  readonly staleCost: number;
+  /** {@inheritDoc RetryBudgetOptions.timeoutCost} */
+  readonly timeoutCost: number;
+  /** {@inheritDoc RetryBudgetOptions.successRefund} */
+  readonly successRefund: number;
+}
 
 /** `guard.stats().budget`: the retry budget's state. */
 export interface BudgetStats {
@@ -19,9 +62,13 @@ export interface BudgetStats {
  */
 export class RetryBudget {
   private tokens: number;
+  /** Retries the bucket could not pay for. */
   refused = 0;
 
-  constructor(readonly sizes: ResolvedRetryBudget) {
+  constructor(
+    /** The bucket's sizes, resolved. */
+    readonly sizes: ResolvedRetryBudget,
+  ) {
     this.tokens = sizes.capacity;
   }
 
@@ -32,6 +79,7 @@ export class RetryBudget {
     return this.sizes.retryCost;
   }
 
+  /** Tokens in the bucket now. */
   get available(): number {
     return this.tokens;
   }
@@ -59,6 +107,7 @@ export class RetryBudget {
     this.deposit(lastRetryCost > 0 ? lastRetryCost : this.sizes.successRefund);
   }
 
+  /** A frozen snapshot for `guard.stats().budget`. */
   stats(): BudgetStats {
     return Object.freeze({ tokens: this.tokens, capacity: this.sizes.capacity, refused: this.refused });
   }

@@ -1,6 +1,8 @@
 import type { Socket } from 'node:net';
-import type { Classification, FailureKind } from './types';
-import { nativeRequestOf, stampOf, tlsHandshakeIncomplete } from './socket';
+import type { FailureKind } from './kinds';
+import type { Classification } from './types';
+import { nativeRequestOf, tlsHandshakeIncomplete } from './native';
+import { stampOf } from './pool-memory';
 import { DEFAULTS } from './options';
 import { stateOf } from './state';
 

@@ -1,29 +1,24 @@
-export { attach, createClient, failureOf } from './guard';
-export type { Guard, GuardStats, GuardedInstance, OriginStats } from './guard';
-export { attemptOf, STATE_KEY } from './state';
+/**
+ * axios-reset-guard: attempt metadata, keep-alive agents that stay fresher than the server,
+ * and safe retries of resets, for an Axios instance on Node.js. This entry is the public
+ * API under semver; `axios-reset-guard/internals` holds the building blocks, without that promise.
+ * @packageDocumentation
+ */
+export { attach, createClient } from './install';
+export type { Guard, GuardedInstance } from './install';
+export { attemptOf } from './state';
 export { classify } from './classify';
-export { DEFAULTS, normalizeOptions } from './options';
-export type {
-  GuardOptions,
-  IdempotencyKeyFactory,
-  RequestOptions,
-  ResolvedOptions,
-  ResolvedRetryBudget,
-  RetryBudgetOptions,
-} from './options';
-export { decideRetry, isIdempotentMethod } from './policy';
-export type { RetryContext, RetryDecision, RetryLimit } from './policy';
-export { parseRetryAfter } from './retry-after';
-export type { BudgetStats } from './budget';
+export { failureOf } from './settle';
+export { DEFAULTS } from './options';
+export type { GuardOptions, IdempotencyKeyFactory, RequestOptions, ResolvedOptions } from './options';
+export type { BudgetStats, ResolvedRetryBudget, RetryBudgetOptions } from './budget';
 export { CHANNELS } from './events';
-export { redactHeaders, redactUrl, SECRET_HEADERS } from './redact';
-export { backoffDelay } from './backoff';
-export type { BackoffOptions } from './backoff';
-export { isReplayableBody } from './body';
-export { sleep } from './sleep';
+export { FAILURE_KINDS, RESET_KINDS } from './kinds';
 export { ResetGuardOptionError, ResetGuardAttachError, isResetGuardError } from './errors';
 export type { ResetGuardErrorCode } from './errors';
+export type { GuardAgents, GuardStats, OriginStats } from './stats';
 export type { AgentStatus } from './agent';
+export type { TimeoutSource } from './pool-memory';
 export type {
   AttemptInfo,
   Classification,

@@ -1,50 +1,20 @@
-import { ResetGuardOptionError } from './errors';
-import { sleep as defaultSleep } from './sleep';
+/**
+ * Every option of the guard: the public shapes with their JSDoc `@default`, the resolved
+ * shape, and the one frozen {@link DEFAULTS}. Validation is `normalize.ts`'s job.
+ */
 import type { InternalAxiosRequestConfig } from 'axios';
+import { sleep as defaultSleep } from './sleep';
+import type { RetryBudgetOptions, ResolvedRetryBudget } from './budget';
 import type { GiveUpInfo, RetryInfo } from './types';
 
-/** Sizes of the retry budget (a token bucket per guard): see {@link GuardOptions.retryBudget}. */
-export interface RetryBudgetOptions {
-  /**
-   * Tokens in a full bucket; the bucket starts full.
-   * @default 500
-   */
-  capacity?: number | undefined;
-  /**
-   * Tokens a retry costs (resets, refused connections, status retries).
-   * @default 5
-   */
-  retryCost?: number | undefined;
-  /**
-   * Tokens a retry after a stale keep-alive socket costs: the server never saw the request.
-   * @default 1
-   */
-  staleCost?: number | undefined;
-  /**
-   * Tokens a retry after a timeout costs: the server may still be busy with the first one.
-   * @default 10
-   */
-  timeoutCost?: number | undefined;
-  /**
-   * Tokens a request that succeeds at its first attempt puts back. A request that succeeds
-   * after retries puts back what its last retry cost (as the AWS SDKs do).
-   * @default 1
-   */
-  successRefund?: number | undefined;
-}
-
-/** {@link RetryBudgetOptions} after defaults and validation. */
-export interface ResolvedRetryBudget {
-  /** {@inheritDoc RetryBudgetOptions.capacity} */
-  readonly capacity: number;
-  /** {@inheritDoc RetryBudgetOptions.retryCost} */
-  readonly retryCost: number;
-  /** {@inheritDoc RetryBudgetOptions.staleCost} */
-  readonly staleCost: number;
-  /** {@inheritDoc RetryBudgetOptions.timeoutCost} */
-  readonly timeoutCost: number;
-  /** {@inheritDoc RetryBudgetOptions.successRefund} */
-  readonly successRefund: number;
+declare module 'axios' {
+  // The type parameters must repeat axios's own names for the merge to apply (its
+  // declaration carries the defaults); they are unused here.
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  interface AxiosRequestConfig<D, P> {
+    /** Per-request options of axios-reset-guard, merged over the instance's. */
+    resetGuard?: RequestOptions;
+  }
 }
 
 /** Makes the `Idempotency-Key` value of one logical request. */
@@ -337,158 +307,3 @@ export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
   random: Math.random,
   sleep: defaultSleep,
 });
-
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const DEFAULT_HEADER = { attemptHeader: 'x-request-attempt', requestIdHeader: 'x-request-id' } as const;
-
-type Check = (name: string, value: unknown) => unknown;
-
-const bool: Check = (name, value) => {
-  if (typeof value !== 'boolean') throw new ResetGuardOptionError(name, value, 'a boolean');
-  return value;
-};
-const count: Check = (name, value) => {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 100) {
-    throw new ResetGuardOptionError(name, value, 'an integer from 0 to 100');
-  }
-  return value;
-};
-const millis: Check = (name, value) => {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new ResetGuardOptionError(name, value, 'a finite number of milliseconds >= 0');
-  }
-  return value;
-};
-const positiveMillis: Check = (name, value) => {
-  if (millis(name, value) === 0) throw new ResetGuardOptionError(name, value, 'a number of milliseconds > 0');
-  return value;
-};
-const positiveInt: Check = (name, value) => {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new ResetGuardOptionError(name, value, 'a positive integer');
-  }
-  return value;
-};
-const fn: Check = (name, value) => {
-  if (value !== undefined && typeof value !== 'function') {
-    throw new ResetGuardOptionError(name, value, 'a function');
-  }
-  return value;
-};
-const header: Check = (name, value) => {
-  if (value === false) return false;
-  if (value === true)
-    return name.endsWith('attemptHeader') ? DEFAULT_HEADER.attemptHeader : DEFAULT_HEADER.requestIdHeader;
-  if (typeof value !== 'string' || !HEADER_NAME.test(value)) {
-    throw new ResetGuardOptionError(name, value, 'a boolean or a valid header name');
-  }
-  return value.toLowerCase();
-};
-
-const statuses: Check = (name, value) => {
-  const ok = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 100 && v <= 599;
-  if (!Array.isArray(value) || !value.every(ok)) {
-    throw new ResetGuardOptionError(name, value, 'an array of HTTP status codes (integers from 100 to 599)');
-  }
-  return Object.freeze([...new Set(value as number[])]);
-};
-const headerNames: Check = (name, value) => {
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && HEADER_NAME.test(v))) {
-    throw new ResetGuardOptionError(name, value, 'an array of header names');
-  }
-  return Object.freeze((value as string[]).map((v) => v.toLowerCase()));
-};
-const idempotencyKey: Check = (name, value) => {
-  if (value === false || typeof value === 'function') return value;
-  if (value === true) return true;
-  throw new ResetGuardOptionError(name, value, 'a boolean or a function returning the key');
-};
-const BUDGET_KEYS = ['capacity', 'retryCost', 'staleCost', 'timeoutCost', 'successRefund'] as const;
-const budget: Check = (name, value) => {
-  if (value === false) return false;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ResetGuardOptionError(name, value, 'false or an object of bucket sizes');
-  }
-  const out: Record<string, number> = { ...(DEFAULTS.retryBudget as ResolvedRetryBudget) };
-  for (const [key, size] of Object.entries(value)) {
-    if (!(BUDGET_KEYS as readonly string[]).includes(key)) {
-      throw new ResetGuardOptionError(`${name}.${key}`, size, `a known budget size (${BUDGET_KEYS.join(', ')})`);
-    }
-    if (size === undefined) continue;
-    if (typeof size !== 'number' || !Number.isFinite(size) || size < 0) {
-      throw new ResetGuardOptionError(`${name}.${key}`, size, 'a finite number >= 0');
-    }
-    out[key] = size;
-  }
-  return Object.freeze(out);
-};
-
-const REQUEST_CHECKS = {
-  retry: bool,
-  retries: count,
-  baseDelayMs: millis,
-  maxDelayMs: millis,
-  retryTimeouts: bool,
-  retryNonIdempotent: bool,
-  retryStaleNonIdempotent: bool,
-  staleIdleMs: millis,
-  staleWindowMs: millis,
-  retryStatuses: statuses,
-  maxRetryAfterMs: millis,
-  attemptTimeoutMs: millis,
-  deadlineMs: millis,
-  idempotencyKey,
-  attemptHeader: header,
-  requestIdHeader: header,
-  onRetry: fn,
-  onGiveUp: fn,
-} satisfies Record<keyof RequestOptions, Check>;
-
-const GUARD_CHECKS = {
-  ...REQUEST_CHECKS,
-  agents: bool,
-  freeSocketTimeout: positiveMillis,
-  keepAliveHints: bool,
-  learnIdleLimits: bool,
-  maxSockets: (name, value) => (value === Number.POSITIVE_INFINITY ? value : positiveInt(name, value)),
-  maxFreeSockets: positiveInt,
-  socketLifetime: millis,
-  retryBudget: budget,
-  redactHeaders: headerNames,
-  random: fn,
-  sleep: fn,
-} satisfies Record<keyof GuardOptions, Check>;
-
-function merge(base: ResolvedOptions, input: unknown, checks: Record<string, Check>, where: string): ResolvedOptions {
-  if (input === undefined) return base;
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new ResetGuardOptionError(where, input, 'an object');
-  }
-  const out: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(input)) {
-    // Own keys only: `__proto__` or `toString` must not find Object.prototype's members.
-    const check = Object.hasOwn(checks, key) ? checks[key] : undefined;
-    const name = where === 'options' ? key : `${where}.${key}`;
-    if (check === undefined) {
-      throw new ResetGuardOptionError(name, value, `a known option (${Object.keys(checks).join(', ')})`);
-    }
-    // `undefined` means "not set here": keep what the base had.
-    if (value === undefined) continue;
-    out[key] = check(name, value);
-  }
-  return Object.freeze(out) as unknown as ResolvedOptions;
-}
-
-/**
- * Merges `options` over {@link DEFAULTS} and validates every value once.
- * @throws {ResetGuardOptionError} naming the option and the value, on a wrong type,
- * a negative or non-finite number, or an unknown option name.
- */
-export function normalizeOptions(options?: GuardOptions): ResolvedOptions {
-  return merge(DEFAULTS, options, GUARD_CHECKS, 'options');
-}
-
-/** Merges a request's `config.resetGuard` over the instance's resolved options. */
-export function mergeRequestOptions(base: ResolvedOptions, perRequest: RequestOptions | undefined): ResolvedOptions {
-  return merge(base, perRequest, REQUEST_CHECKS, 'resetGuard');
-}

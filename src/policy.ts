@@ -15,7 +15,7 @@ export function isIdempotentMethod(method: string | undefined): boolean {
 
 /** What {@link decideRetry} needs to know about one failed attempt. */
 export interface RetryContext {
-  /** What the failed attempt met, from {@link classify}. */
+  /** What the failed attempt met, from `classify`. */
   readonly classification: Classification;
   /** Lower or upper case; `undefined` means GET, as in axios. */
   readonly method: string | undefined;

@@ -100,3 +100,9 @@ export function redactErrorJSON(json: unknown, secrets: ReadonlySet<string> = DE
   }
   return out;
 }
+
+/** A frozen payload whose enumerable fields are safe to log; `raw` fields are non-enumerable. */
+export function payload<T extends object>(summary: Omit<T, 'error' | 'config'>, raw: Record<string, unknown>): T {
+  for (const [key, value] of Object.entries(raw)) Object.defineProperty(summary, key, { value, enumerable: false });
+  return Object.freeze(summary) as T;
+}

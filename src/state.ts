@@ -12,15 +12,21 @@ import type { AttemptInfo, Classification, FailureRecord } from './types';
  */
 export const STATE_KEY = 'axios-reset-guard';
 
+/** The state of one logical request, shared by all its attempts. */
 export class RequestState {
+  /** The current attempt, 1-based (0 before the first starts). */
   attempt = 0;
+  /** `Date.now()` when the current attempt started. */
   startedAt = 0;
+  /** `Date.now()` when the last attempt failed. */
   failedAt = 0;
   /** Non-idempotent resends made under the stale-socket rule (at most one). */
   staleReplays = 0;
+  /** Failed attempts so far, oldest first. */
   readonly history: FailureRecord[] = [];
   /** The last failed attempt's classification and the decision taken on it. */
   classification: Classification | undefined;
+  /** The decision taken on the last failed attempt. */
   decision: RetryDecision | undefined;
   /** The adapter the user's config chose, which the attempts go to. */
   adapter: AxiosRequestConfig['adapter'];
@@ -34,8 +40,11 @@ export class RequestState {
   loopAtStart: EventLoopUtilization | undefined;
 
   constructor(
+    /** Stable across the attempts (a UUID). */
     readonly requestId: string,
+    /** The instance's options with the request's own merged over them. */
     readonly options: ResolvedOptions,
+    /** `Date.now()` when the logical request started. */
     readonly firstStartedAt: number,
   ) {}
 
@@ -45,6 +54,7 @@ export class RequestState {
     return deadlineMs > 0 ? this.firstStartedAt + deadlineMs - now : undefined;
   }
 
+  /** `retries + 1`, or 1 when retries are off. */
   get maxAttempts(): number {
     return this.options.retry ? this.options.retries + 1 : 1;
   }
@@ -54,6 +64,7 @@ export class RequestState {
     return this.snapshot();
   }
 
+  /** Frozen metadata of the current attempt. */
   snapshot(): AttemptInfo {
     return Object.freeze({
       requestId: this.requestId,

@@ -1,26 +1,8 @@
 import type { AxiosError, InternalAxiosRequestConfig } from 'axios';
 
-/**
- * What kind of failure an attempt met. Reset kinds:
- * - `stale-socket`: reset, EPIPE or "socket hang up" on a reused keep-alive socket before any response byte;
- * - `reset`: the same on a fresh connection;
- * - `reset-mid-response`: reset after the response headers, while the body was arriving;
- * - `tls-reset`: reset before the TLS handshake completed.
- */
-export type FailureKind =
-  | 'stale-socket'
-  | 'reset'
-  | 'reset-mid-response'
-  | 'tls-reset'
-  | 'refused'
-  | 'timeout'
-  | 'dns'
-  | 'canceled'
-  | 'http-status'
-  | 'other';
+import type { FailureKind, ResetKind } from './kinds';
 
-/** The reset kinds among {@link FailureKind}. */
-export type ResetKind = 'stale-socket' | 'reset' | 'reset-mid-response' | 'tls-reset';
+export type { FailureKind, ResetKind } from './kinds';
 
 /** Result of {@link classify}: frozen. */
 export interface Classification {

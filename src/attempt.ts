@@ -1,0 +1,150 @@
+/**
+ * Sending the attempts of one logical request. The first goes straight to the user's
+ * adapter; a failure the policy retries continues in a private axios instance whose loop
+ * is axios-retry's (the only file that knows axios-retry). Each attempt starts with fresh
+ * headers, its attempt number and its time bound cut to what the deadline leaves.
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import axios, {
+  AxiosHeaders,
+  getAdapter,
+  isAxiosError,
+  type AxiosInstance,
+  type AxiosResponse,
+  type InternalAxiosRequestConfig,
+} from 'axios';
+import axiosRetry from 'axios-retry';
+import type { Counters, GuardContext } from './context';
+import { onAttemptFailed } from './decide';
+import { ResetGuardOptionError } from './errors';
+import { isIdempotentMethod } from './policy';
+import { stateOf, type RequestState } from './state';
+import { beforeRetry } from './wait';
+
+// The outer request is already transformed once; attempts must send and return raw data.
+const IDENTITY = [(data: unknown): unknown => data];
+
+/** The private instance that sends the retries of one logical request, looped by axios-retry. */
+export function createPipeline(ctx: GuardContext): AxiosInstance {
+  const pipeline = axios.create();
+  // Attempt configs arrive fully merged from the user's instance: add no defaults, not even
+  // axios's global ones (auth, per-method headers), or retries would send what the first didn't.
+  // (In place: the instance function and its Axios context share this one object.)
+  const defaults = pipeline.defaults as unknown as Record<string, unknown>;
+  for (const key of Object.keys(defaults)) delete defaults[key];
+  defaults.headers = {};
+
+  // Response interceptors run in the order added: classify and decide before axios-retry asks.
+  pipeline.interceptors.response.use(undefined, (error: unknown) => {
+    onAttemptFailed(error, ctx);
+    throw error;
+  });
+  axiosRetry(pipeline, {
+    retries: 0, // replaced per request below
+    shouldResetTimeout: true, // each attempt gets the full `timeout`
+    retryCondition: (error) => stateOf(error.config)?.decision?.retry === true,
+    retryDelay: () => 0, // we wait in onRetry: abortable, injectable, CancelToken-aware
+    onRetry: (_count, error, config) => beforeRetry(error, config, ctx),
+  });
+  // Request interceptors run in reverse order: this one runs before axios-retry reads its options.
+  pipeline.interceptors.request.use((config) => {
+    const state = stateOf(config) as RequestState;
+    config['axios-retry'] = { ...config['axios-retry'], retries: state.maxAttempts - 1 };
+    return onAttemptStart(config, ctx.counters);
+  });
+  return pipeline;
+}
+
+/**
+ * Sends every attempt of the request whose state is on `config` and resolves with the
+ * response of the one that succeeded; rejects with the error that ended the request.
+ */
+export async function sendAttempts(
+  config: InternalAxiosRequestConfig,
+  state: RequestState,
+  ctx: GuardContext,
+  pipeline: AxiosInstance,
+): Promise<AxiosResponse> {
+  const attemptConfig = {
+    ...config,
+    adapter: state.adapter,
+    transformRequest: IDENTITY,
+    transformResponse: IDENTITY,
+  } as InternalAxiosRequestConfig;
+  try {
+    return await firstAttempt(attemptConfig, state, ctx);
+  } catch (error) {
+    // Only a failure the policy will retry enters axios-retry's loop: the wait and the
+    // retry count are set exactly as axios-retry's own onRetry/retryCount would be.
+    if (!isAxiosError(error) || state.decision?.retry !== true) throw error;
+    await beforeRetry(error, attemptConfig, ctx);
+    attemptConfig['axios-retry'] = { retryCount: 1 };
+    return pipeline.request(attemptConfig);
+  }
+}
+
+/**
+ * The first attempt goes straight to the adapter: the user's instance has already merged
+ * and transformed the config, and a second pass through axios's pipeline would cost about
+ * as much as the request itself on a fast network. Retries go through the pipeline.
+ */
+async function firstAttempt(
+  config: InternalAxiosRequestConfig,
+  state: RequestState,
+  ctx: GuardContext,
+): Promise<AxiosResponse> {
+  // Each attempt gets its own headers object: adapters add to it (Content-Length, ...).
+  config.headers = AxiosHeaders.from(config.headers);
+  onAttemptStart(config, ctx.counters);
+  try {
+    // the config lets the fetch adapter pick up a custom `env.fetch`, as axios does
+    return await getAdapter(state.adapter ?? axios.defaults.adapter, config)(config);
+  } catch (error) {
+    onAttemptFailed(error, ctx);
+    throw error;
+  }
+}
+
+function onAttemptStart(config: InternalAxiosRequestConfig, counters: Counters): InternalAxiosRequestConfig {
+  const state = stateOf(config) as RequestState;
+  state.attempt += 1;
+  state.startedAt = Date.now();
+  state.loopAtStart = performance.eventLoopUtilization();
+  counters.attempts += 1;
+  const remaining = state.remainingMs(state.startedAt);
+  if (remaining === undefined) config.timeout = state.attemptTimeout;
+  else {
+    // No attempt may outlive the deadline (axios treats timeout 0 as "none", hence >= 1).
+    const left = Math.max(1, remaining);
+    config.timeout = state.attemptTimeout > 0 ? Math.min(state.attemptTimeout, left) : left;
+  }
+  const { attemptHeader, requestIdHeader } = state.options;
+  if (attemptHeader !== false) config.headers.set(attemptHeader, `${state.attempt}/${state.maxAttempts}`);
+  if (requestIdHeader !== false) config.headers.set(requestIdHeader, state.requestId);
+  return config;
+}
+
+/** The shorter of `attemptTimeoutMs` and axios's `timeout`, where 0 means none. */
+export function attemptTimeoutOf(attemptTimeoutMs: number, timeout: number | undefined): number {
+  const axiosTimeout = timeout ?? 0;
+  if (attemptTimeoutMs > 0 && axiosTimeout > 0) return Math.min(attemptTimeoutMs, axiosTimeout);
+  return attemptTimeoutMs > 0 ? attemptTimeoutMs : axiosTimeout;
+}
+
+// RFC 9110 field-value: visible characters, inner spaces or tabs only (no CR, LF, NUL, no edge spaces).
+const HEADER_VALUE = /^[\x21-\x7e\x80-\xff](?:[\t\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?$/;
+
+/** Gives a non-idempotent request its `Idempotency-Key`, once per logical request. */
+export function addIdempotencyKey(config: InternalAxiosRequestConfig, state: RequestState): void {
+  const factory = state.options.idempotencyKey;
+  if (factory === false || isIdempotentMethod(config.method)) return;
+  const headers = AxiosHeaders.from(config.headers);
+  if (headers.has('idempotency-key')) return;
+  const key: unknown = factory === true ? randomUUID() : factory(config);
+  if (typeof key !== 'string' || !HEADER_VALUE.test(key)) {
+    throw new ResetGuardOptionError('idempotencyKey', key, 'a function returning a non-empty header value');
+  }
+  headers.set('Idempotency-Key', key);
+  config.headers = headers;
+}

@@ -1,0 +1,106 @@
+/**
+ * After a failed attempt: classify it, act on a reset (the socket never goes back to the
+ * pool; a stale one teaches the pool memory), and decide, under the policy and the retry
+ * budget, whether another attempt goes out. Runs once per failed attempt, first or retry.
+ */
+import { performance } from 'node:perf_hooks';
+import { isAxiosError, type AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import { isReplayableBody } from './body';
+import { classifyError } from './classify';
+import type { GuardContext } from './context';
+import { logDecision, publishReset } from './events';
+import { isResetKind, type ResetKind } from './kinds';
+import { isPoolingAgent, nativeRequestOf } from './native';
+import { decideRetry, refusal, type RetryDecision } from './policy';
+import { stampOf } from './pool-memory';
+import { requestLabel } from './redact';
+import { parseRetryAfter } from './retry-after';
+import { stateOf, type RequestState } from './state';
+import type { Classification } from './types';
+
+/** Records the failed attempt's classification and the decision on its request's state. */
+export function onAttemptFailed(error: unknown, ctx: GuardContext): void {
+  if (!isAxiosError(error) || error.config === undefined) return;
+  const state = stateOf(error.config);
+  if (state === undefined) return;
+  const config = error.config;
+  state.failedAt = Date.now();
+  const classification = classifyError(error, {
+    startedAt: state.startedAt,
+    failedAt: state.failedAt,
+    // Time this process spent computing (GC, CPU work, building a big body) is not
+    // time the network took to answer: only the rest counts against staleWindowMs.
+    busyMs: state.loopAtStart === undefined ? 0 : performance.eventLoopUtilization(state.loopAtStart).active,
+    staleWindowMs: state.options.staleWindowMs,
+  });
+  state.classification = classification;
+  ctx.counters.failures[classification.kind] += 1;
+  const { kind } = classification;
+  if (isResetKind(kind)) onReset(error, config, kind, state, ctx);
+
+  const { budget } = ctx;
+  const cost = budget?.costOf(classification.kind);
+  const decision: RetryDecision = ctx.detached
+    ? refusal('the guard was detached while the request was in flight')
+    : decideRetry({
+        classification,
+        method: config.method,
+        hasIdempotencyKey: config.headers?.has?.('idempotency-key') === true,
+        bodyReplayable: isReplayableBody(config.data),
+        attempt: state.attempt,
+        staleReplays: state.staleReplays,
+        retryAfterMs: classification.kind === 'http-status' ? retryAfterOf(error.response) : undefined,
+        remainingMs: state.remainingMs(),
+        budgetTokens: budget?.available,
+        budgetCost: cost,
+        options: state.options,
+      });
+  state.decision = decision;
+  // Withdrawn in the same tick as the decision, so concurrent failures cannot overdraw.
+  if (decision.retry && budget !== undefined && cost !== undefined) {
+    budget.withdraw(cost);
+    state.lastCost = cost;
+  } else if (decision.limit === 'budget') budget?.refuse();
+  logDecision(config, state.attempt, state.maxAttempts, classification, decision);
+}
+
+/** A reset: the socket is destroyed, subscribers told, and a stale one's pool purged and taught. */
+function onReset(
+  error: AxiosError,
+  config: InternalAxiosRequestConfig,
+  kind: ResetKind,
+  state: RequestState,
+  ctx: GuardContext,
+): void {
+  const classification = state.classification as Classification;
+  const native = nativeRequestOf(error.request);
+  const socket = native?.socket;
+  const stamp = stampOf(socket);
+  // A socket that saw a reset is never handed out again.
+  if (socket && !socket.destroyed) socket.destroy();
+  publishReset(() =>
+    Object.freeze({
+      requestId: state.requestId,
+      attempt: state.attempt,
+      ...requestLabel(config),
+      kind,
+      code: classification.code,
+      reusedSocket: classification.reusedSocket,
+      idleMs: classification.idleMs,
+      pool: stamp?.pool,
+    }),
+  );
+  const agent = (native as { agent?: unknown } | undefined)?.agent;
+  if (kind === 'stale-socket' && stamp !== undefined && isPoolingAgent(agent)) {
+    ctx.pools.onStaleSocket(agent, stamp, classification.idleMs);
+  }
+}
+
+function retryAfterOf(response: AxiosResponse | undefined): number | undefined {
+  const headers = response?.headers as (Record<string, unknown> & { get?: (name: string) => unknown }) | undefined;
+  if (headers === undefined || headers === null) return undefined;
+  // AxiosHeaders looks names up case-insensitively; a plain object from a custom adapter may not.
+  if (typeof headers.get === 'function') return parseRetryAfter(headers.get('retry-after'));
+  const name = Object.keys(headers).find((key) => key.toLowerCase() === 'retry-after');
+  return name === undefined ? undefined : parseRetryAfter(headers[name]);
+}

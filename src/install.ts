@@ -1,0 +1,183 @@
+/**
+ * Installing the guard on an Axios instance, and the way every request then goes.
+ *
+ * A request through a guarded instance passes these phases, one file each:
+ * 1. install (this file): the instance's last request interceptor swaps `config.adapter`
+ *    for the guard's; the guard's adapter makes the request's state (`state.ts`: request
+ *    id, per-request options, deadline) and gives it an Idempotency-Key if asked.
+ * 2. attempt (`attempt.ts`): each attempt starts with fresh headers, its number and its
+ *    time bound; the first goes straight to the user's adapter, retries through a private
+ *    axios instance looped by axios-retry.
+ * 3. decide (`decide.ts`): a failed attempt is classified (`classify.ts`), a reset's socket
+ *    destroyed and its pool taught (`pool-memory.ts`), and the policy (`policy.ts`) and the
+ *    retry budget (`budget.ts`) say whether another attempt goes out.
+ * 4. wait (`wait.ts`): the `onRetry` hook, the abortable wait, the deadline re-check.
+ * 5. settle (`settle.ts`): the final error carries the user's config, the attempt metadata
+ *    and the reason, and serializes without secrets; `onGiveUp` fires.
+ * `stats.ts` reads the counters, the budget, the agents and the pool memory.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Agent } from 'node:http';
+import axios, {
+  getAdapter,
+  type AxiosAdapter,
+  type AxiosInstance,
+  type AxiosRequestConfig,
+  type AxiosResponse,
+  type CreateAxiosDefaults,
+  type InternalAxiosRequestConfig,
+} from 'axios';
+import { createAgent } from './agent';
+import { addIdempotencyKey, attemptTimeoutOf, createPipeline, sendAttempts } from './attempt';
+import { RetryBudget } from './budget';
+import { Counters, type GuardContext } from './context';
+import { ResetGuardAttachError } from './errors';
+import { isPoolingAgent } from './native';
+import { mergeRequestOptions, normalizeOptions } from './normalize';
+import type { GuardOptions, ResolvedOptions } from './options';
+import { PoolMemory } from './pool-memory';
+import { secretNames } from './redact';
+import { settleFailure } from './settle';
+import { RequestState, STATE_KEY } from './state';
+import { snapshot, type GuardAgents, type GuardStats } from './stats';
+
+/** The handle `attach()` returns. */
+export interface Guard {
+  /** The instance-level options, after defaults and validation. */
+  readonly options: ResolvedOptions;
+  /** The agents in use: the guard's own agentkeepalive agents, or the instance's. */
+  readonly agents: GuardAgents;
+  /** A frozen snapshot of the guard's counters, agents and per-origin state. */
+  stats(): GuardStats;
+  /** Removes every interceptor the guard added and destroys only the agents it created. Idempotent. */
+  detach(): void;
+}
+
+/** An Axios instance made by `createClient()`. */
+export type GuardedInstance = AxiosInstance & {
+  /** The guard attached to this instance. */
+  readonly guard: Guard;
+};
+
+const GUARD = Symbol.for('axios-reset-guard.guard');
+// On the per-request adapter the guard installs: the adapter it stands in for.
+const ORIGINAL = Symbol.for('axios-reset-guard.adapter');
+
+type Marked = AxiosInstance & { [GUARD]?: Guard };
+type StatefulConfig = InternalAxiosRequestConfig & { [STATE_KEY]?: RequestState };
+type UserAdapter = AxiosRequestConfig['adapter'];
+type GuardedAdapter = AxiosAdapter & { [ORIGINAL]?: UserAdapter };
+
+/**
+ * Registers the guard on an existing Axios instance: one request interceptor that swaps
+ * the request's adapter for the guard's (first attempt straight to your adapter; retries
+ * through a private pipeline of per-attempt interceptors + axios-retry), and
+ * agentkeepalive agents unless the instance has its own.
+ *
+ * Your own interceptors keep running exactly once per logical request, whatever order
+ * they were added in: retries happen below them.
+ * @throws {ResetGuardAttachError} when the instance already has a guard.
+ * @throws {ResetGuardOptionError} on an invalid option.
+ * @example
+ * const api = axios.create({ baseURL: 'https://api.example.com' });
+ * const guard = attach(api);
+ */
+export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
+  const marked = instance as Marked;
+  if (marked[GUARD] !== undefined) throw new ResetGuardAttachError();
+  const resolved = normalizeOptions(options);
+  const pools = new PoolMemory(resolved.freeSocketTimeout, resolved.learnIdleLimits);
+
+  const previous = { http: instance.defaults.httpAgent as unknown, https: instance.defaults.httpsAgent as unknown };
+  const owned: Agent[] = [];
+  const pick = (protocol: 'http' | 'https', current: unknown): Agent | undefined => {
+    if (isPoolingAgent(current)) return current;
+    if (current !== undefined || !resolved.agents) return undefined;
+    const agent = createAgent(protocol, resolved);
+    owned.push(agent);
+    return agent;
+  };
+  const agents = Object.freeze({ http: pick('http', previous.http), https: pick('https', previous.https) });
+  if (agents.http !== undefined && previous.http === undefined) instance.defaults.httpAgent = agents.http;
+  if (agents.https !== undefined && previous.https === undefined) instance.defaults.httpsAgent = agents.https;
+  const untrack = [agents.http, agents.https]
+    .filter((a): a is Agent => a !== undefined)
+    .map((a) => pools.track(a, owned.includes(a)));
+
+  const ctx: GuardContext = {
+    detached: false,
+    stop: new AbortController(),
+    counters: new Counters(),
+    budget: resolved.retryBudget === false ? undefined : new RetryBudget(resolved.retryBudget),
+    pools,
+    secrets: secretNames(resolved.redactHeaders),
+  };
+  const pipeline = createPipeline(ctx);
+  // Runs after every request interceptor, whatever the order they were added in, so it
+  // sees the final `config.resetGuard`. Each call is a new logical request with fresh state.
+  const run = async (config: StatefulConfig, adapter: UserAdapter): Promise<AxiosResponse> => {
+    if (ctx.detached) {
+      // no stale metadata from an earlier trip through the guard
+      delete config[STATE_KEY];
+      return getAdapter(adapter ?? axios.defaults.adapter, config)(config);
+    }
+    const state = new RequestState(randomUUID(), mergeRequestOptions(resolved, config.resetGuard), Date.now());
+    state.adapter = adapter;
+    state.attemptTimeout = attemptTimeoutOf(state.options.attemptTimeoutMs, config.timeout);
+    config[STATE_KEY] = state;
+    ctx.counters.requests += 1;
+    // A factory that throws rejects the request with its own error, before anything is sent.
+    addIdempotencyKey(config, state);
+    try {
+      const response = await sendAttempts(config, state, ctx, pipeline);
+      if (state.attempt > 1) ctx.counters.recovered += 1;
+      ctx.budget?.onSuccess(state.lastCost);
+      response.config = config;
+      return response;
+    } catch (error) {
+      throw await settleFailure(error, config, state, ctx);
+    }
+  };
+
+  const interceptorId = instance.interceptors.request.use((config: StatefulConfig) => {
+    // A config re-sent by hand (error.config) carries a guard's adapter: unwrap the one it stands in for.
+    const current = config.adapter as GuardedAdapter | UserAdapter;
+    const adapter = typeof current === 'function' && ORIGINAL in current ? current[ORIGINAL] : current;
+    const guarded: GuardedAdapter = (c) => run(c, adapter);
+    guarded[ORIGINAL] = adapter;
+    config.adapter = guarded;
+    return config;
+  });
+
+  const guard: Guard = Object.freeze({
+    options: resolved,
+    agents,
+    stats: (): GuardStats => snapshot(ctx, agents),
+    detach: (): void => {
+      if (ctx.detached) return;
+      ctx.detached = true;
+      ctx.stop.abort();
+      instance.interceptors.request.eject(interceptorId);
+      if (previous.http === undefined && instance.defaults.httpAgent === agents.http)
+        delete instance.defaults.httpAgent;
+      if (previous.https === undefined && instance.defaults.httpsAgent === agents.https)
+        delete instance.defaults.httpsAgent;
+      for (const undo of untrack) undo();
+      for (const agent of owned) agent.destroy();
+      delete marked[GUARD];
+    },
+  });
+  Object.defineProperty(marked, GUARD, { value: guard, configurable: true, enumerable: false });
+  return guard;
+}
+
+/**
+ * `axios.create(axiosConfig)` with a guard attached; the guard is `client.guard`.
+ * @example
+ * const client = createClient({ retries: 2 }, { baseURL: 'http://api.internal' });
+ */
+export function createClient(options?: GuardOptions, axiosConfig?: CreateAxiosDefaults): GuardedInstance {
+  const client = axios.create(axiosConfig);
+  const guard = attach(client, options);
+  return Object.defineProperty(client, 'guard', { value: guard, enumerable: false }) as GuardedInstance;
+}

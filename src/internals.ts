@@ -1,0 +1,40 @@
+/**
+ * `axios-reset-guard/internals`: the building blocks behind the public API (the pure retry
+ * policy, option validation, the classifier's raw form, keep-alive arithmetic, redaction
+ * helpers), for tests, tools and the curious. Not under semver: any minor release may
+ * change or remove them. Everything a user needs is in the main entry.
+ * @packageDocumentation
+ */
+export { createAgent } from './agent';
+export { backoffDelay, type BackoffOptions } from './backoff';
+export { isReplayableBody } from './body';
+export { RetryBudget } from './budget';
+export { classifyError, type AttemptTiming } from './classify';
+export { isResetKind } from './kinds';
+export { isPoolingAgent, nativeRequestOf, tlsHandshakeIncomplete } from './native';
+export { mergeRequestOptions, normalizeOptions } from './normalize';
+export {
+  deadlineRefusal,
+  decideRetry,
+  isIdempotentMethod,
+  refusal,
+  type RetryContext,
+  type RetryDecision,
+  type RetryLimit,
+} from './policy';
+export {
+  hintedFreeSocketTimeout,
+  hintOf,
+  LEARNED_FLOOR_MS,
+  learnedIdleLimit,
+  parseKeepAlive,
+  PoolMemory,
+  stampOf,
+  type KeepAliveHint,
+  type PoolStamp,
+  type PoolTimeout,
+} from './pool-memory';
+export { redactErrorJSON, redactHeaders, redactUrl, SECRET_HEADERS } from './redact';
+export { parseRetryAfter } from './retry-after';
+export { sleep } from './sleep';
+export { RequestState, STATE_KEY, stateOf } from './state';

@@ -1,0 +1,44 @@
+/**
+ * The one list of failure kinds. Every type, counter and stats record is derived from it,
+ * so a new kind is added here and nowhere else.
+ */
+
+/**
+ * The reset kinds, in the order `stats().resets` lists them:
+ * - `stale-socket`: reset, EPIPE or "socket hang up" on a reused keep-alive socket before any response byte;
+ * - `reset`: the same on a fresh connection;
+ * - `reset-mid-response`: reset after response bytes arrived (headers, or part of them);
+ * - `tls-reset`: reset before the TLS handshake completed.
+ */
+export const RESET_KINDS = Object.freeze(['stale-socket', 'reset', 'reset-mid-response', 'tls-reset'] as const);
+
+/** Every kind of failure the guard tells apart: the reset kinds first, then the others. */
+export const FAILURE_KINDS = Object.freeze([
+  ...RESET_KINDS,
+  'refused',
+  'timeout',
+  'dns',
+  'canceled',
+  'http-status',
+  'other',
+] as const);
+
+/** What kind of failure an attempt met: one of {@link FAILURE_KINDS}. */
+export type FailureKind = (typeof FAILURE_KINDS)[number];
+
+/** The reset kinds among {@link FailureKind}: one of {@link RESET_KINDS}. */
+export type ResetKind = (typeof RESET_KINDS)[number];
+
+const RESETS: ReadonlySet<string> = new Set(RESET_KINDS);
+
+/** True for the kinds that mean the connection was reset. */
+export function isResetKind(kind: FailureKind): kind is ResetKind {
+  return RESETS.has(kind);
+}
+
+/** A record with a zero for every kind in `kinds`. */
+export function zeroCounts<K extends string>(kinds: readonly K[]): Record<K, number> {
+  const out = {} as Record<K, number>;
+  for (const kind of kinds) out[kind] = 0;
+  return out;
+}

@@ -1,0 +1,79 @@
+/**
+ * When a request ends in failure: the final error gets the user's config back, the
+ * attempt metadata and the reason no further attempt was sent (`error.resetGuard`), and
+ * a `toJSON()` that redacts secrets; a transient failure counts as "gave up" and fires
+ * `onGiveUp`. A hook's own error passes untouched.
+ */
+import {
+  AxiosError as AxiosErrorClass,
+  isAxiosError,
+  isCancel,
+  type AxiosError,
+  type InternalAxiosRequestConfig,
+} from 'axios';
+import { classifyError } from './classify';
+import type { GuardContext } from './context';
+import { publishGiveUp } from './events';
+import { payload, redactErrorJSON, requestLabel } from './redact';
+import { stateOf, type RequestState } from './state';
+import type { GiveUpInfo, ResetGuardErrorInfo } from './types';
+
+type GuardedError = AxiosError & { resetGuard?: ResetGuardErrorInfo };
+
+/** The error a failed request rejects with (the same object, presented). */
+export async function settleFailure(
+  error: unknown,
+  config: InternalAxiosRequestConfig,
+  state: RequestState,
+  ctx: GuardContext,
+): Promise<unknown> {
+  if (error === state.hookError) {
+    // A hook's own error passes untouched; the attempt's error rethrown by a hook still
+    // gets the user's config back and a redacted toJSON.
+    if (isAxiosError(error) && stateOf(error.config) === state) present(error, config, ctx.secrets);
+    return error;
+  }
+  if (!isAxiosError(error)) return error;
+  present(error, config, ctx.secrets);
+  if (isCancel(error)) return error;
+  const classification = state.classification ?? classifyError(error, { startedAt: state.startedAt });
+  const reason = state.decision?.reason ?? `a ${classification.kind} failure is not retried`;
+  const info: ResetGuardErrorInfo = Object.freeze({ attempt: state.snapshot(), classification, reason });
+  (error as GuardedError).resetGuard = info;
+  if (state.decision?.transient ?? classification.retryable) {
+    ctx.counters.gaveUp += 1;
+    const giveUp = payload<GiveUpInfo>(
+      { requestId: state.requestId, ...requestLabel(config), attempts: state.attempt, classification, reason },
+      { error },
+    );
+    publishGiveUp(giveUp);
+    await state.options.onGiveUp?.(giveUp);
+  }
+  return error;
+}
+
+/** Gives the final error the user's config and a `toJSON()` that redacts secrets. */
+function present(error: AxiosError, config: InternalAxiosRequestConfig, secrets: ReadonlySet<string>): void {
+  error.config = config;
+  if (error.response !== undefined) error.response.config = config;
+  Object.defineProperty(error, 'toJSON', {
+    configurable: true,
+    writable: true,
+    value(this: AxiosError): unknown {
+      const json = redactErrorJSON(AxiosErrorClass.prototype.toJSON.call(this), secrets) as Record<string, unknown>;
+      const info = (this as GuardedError).resetGuard;
+      return info === undefined ? json : { ...json, resetGuard: info };
+    },
+  });
+}
+
+/**
+ * What the guard concluded about a request's final error: its attempt metadata, the
+ * classification of the last failure and why no further attempt was sent.
+ * Also readable as `error.resetGuard`.
+ * @example
+ * catch (err) { log.warn(failureOf(err)?.reason); }
+ */
+export function failureOf(error: unknown): ResetGuardErrorInfo | undefined {
+  return isAxiosError(error) ? (error as GuardedError).resetGuard : undefined;
+}
