@@ -1,4 +1,4 @@
-import { backoffDelay, sleep } from '../src';
+import { backoffDelay, sleep } from '../src/internals';
 
 describe('backoffDelay (pure, injected random)', () => {
   const opts = { baseDelayMs: 200, maxDelayMs: 1000 };

@@ -1,32 +1,60 @@
 /** `npm run demo -- --quick`: shape of the output, and the guard's rows where the cure should work. */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { CLIENTS } from '../demo/clients';
 import { renderTables, type DemoReport } from '../demo/report';
 import { SCENARIOS } from '../demo/scenarios';
+import { watched } from '../testbed';
+import { WATCHED_TIMEOUT_MS } from './support/timeouts';
 
-const run = promisify(execFile);
 let report: DemoReport;
 let svg: string;
+
+/**
+ * Runs the demo to its end; fails when it prints no progress line (one per scenario, on
+ * stderr) for the watchdog's stall limit, however long the whole run takes.
+ */
+function runDemo(args: readonly string[]): Promise<string> {
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'demo/run.ts', ...args], {
+    cwd: join(__dirname, '..'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve(code));
+  });
+  return watched(
+    async (progress) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString('utf8');
+        progress();
+      });
+      const code = await exited;
+      if (code !== 0) throw new Error(`the demo exited with ${String(code)}: ${stderr}`);
+      return stdout;
+    },
+    { detail: () => `the demo's last progress: ${stderr.trim().split('\n').pop() ?? 'none'}` },
+  ).finally(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill();
+  });
+}
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'arg-demo-'));
   try {
     const svgFile = join(dir, 'demo.svg');
-    const { stdout } = await run(
-      process.execPath,
-      ['-r', 'ts-node/register/transpile-only', 'demo/run.ts', '--quick', '--json', '--svg', svgFile],
-      { cwd: join(__dirname, '..'), timeout: 90_000, maxBuffer: 10 * 1024 * 1024 },
-    );
+    const stdout = await runDemo(['--quick', '--json', '--svg', svgFile]);
     report = JSON.parse(stdout) as DemoReport;
     svg = readFileSync(svgFile, 'utf8');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}, 100_000);
+}, WATCHED_TIMEOUT_MS);
 
 it('reports every scenario for the three clients, with figures from the run', () => {
   expect(report.quick).toBe(true);

@@ -1,6 +1,6 @@
 /**
  * The examples of examples/, run against real servers on 127.0.0.1 that reset
- * connections (support/net.ts). examples/jest-user-project runs as its own test file.
+ * connections (testbed/net.ts). examples/jest-user-project runs as its own test file.
  */
 import { execFile } from 'node:child_process';
 import http from 'node:http';
@@ -11,7 +11,7 @@ import { attach } from 'axios-reset-guard';
 import * as expressExample from '../examples/express-shared-instance';
 import { bootstrap, main as nestMain } from '../examples/nest-http-service';
 import { main as paymentsMain, PaymentsClient } from '../examples/per-request-override';
-import { startHttpServer, type Closeable, type Recorder } from './support/net';
+import { startHttpServer, type Closeable, type Recorder } from '../testbed';
 
 type TestServer = Closeable & Recorder;
 
@@ -234,7 +234,7 @@ describe('nest-http-service', () => {
     try {
       const { product, attempts } = await app.catalog.product('17');
       expect(attempts).toBe(2);
-      expect(product).toMatchObject({ ok: true, method: 'GET' }); // support/net.ts's default answer
+      expect(product).toMatchObject({ ok: true, method: 'GET' }); // testbed/net.ts's default answer
       expect(upstream.hits).toBe(2);
       expect(interceptorRuns).toBe(1);
       expect(app.lifecycle.stats()).toMatchObject({ requests: 1, attempts: 2, retries: 1, recovered: 1 });

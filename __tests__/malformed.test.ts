@@ -4,68 +4,22 @@
  * request must reject with a classified AxiosError (or resolve), exactly once, with no
  * unhandled rejection. The kinds asserted are the ones observed on Node 20 / axios 1.21.
  */
-import net, { type AddressInfo, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import vm from 'node:vm';
 import axios from 'axios';
 import fc from 'fast-check';
-import { attemptOf, classify, createClient, failureOf, type FailureKind, type GuardedInstance } from '../src';
-import { FAILURE_KINDS } from './support/kinds';
-import { failure } from './support/net';
-
-interface RawServer {
-  readonly url: string;
-  /** Connections accepted: one per attempt, since no socket here is reused unless a test says so. */
-  connections: number;
-  /** Request heads read, across connections. */
-  requests: number;
-  close(): Promise<void>;
-}
-
-/**
- * A TCP server that reads each request head (and the body its Content-Length announces),
- * then lets `respond` answer on the raw socket. `n` counts requests from 1, across connections.
- */
-async function startRawServer(respond: (socket: Socket, n: number, head: string) => void): Promise<RawServer> {
-  const sockets = new Set<Socket>();
-  const state = { connections: 0, requests: 0 };
-  const server = net.createServer((socket) => {
-    state.connections += 1;
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    let buffered = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      const end = buffered.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const head = buffered.subarray(0, end).toString('latin1');
-      const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
-      if (buffered.length < end + 4 + length) return;
-      buffered = buffered.subarray(end + 4 + length);
-      state.requests += 1;
-      respond(socket, state.requests, head);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return Object.assign(state, {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  });
-}
-
-/**
- * Writes `bytes`, then sends an RST 50 ms after they were handed to the kernel: an RST that
- * arrives together with the data is reported by libuv as an EOF, so the client must have
- * read the data first for the RST to show as ECONNRESET.
- */
-const writeThenReset = (socket: Socket, bytes: string | Uint8Array): void => {
-  socket.write(bytes, () => setTimeout(() => socket.resetAndDestroy(), 50));
-};
+import {
+  attemptOf,
+  classify,
+  createClient,
+  FAILURE_KINDS,
+  failureOf,
+  type FailureKind,
+  type GuardedInstance,
+} from '../src';
+import { STALL_MS, startRawServer, writeThenReset, type RawServer } from '../testbed';
+import { failure } from './support/failure';
+import { WATCHED_TIMEOUT_MS } from './support/timeouts';
 
 const HEAD = 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n';
 
@@ -234,42 +188,48 @@ describe('arbitrary bytes as the whole response', () => {
   const response = fc
     .tuple(fc.constantFrom(...PREFIXES), fc.uint8Array({ maxLength: 512 }))
     .map(([prefix, tail]) => Buffer.concat([Buffer.from(prefix, 'latin1'), tail]).subarray(0, 512));
-  const SETTLE_MS = 5000;
+  // A hang is a request that does not settle for the watchdog's stall limit; the run of 50
+  // is bounded by that per request, so jest's own timeout is only a backstop.
+  const SETTLE_MS = STALL_MS;
 
-  it(`a guarded GET settles exactly once within ${SETTLE_MS} ms; a rejection is a classified AxiosError`, async () => {
-    let bytes: Uint8Array = Buffer.alloc(0);
-    let reset = false;
-    const server = await serve((s) => (reset ? writeThenReset(s, bytes) : s.end(bytes)));
+  it(
+    `a guarded GET settles exactly once within ${SETTLE_MS} ms; a rejection is a classified AxiosError`,
+    async () => {
+      let bytes: Uint8Array = Buffer.alloc(0);
+      let reset = false;
+      const server = await serve((s) => (reset ? writeThenReset(s, bytes) : s.end(bytes)));
 
-    await fc.assert(
-      fc.asyncProperty(response, fc.boolean(), async (generated, withReset) => {
-        bytes = generated;
-        reset = withReset;
-        const client = createClient({ sleep: () => Promise.resolve() }, { baseURL: server.url });
-        let timer: NodeJS.Timeout | undefined;
-        try {
-          const outcomes: { ok: boolean; value: unknown }[] = [];
-          const request = client.get('/arbitrary').then(
-            (value) => void outcomes.push({ ok: true, value }),
-            (value: unknown) => void outcomes.push({ ok: false, value }),
-          );
-          const hang = new Promise<void>((resolve) => (timer = setTimeout(resolve, SETTLE_MS)));
-          await Promise.race([request, hang]);
-          await new Promise((resolve) => setImmediate(resolve));
-          expect({ settled: outcomes.length }).toEqual({ settled: 1 });
-          const [outcome] = outcomes;
-          if (!outcome!.ok) {
-            expect(axios.isAxiosError(outcome!.value)).toBe(true);
-            expect(FAILURE_KINDS).toContain(classify(outcome!.value).kind);
-            expect(failureOf(outcome!.value)?.reason).toEqual(expect.any(String));
+      await fc.assert(
+        fc.asyncProperty(response, fc.boolean(), async (generated, withReset) => {
+          bytes = generated;
+          reset = withReset;
+          const client = createClient({ sleep: () => Promise.resolve() }, { baseURL: server.url });
+          let timer: NodeJS.Timeout | undefined;
+          try {
+            const outcomes: { ok: boolean; value: unknown }[] = [];
+            const request = client.get('/arbitrary').then(
+              (value) => void outcomes.push({ ok: true, value }),
+              (value: unknown) => void outcomes.push({ ok: false, value }),
+            );
+            const hang = new Promise<void>((resolve) => (timer = setTimeout(resolve, SETTLE_MS)));
+            await Promise.race([request, hang]);
+            await new Promise((resolve) => setImmediate(resolve));
+            expect({ settled: outcomes.length }).toEqual({ settled: 1 });
+            const [outcome] = outcomes;
+            if (!outcome!.ok) {
+              expect(axios.isAxiosError(outcome!.value)).toBe(true);
+              expect(FAILURE_KINDS).toContain(classify(outcome!.value).kind);
+              expect(failureOf(outcome!.value)?.reason).toEqual(expect.any(String));
+            }
+            expect(attemptOf(outcome!.value)!.attempt).toBeGreaterThanOrEqual(1);
+          } finally {
+            clearTimeout(timer);
+            client.guard.detach();
           }
-          expect(attemptOf(outcome!.value)!.attempt).toBeGreaterThanOrEqual(1);
-        } finally {
-          clearTimeout(timer);
-          client.guard.detach();
-        }
-      }),
-      { numRuns: 50 },
-    );
-  }, 60_000);
+        }),
+        { numRuns: 50 },
+      );
+    },
+    WATCHED_TIMEOUT_MS,
+  );
 });

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULTS, normalizeOptions, ResetGuardOptionError, isResetGuardError } from '../src';
-import { mergeRequestOptions } from '../src/options';
+import { DEFAULTS, ResetGuardOptionError, isResetGuardError } from '../src';
+import { normalizeOptions } from '../src/internals';
+import { mergeRequestOptions } from '../src/internals';
 
 describe('DEFAULTS and normalizeOptions', () => {
   it('is frozen and normalizeOptions() equals it', () => {

@@ -1,11 +1,5 @@
-import {
-  decideRetry,
-  isIdempotentMethod,
-  isReplayableBody,
-  DEFAULTS,
-  type Classification,
-  type RetryContext,
-} from '../src';
+import { DEFAULTS, type Classification } from '../src';
+import { decideRetry, isIdempotentMethod, isReplayableBody, type RetryContext } from '../src/internals';
 import { Readable } from 'node:stream';
 
 const cls = (over: Partial<Classification>): Classification => ({

@@ -5,8 +5,7 @@ import net, { type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { main } from '../src/cli';
 import { probe, type ProbeReport } from '../src/probe';
-import { idleClosingServer } from '../demo/faults';
-import { startHttpServer, startIdleDropProxy } from './support/net';
+import { idleClosingServer, startHttpServer, startIdleDropProxy } from '../testbed';
 
 function sink(): Writable & { text: string; isTTY?: boolean } {
   const w = new Writable({

@@ -1,16 +1,8 @@
 /** Property-based tests (fast-check): bad input never crashes, hangs or leaks. */
 import axios from 'axios';
 import fc from 'fast-check';
-import {
-  attach,
-  normalizeOptions,
-  parseRetryAfter,
-  redactHeaders,
-  redactUrl,
-  ResetGuardOptionError,
-  SECRET_HEADERS,
-  type GuardOptions,
-} from '../src';
+import { attach, ResetGuardOptionError, type GuardOptions } from '../src';
+import { normalizeOptions, parseRetryAfter, redactHeaders, redactUrl, SECRET_HEADERS } from '../src/internals';
 
 const anything = fc.oneof(
   fc.constant(undefined),

@@ -20,9 +20,10 @@ import {
   classify,
   createClient,
   DEFAULTS,
+  FAILURE_KINDS,
   failureOf,
+  RESET_KINDS,
   isResetGuardError,
-  normalizeOptions,
   ResetGuardAttachError,
   ResetGuardOptionError,
   type AgentStatus,
@@ -44,7 +45,8 @@ import {
   type ResolvedOptions,
   type RetryInfo,
 } from '../src';
-import { FAILURE_KINDS } from './support/kinds';
+import { normalizeOptions } from '../src/internals';
+import { readmeFailureKinds } from './support/kinds';
 
 // The option names of the README's "Options and defaults" table.
 const REQUEST_OPTION_NAMES = [
@@ -255,8 +257,12 @@ describe('public functions have the types the README gives them', () => {
     const guard = attach(axios.create({ adapter: recording }), { agents: false });
     guards.push(guard);
     const stats = guard.stats();
-    expect(Object.keys(stats.failures).sort()).toEqual([...FAILURE_KINDS].sort());
-    expect(Object.keys(stats.resets).sort()).toEqual(['reset', 'reset-mid-response', 'stale-socket', 'tls-reset']);
+    expect(Object.keys(stats.failures)).toEqual([...FAILURE_KINDS]);
+    expect(Object.keys(stats.resets)).toEqual([...RESET_KINDS]);
+    // the one list in src/kinds.ts is the one the README's table documents
+    expect([...FAILURE_KINDS].sort()).toEqual(readmeFailureKinds());
+    expect(RESET_KINDS).toEqual(['stale-socket', 'reset', 'reset-mid-response', 'tls-reset']);
+    expect(Object.isFrozen(FAILURE_KINDS) && Object.isFrozen(RESET_KINDS)).toBe(true);
     expect(stats.agents).toEqual({ http: undefined, https: undefined }); // agents: false, none of the instance's
     expect(() => {
       // @ts-expect-error a stats snapshot is read-only (and frozen)

@@ -5,7 +5,7 @@ import axios, { type AxiosInstance } from 'axios';
 import axiosRetry from 'axios-retry';
 import { HttpsAgent } from 'agentkeepalive';
 import { attach } from '../src';
-import { seeded } from './faults';
+import { seededRandom } from '../testbed';
 
 export const CLIENTS = ['plain axios', 'axios + axios-retry', 'axios + reset-guard'] as const;
 export type ClientName = (typeof CLIENTS)[number];
@@ -29,7 +29,7 @@ export function makeClient(name: ClientName, baseURL: string, ca: string | undef
     const httpsAgent = ca ? new HttpsAgent({ keepAlive: true, freeSocketTimeout: 4000, timeout: 0, ca }) : undefined;
     const api = axios.create({ baseURL, ...(httpsAgent ? { httpsAgent } : {}) });
     // Defaults, except a seeded jitter source so runs are reproducible.
-    const guard = attach(api, { random: seeded(42) });
+    const guard = attach(api, { random: seededRandom(42) });
     return {
       api,
       extraAttempts: () => guard.stats().retries,

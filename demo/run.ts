@@ -1,16 +1,15 @@
 /**
  * `npm run demo`: every common cause of ECONNRESET, reproduced on loopback, through
  * plain axios, axios + axios-retry and axios + axios-reset-guard side by side.
- * Flags: --quick (CI), --json (raw figures on stdout), --svg <file> (chart).
+ * Flags: --quick (CI), --json (raw figures on stdout), --svg <file> (chart). Progress goes to stderr.
  */
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { pause } from '../testbed';
 import { CLIENTS, makeClient, type ClientName } from './clients';
 import { percentile, renderSvg, renderTables, type ClientResult, type DemoReport, type ScenarioResult } from './report';
 import { SCENARIOS, type Scenario, type Traffic } from './scenarios';
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function drive(client: ClientName, scenario: Scenario, quick: boolean): Promise<ClientResult> {
   const target = await scenario.start();
@@ -33,12 +32,12 @@ async function drive(client: ClientName, scenario: Scenario, quick: boolean): Pr
   };
 
   const t0 = performance.now();
-  const during = target.during ? sleep(target.during.atMs).then(() => target.during!.run()) : Promise.resolve();
+  const during = target.during ? pause(target.during.atMs).then(() => target.during!.run()) : Promise.resolve();
   if (traffic.intervalMs !== undefined) {
     const inflight: Promise<void>[] = [];
     for (let i = 0; i < traffic.requests; i += 1) {
       inflight.push(one(i));
-      await sleep(traffic.intervalMs);
+      await pause(traffic.intervalMs);
     }
     await Promise.all(inflight);
   } else {
@@ -48,7 +47,7 @@ async function drive(client: ClientName, scenario: Scenario, quick: boolean): Pr
         const i = next++;
         await one(i);
         // a little jitter so requests land around, not exactly on, an idle boundary
-        if (traffic.spacingMs) await sleep(traffic.spacingMs + ((i * 7) % 5) * 10);
+        if (traffic.spacingMs) await pause(traffic.spacingMs + ((i * 7) % 5) * 10);
       }
     };
     await Promise.all(Array.from({ length: traffic.concurrency ?? 1 }, worker));
@@ -104,7 +103,8 @@ async function main(argv: readonly string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const report = await runDemo(quick, json ? undefined : (line) => process.stderr.write(`${line}\n`));
+  // progress on stderr in every mode (stdout holds only the tables or the JSON)
+  const report = await runDemo(quick, (line) => process.stderr.write(`${line}\n`));
   if (svgFile !== undefined) writeFileSync(svgFile, renderSvg(report));
   process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : `${renderTables(report)}\n`);
 }

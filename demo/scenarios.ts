@@ -5,7 +5,7 @@
  * are reproducible; the seeds were chosen without runs of more than two faults in a row
  * (at a 20 % fault rate such a run hits under 1 % of requests).
  */
-import * as faults from './faults';
+import * as faults from '../testbed/faults';
 
 export interface Traffic {
   readonly method: 'get' | 'post';

@@ -1,7 +1,7 @@
-/** Run by reliability.test.ts under NODE_DEBUG=axios-reset-guard: a reset, then a 404. */
+/** Run by hooks-and-debug.test.ts under NODE_DEBUG=axios-reset-guard: a reset, then a 404. */
 import axios from 'axios';
 import { attach } from '../../src';
-import { startHttpServer } from './net';
+import { startHttpServer } from '../../testbed';
 
 async function main(): Promise<void> {
   const server = await startHttpServer({

@@ -1,7 +1,7 @@
 /** Per-file test fixtures: guarded instances and servers, all closed after each test. */
 import axios, { type AxiosInstance } from 'axios';
 import { attach, type Guard, type GuardOptions } from '../../src';
-import type { Closeable } from './net';
+import type { Closeable } from '../../testbed';
 
 /** No wall-clock waits between attempts, no jitter. */
 export const noWait: GuardOptions = { sleep: () => Promise.resolve(), random: () => 0 };

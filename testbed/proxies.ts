@@ -5,10 +5,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import type { Closeable } from './net';
+import { freePort, type Closeable } from './net';
 
 export type ProxyName = 'nginx' | 'haproxy';
 
@@ -45,23 +45,11 @@ export function findBinary(name: string): string | undefined {
   return undefined;
 }
 
-/** A port nothing listens on right now (bind port 0, read it, release it). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
 
 function nginxConfig(dir: string, port: number, upstream: number, options: ProxyOptions): string {
   const keepalive = [options.keepAliveTimeout ?? '1s', options.keepAliveHeaderTimeout].filter(Boolean).join(' ');
-  return `# written by the axios-reset-guard tests
+  return `# written by the axios-reset-guard testbed
 daemon off;
 master_process on;
 worker_processes 1;
@@ -99,7 +87,7 @@ http {
 }
 
 function haproxyConfig(port: number, upstream: number, options: ProxyOptions): string {
-  return `# written by the axios-reset-guard tests
+  return `# written by the axios-reset-guard testbed
 global
   maxconn 256
 

@@ -6,6 +6,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net, { type Socket } from 'node:net';
 import { listen, track, type Closeable } from './net';
+import { seededRandom } from './random';
 
 /** The faults the chaos proxy injects. */
 export type ChaosFault =
@@ -17,21 +18,6 @@ export type ChaosFault =
   | 'resetAfterIdle';
 
 export const CHAOS_FAULTS: readonly ChaosFault[] = ['resetBeforeRequest', 'resetMidResponse', 'resetAfterIdle'];
-
-/**
- * A small, fast, seedable generator of numbers in [0, 1) (the 32-bit "mulberry" mixing
- * steps). The same seed always gives the same sequence.
- */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Seed of connection `index` (0-based, in accept order), derived from the run's seed. */
 function connectionSeed(seed: number, index: number): number {
@@ -322,7 +308,7 @@ export async function startLedgerServer(): Promise<LedgerServer> {
   return {
     port: base.port,
     url: base.url,
-    close: base.close,
+    close: () => base.close(),
     applied,
     hits,
     get replays() {

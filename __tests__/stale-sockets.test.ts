@@ -1,74 +1,15 @@
 /**
- * Behaviour on real sockets (127.0.0.1): resets made by real servers and a real
- * idle-dropping TCP proxy. Outcomes (counts, codes, bodies) are asserted, never wall time.
+ * Stale pooled sockets on real sockets (127.0.0.1): a firewall that silently forgets idle
+ * connections (an idle-dropping TCP proxy), a server that closes idle connections (FIN
+ * races), resets on busy reused sockets, purges of the other free sockets, and the
+ * staleWindowMs rule for a POST. Outcomes are asserted, never wall time.
  */
-import { Readable } from 'node:stream';
-import axios, { isCancel } from 'axios';
-import { HttpsAgent } from 'agentkeepalive';
 import { attemptOf, failureOf } from '../src';
-import {
-  failure,
-  pause,
-  startHalfBodyServer,
-  startHttpServer,
-  startIdleDropProxy,
-  startTlsServer,
-} from './support/net';
+import { idleClosingServer, pause, startHttpServer, startIdleDropProxy } from '../testbed';
+import { failure } from './support/failure';
 import { useFixtures } from './support/guarded';
-import { idleClosingServer } from '../demo/faults';
 
 const { guarded, serve, track } = useFixtures();
-
-describe('a server that resets new connections', () => {
-  it('GET recovers after two resets; the server saw three requests', async () => {
-    const server = await serve(startHttpServer({ resetFirst: 2 }));
-    const { api, guard } = guarded(server.url);
-    const res = await api.get<{ n: number }>('/items');
-    expect(res.data.n).toBe(3);
-    expect(server.hits).toBe(3);
-    expect(attemptOf(res)!.history.map((h) => [h.kind, h.code, h.reusedSocket])).toEqual([
-      ['reset', 'ECONNRESET', false],
-      ['reset', 'ECONNRESET', false],
-    ]);
-    expect(guard.stats()).toMatchObject({ requests: 1, attempts: 3, recovered: 1 });
-    expect(guard.stats().agents.http!.erroredSockets).toBe(2);
-  });
-
-  it('POST on a fresh-connection reset is not retried', async () => {
-    const server = await serve(startHttpServer({ resetFirst: 1 }));
-    const { api } = guarded(server.url);
-    const error = await failure(api.post('/orders', { id: 1 }));
-    expect(error.code).toBe('ECONNRESET');
-    expect(axios.isAxiosError(error)).toBe(true);
-    expect(failureOf(error)!.classification.kind).toBe('reset');
-    expect(failureOf(error)!.reason).toMatch(/POST is not idempotent/);
-    expect(server.hits).toBe(1);
-  });
-
-  it('a stream body is not resent: one attempt, the original error and the reason', async () => {
-    const server = await serve(startHttpServer({ resetFirst: 1 }));
-    const { api } = guarded(server.url);
-    const error = await failure(api.put('/upload', Readable.from(['part-1,', 'part-2'])));
-    expect(error.code).toBe('ECONNRESET');
-    expect(failureOf(error)!.reason).toMatch(/stream/);
-    expect(server.hits).toBe(1);
-    expect(server.bodies).toEqual(['part-1,part-2']);
-  });
-
-  it('an abort during the backoff wait rejects at once with CanceledError; no further attempt', async () => {
-    const server = await serve(startHttpServer({ resetFirst: 10 }));
-    const controller = new AbortController();
-    const { api } = guarded(server.url, {
-      sleep: undefined,
-      random: () => 1,
-      baseDelayMs: 600_000,
-      onRetry: () => void setImmediate(() => controller.abort()),
-    });
-    const error = await failure(api.get('/slow', { signal: controller.signal }));
-    expect(isCancel(error)).toBe(true);
-    expect(server.hits).toBe(1);
-  });
-});
 
 describe.each([
   ['follow-redirects (default maxRedirects)', {}],
@@ -150,32 +91,6 @@ it('16 concurrent requests after a silent drop: none fails, at most one reset pe
   expect(proxy.resets).toBeLessThanOrEqual(16);
 });
 
-it('a reset in the middle of the body: GET retried, POST not', async () => {
-  const server = await serve(startHalfBodyServer((n) => n === 1 || n === 3));
-  const { api } = guarded(server.url);
-  const res = await api.get<{ payload: string }>('/big');
-  expect(res.data.payload).toHaveLength(2048);
-  expect(attemptOf(res)!.history[0]).toMatchObject({ kind: 'reset-mid-response', attempt: 1 });
-
-  const error = await failure(api.post('/big', { id: 3 }));
-  expect(failureOf(error)!.classification.kind).toBe('reset-mid-response');
-  expect(failureOf(error)!.classification.responseStarted).toBe(true);
-  expect(server.hits).toBe(3);
-});
-
-it('a reset during the TLS handshake is classified tls-reset and retried', async () => {
-  const server = await serve(startTlsServer(1));
-  const agent = new HttpsAgent({ keepAlive: true, ca: server.ca });
-  const { api, guard } = guarded(server.url, {}, { httpsAgent: agent });
-  const res = await api.get<{ ok: boolean }>('/secure');
-  expect(res.data.ok).toBe(true);
-  expect(attemptOf(res)!.history[0]).toMatchObject({ kind: 'tls-reset', code: 'ECONNRESET' });
-  expect(server.handshakeResets).toBe(1);
-  expect(guard.agents.https).toBe(agent);
-  guard.detach();
-  agent.destroy();
-});
-
 it('requests right at a server idle close all succeed (real FIN races), with reuse in between', async () => {
   // FINs each idle connection exactly 300 ms after its last response, sends no Keep-Alive hint
   const target = await idleClosingServer(300);
@@ -194,10 +109,41 @@ it('requests right at a server idle close all succeed (real FIN races), with reu
   expect(guard.stats().agents.http!.createdSockets).toBeLessThan(gaps.length + 1);
 });
 
-it("with adapter: 'fetch', a reset is found through error.cause and retried", async () => {
-  const server = await serve(startHttpServer({ resetFirst: 1 }));
-  const { api } = guarded(server.url, {}, { adapter: 'fetch' });
-  const res = await api.get<{ n: number }>('/via-fetch');
-  expect(res.data.n).toBe(2);
-  expect(attemptOf(res)!.history[0]).toMatchObject({ kind: 'reset', code: 'ECONNRESET' });
+describe('the staleWindowMs rule', () => {
+  it('a POST on a reused socket that dies after the staleWindowMs is a reset, not resent', async () => {
+    let posts = 0;
+    const server = await serve(
+      startHttpServer({
+        handler: (req, res) => {
+          if (req.method !== 'POST') return void res.end('warm');
+          posts += 1;
+          // the application took the POST, then the process died mid-request
+          setTimeout(() => req.socket.resetAndDestroy(), 150);
+        },
+      }),
+    );
+    const { api } = guarded(server.url, { staleIdleMs: 50, staleWindowMs: 100 });
+    await api.get('/warm');
+    await pause(120);
+    const error = await failure(api.post('/orders', { id: 1 }));
+    expect(posts).toBe(1);
+    expect(failureOf(error)!.classification).toMatchObject({ kind: 'reset', reusedSocket: true });
+  });
+
+  it('a stale socket stays stale when this process was busy while the RST came back', async () => {
+    const server = await serve(startHttpServer({ keepAliveTimeout: 0 }));
+    const proxy = await serve(startIdleDropProxy(server.port, 100));
+    const { api } = guarded(proxy.url, { staleIdleMs: 50, staleWindowMs: 100 });
+    await api.get('/warm');
+    await pause(250); // the proxy forgets the connection
+    const sent = api.post<{ n: number }>('/orders', { id: 7 });
+    // 300 ms of CPU work right after the send: more than staleWindowMs, none of it network time
+    setImmediate(() => {
+      const until = Date.now() + 300;
+      while (Date.now() < until);
+    });
+    const res = await sent;
+    expect(attemptOf(res)!.history).toMatchObject([{ kind: 'stale-socket' }]);
+    expect(server.methods.filter((m) => m === 'POST')).toHaveLength(1);
+  });
 });

@@ -1,8 +1,14 @@
-/** In-process servers for the demo: each reproduces one real cause of ECONNRESET. */
+/**
+ * One in-process server per real cause of ECONNRESET (idle drops, idle closes, overload,
+ * restarts, mid-body and TLS resets, outages). The demo runs its scenarios against them;
+ * tests use them too. Random faults come from a seed, so every client meets the same pattern.
+ */
 import http from 'node:http';
 import https from 'node:https';
-import net, { type AddressInfo, type Socket } from 'node:net';
-import { startIdleDropProxy, testCertificate } from '../__tests__/support/net';
+import net, { type Socket } from 'node:net';
+import { listen, pause, startIdleDropProxy, track, type Closeable } from './net';
+import { seededRandom } from './random';
+import { testCertificate } from './tls';
 
 export interface Target {
   readonly url: string;
@@ -13,18 +19,6 @@ export interface Target {
   close(): Promise<void>;
 }
 
-/** Deterministic PRNG (mulberry32) so every client meets the same fault pattern. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const BODY = JSON.stringify({ ok: true, items: Array.from({ length: 20 }, (_, i) => ({ id: i, name: `item-${i}` })) });
 
 function reply(res: http.ServerResponse): void {
@@ -32,22 +26,9 @@ function reply(res: http.ServerResponse): void {
   res.end(BODY);
 }
 
-function tracked(server: net.Server): () => Promise<void> {
-  const sockets = new Set<Socket>();
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  return () =>
-    new Promise((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    });
-}
-
-async function listen(server: net.Server, port = 0): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return (server.address() as AddressInfo).port;
+/** Listens on 127.0.0.1 (a free port unless given); `close()` destroys every accepted socket. */
+function serve(server: net.Server, port = 0): Promise<Closeable> {
+  return listen(server, track(server), 'http', port);
 }
 
 /** A plain server; `onRequest` may take over the socket to misbehave. */
@@ -56,7 +37,7 @@ export async function plainServer(
     keepAliveTimeout?: number;
     onRequest?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
   } = {},
-): Promise<{ port: number; close(): Promise<void> }> {
+): Promise<Closeable> {
   const server = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => {
@@ -64,8 +45,7 @@ export async function plainServer(
     });
   });
   server.keepAliveTimeout = options.keepAliveTimeout ?? 60_000;
-  const close = tracked(server);
-  return { port: await listen(server), close };
+  return serve(server);
 }
 
 /** 1. A firewall/NAT that silently forgets connections idle longer than idleMs. */
@@ -95,20 +75,19 @@ export async function idleClosingServer(idleMs: number): Promise<Target> {
   });
   server.keepAliveTimeout = 0; // no hint; the idle close above is the server's policy
   server.on('connection', (s: Socket) => s.on('close', () => clearTimeout(timers.get(s))));
-  const close = tracked(server);
-  const port = await listen(server);
+  const base = await serve(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: base.url,
     close: async () => {
       for (const t of timers.values()) clearTimeout(t);
-      await close();
+      await base.close();
     },
   };
 }
 
 /** 3. An overloaded server that resets a share of new connections at once. */
 export async function overloadedServer(share: number, seed: number): Promise<Target> {
-  const random = seeded(seed);
+  const random = seededRandom(seed);
   const s = await plainServer();
   const front = net.createServer((socket) => {
     if (random() < share) {
@@ -121,39 +100,37 @@ export async function overloadedServer(share: number, seed: number): Promise<Tar
     upstream.on('error', () => socket.destroy());
     socket.on('close', () => upstream.destroy());
   });
-  const closeFront = tracked(front);
-  const port = await listen(front);
-  return { url: `http://127.0.0.1:${port}`, close: async () => void (await Promise.all([closeFront(), s.close()])) };
+  const base = await serve(front);
+  return { url: base.url, close: async () => void (await Promise.all([base.close(), s.close()])) };
 }
 
 /** 4. A server restart: open connections reset, then refused for downMs, then back on the same port. */
 export async function restartingServer(atMs: number, downMs: number): Promise<Target> {
   let server = http.createServer((req, res) => req.resume().on('end', () => reply(res)));
-  let close = tracked(server);
-  const port = await listen(server);
+  let base = await serve(server);
+  const { port } = base;
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => sockets.add(s));
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: base.url,
     during: {
       atMs,
       run: async () => {
         for (const s of sockets) if (!s.destroyed) s.resetAndDestroy();
-        await close();
-        await new Promise((r) => setTimeout(r, downMs));
+        await base.close();
+        await pause(downMs);
         server = http.createServer((req, res) => req.resume().on('end', () => reply(res)));
         server.keepAliveTimeout = 60_000;
-        close = tracked(server);
-        await listen(server, port);
+        base = await serve(server, port);
       },
     },
-    close: () => close(),
+    close: () => base.close(),
   };
 }
 
 /** 5. A server that resets a share of responses half-way through the body. */
 export async function midBodyResetServer(share: number, seed: number): Promise<Target> {
-  const random = seeded(seed);
+  const random = seededRandom(seed);
   const s = await plainServer({
     onRequest: (_req, res) => {
       if (random() >= share) return false;
@@ -163,12 +140,12 @@ export async function midBodyResetServer(share: number, seed: number): Promise<T
       return true;
     },
   });
-  return { url: `http://127.0.0.1:${s.port}`, close: () => s.close() };
+  return { url: s.url, close: () => s.close() };
 }
 
 /** 6. A TLS server that resets a share of handshakes; it closes every connection after one response. */
 export async function tlsHandshakeResetServer(share: number, seed: number): Promise<Target> {
-  const random = seeded(seed);
+  const random = seededRandom(seed);
   const { key, cert } = testCertificate();
   const secure = https.createServer({ key, cert }, (req, res) => {
     req.resume();
@@ -184,13 +161,12 @@ export async function tlsHandshakeResetServer(share: number, seed: number): Prom
     }
     secure.emit('connection', socket);
   });
-  const closeFront = tracked(front);
-  const port = await listen(front);
+  const base = await listen(front, track(front), 'https');
   return {
-    url: `https://127.0.0.1:${port}`,
+    url: base.url,
     ca: cert,
     close: async () => {
-      await closeFront();
+      await base.close();
       secure.close();
     },
   };
@@ -204,5 +180,5 @@ export async function resettingServer(): Promise<Target> {
       return true;
     },
   });
-  return { url: `http://127.0.0.1:${s.port}`, close: () => s.close() };
+  return { url: s.url, close: () => s.close() };
 }

@@ -1,15 +1,11 @@
 /**
- * Real servers on 127.0.0.1 (port 0) that misbehave the way the world does.
- * Every starter returns `close()`, which destroys every socket it accepted.
+ * The testbed's plumbing: real servers on 127.0.0.1 (a free port unless given) that
+ * misbehave the way the world does, and the helpers every other testbed file builds on
+ * (track, listen, Closeable, freePort, pause). Every starter returns `close()`, which
+ * destroys every socket it accepted.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import https from 'node:https';
 import net, { type AddressInfo, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { AxiosError } from 'axios';
 
 export interface Closeable {
   readonly port: number;
@@ -116,6 +112,48 @@ export async function startHalfBodyServer(cut: (n: number) => boolean = (n) => n
   });
 }
 
+export interface RawServer extends Closeable {
+  /** Connections accepted: one per attempt, since no socket here is reused unless a test says so. */
+  connections: number;
+  /** Request heads read, across connections. */
+  requests: number;
+}
+
+/**
+ * A TCP server that reads each request head (and the body its Content-Length announces),
+ * then lets `respond` answer on the raw socket. `n` counts requests from 1, across connections.
+ */
+export async function startRawServer(respond: (socket: Socket, n: number, head: string) => void): Promise<RawServer> {
+  const state = { connections: 0, requests: 0 };
+  const server = net.createServer((socket) => {
+    state.connections += 1;
+    socket.on('error', () => undefined);
+    let buffered = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      const end = buffered.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const head = buffered.subarray(0, end).toString('latin1');
+      const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
+      if (buffered.length < end + 4 + length) return;
+      buffered = buffered.subarray(end + 4 + length);
+      state.requests += 1;
+      respond(socket, state.requests, head);
+    });
+  });
+  const sockets = track(server);
+  return Object.assign(state, await listen(server, sockets));
+}
+
+/**
+ * Writes `bytes`, then sends an RST 50 ms after they were handed to the kernel: an RST that
+ * arrives together with the data is reported by libuv as an EOF, so the client must have
+ * read the data first for the RST to show as ECONNRESET.
+ */
+export const writeThenReset = (socket: Socket, bytes: string | Uint8Array): void => {
+  socket.write(bytes, () => setTimeout(() => socket.resetAndDestroy(), 50));
+};
+
 export interface IdleDropProxy extends Closeable {
   connections: number;
   /** RSTs sent to clients whose connection had been forgotten. */
@@ -169,92 +207,17 @@ export async function startIdleDropProxy(target: number, idleMs: number): Promis
   });
 }
 
-let certificate: { key: string; cert: string } | undefined;
-
-/** A self-signed certificate for 127.0.0.1, made once per test process with openssl. */
-export function testCertificate(): { key: string; cert: string } {
-  if (certificate) return certificate;
-  const dir = mkdtempSync(join(tmpdir(), 'arg-tls-'));
-  try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1,DNS:localhost',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    certificate = {
-      key: readFileSync(join(dir, 'key.pem'), 'utf8'),
-      cert: readFileSync(join(dir, 'cert.pem'), 'utf8'),
-    };
-    return certificate;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+/** A port nothing listens on right now (bind port 0, read it, release it). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
-export interface TlsServer extends Closeable {
-  /** The certificate to trust (`ca`). */
-  readonly ca: string;
-  handshakeResets: number;
-  hits: number;
-}
-
-/** HTTPS server that resets the first `resetHandshakeFirst` connections after their ClientHello. */
-export async function startTlsServer(resetHandshakeFirst: number): Promise<TlsServer> {
-  const { key, cert } = testCertificate();
-  const state = { handshakeResets: 0, hits: 0, ca: cert };
-  const secure = https.createServer({ key, cert }, (_req, res) => {
-    state.hits += 1;
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ ok: true, n: state.hits }));
-  });
-  let accepted = 0;
-  const front = net.createServer((socket) => {
-    accepted += 1;
-    if (accepted <= resetHandshakeFirst) {
-      socket.once('data', () => {
-        state.handshakeResets += 1;
-        socket.resetAndDestroy();
-      });
-      return;
-    }
-    secure.emit('connection', socket);
-  });
-  const sockets = track(front);
-  const base = await listen(front, sockets, 'https');
-  return Object.assign(state, base, {
-    close: async () => {
-      await base.close();
-      secure.close();
-    },
-  });
-}
-
+/** Resolves after `ms` (a timer, nothing else). */
 export const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The error a request rejected with; fails the test when it resolved. */
-export async function failure(promise: Promise<unknown>): Promise<AxiosError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as AxiosError;
-  }
-  throw new Error('expected the request to fail');
-}

@@ -1,0 +1,91 @@
+/**
+ * The user's hooks (onRetry, onGiveUp: their payloads, and what happens when they throw),
+ * with nock; then the NODE_DEBUG=axios-reset-guard lines of a real run in a child process.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import axios, { AxiosError, type AxiosInstance } from 'axios';
+import nock from 'nock';
+import { failureOf, type Guard, type GuardOptions, type RetryInfo } from '../src';
+import { failure } from './support/failure';
+import { rig, useNock } from './support/nock-rig';
+
+const ORIGIN = 'http://api.test';
+// nock 14 hangs on a plain-object replyWithError({ code }): it must be an Error carrying the code.
+const reset = (): Error => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+
+let instance: AxiosInstance;
+let guard: Guard;
+
+/** No wall-clock waits: delays are recorded, not slept. */
+function setup(options: GuardOptions = {}, config: Parameters<typeof axios.create>[0] = {}): void {
+  ({ instance, guard } = rig(ORIGIN, options, config));
+}
+
+describe('with nock', () => {
+  useNock(() => guard);
+
+  describe('hooks', () => {
+    it('onRetry runs before each wait with the planned delay', async () => {
+      const calls: RetryInfo[] = [];
+      setup({ onRetry: (i) => void calls.push(i), baseDelayMs: 1000 });
+      nock(ORIGIN).get('/h').replyWithError(reset()).get('/h').reply(200, 'ok');
+      await instance.get('/h');
+      expect(calls).toHaveLength(1);
+      expect(calls[0]).toMatchObject({ attempt: 1, nextAttempt: 2, maxAttempts: 4, delayMs: 500 });
+      expect(calls[0]!.classification.kind).toBe('reset');
+      expect(axios.isAxiosError(calls[0]!.error)).toBe(true);
+    });
+
+    it('an onRetry that throws stops the retries and its error propagates', async () => {
+      const boom = new Error('hook says stop');
+      setup({ onRetry: () => Promise.reject(boom) });
+      const scope = nock(ORIGIN).get('/h').replyWithError(reset()).get('/h').reply(200);
+      await expect(instance.get('/h')).rejects.toBe(boom);
+      expect(scope.pendingMocks()).toHaveLength(1);
+    });
+
+    it('an onGiveUp that throws replaces the error', async () => {
+      setup({
+        retries: 0,
+        onGiveUp: () => {
+          throw new Error('alerted');
+        },
+      });
+      nock(ORIGIN).get('/g').replyWithError(reset());
+      await expect(instance.get('/g')).rejects.toThrow('alerted');
+    });
+  });
+
+  it('an AxiosError thrown by onRetry is passed on untouched', async () => {
+    const own = new AxiosError('stop here', 'ERR_HOOK');
+    const onGiveUp = jest.fn();
+    setup({ onRetry: () => Promise.reject(own), onGiveUp });
+    nock(ORIGIN).get('/h').replyWithError(reset());
+    const error = await failure(instance.get('/h'));
+    expect(error).toBe(own);
+    expect(error.config).toBeUndefined();
+    expect(failureOf(error)).toBeUndefined();
+    expect(onGiveUp).not.toHaveBeenCalled();
+    expect(guard.stats()).toMatchObject({ gaveUp: 0, retries: 0 });
+  });
+});
+
+describe('NODE_DEBUG=axios-reset-guard', () => {
+  it('prints one line per retry decision, with no secret', () => {
+    const script = join(__dirname, 'support', 'debug-child.ts');
+    const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', script], {
+      env: { ...process.env, NODE_DEBUG: 'axios-reset-guard' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(run.status).toBe(0);
+    const lines = run.stderr.split('\n').filter((l) => l.startsWith('AXIOS-RESET-GUARD'));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(
+      /GET http:\/\/\[redacted\]@127\.0\.0\.1:\d+\/debug attempt 1\/4 failed \(reset ECONNRESET\): retry in \d+ ms, GET is idempotent/,
+    );
+    expect(lines[1]).toMatch(/attempt 2\/4 failed \(http-status ERR_BAD_REQUEST 404\): no retry, a status 404/);
+    expect(run.stderr + run.stdout).not.toMatch(/s3cr3t/);
+  });
+});
