@@ -6,7 +6,7 @@
 import type axios from 'axios';
 import type { AxiosInstance } from 'axios';
 import nock from 'nock';
-import { attemptOf, failureOf, type Guard, type GuardOptions } from '../src';
+import { attemptOf, failureOf, type BudgetStats, type Guard, type GuardOptions } from '../src';
 import { startHttpServer, watched } from '../testbed';
 import { failure } from './support/failure';
 import { useFixtures } from './support/guarded';
@@ -19,6 +19,9 @@ const reset = (): Error => Object.assign(new Error('read ECONNRESET'), { code: '
 
 let instance: AxiosInstance;
 let guard: Guard;
+
+/** The bucket of one origin (every origin has its own). */
+const bucket = (g: Guard, origin = `${ORIGIN}:80`): BudgetStats | undefined => g.stats().origins[origin]?.budget;
 
 /** No wall-clock waits: delays are recorded, not slept. */
 function setup(options: GuardOptions = {}, config: Parameters<typeof axios.create>[0] = {}): void {
@@ -35,16 +38,17 @@ describe('with nock', () => {
       nock(ORIGIN).get('/down').times(3).replyWithError(reset());
       const error = await failure(instance.get('/down'));
       expect(failureOf(error)!.reason).toBe('retry budget exhausted (0 tokens left, this retry costs 5)');
-      expect(guard.stats().budget).toEqual({ tokens: 0, capacity: 10, refused: 1 });
+      expect(bucket(guard)).toEqual({ tokens: 0, capacity: 10, refused: 1 });
+      expect(guard.stats().budget).toEqual({ capacity: 10, refused: 1, exhausted: [`${ORIGIN}:80`] });
       expect(guard.stats().attempts).toBe(3);
 
       nock(ORIGIN).get('/up').reply(200);
       await instance.get('/up');
-      expect(guard.stats().budget!.tokens).toBe(5);
+      expect(bucket(guard)!.tokens).toBe(5);
       nock(ORIGIN).get('/flaky').replyWithError(reset()).get('/flaky').reply(200, 'ok');
       expect((await instance.get('/flaky')).data).toBe('ok');
       // the successful retry paid its cost back
-      expect(guard.stats().budget!.tokens).toBe(5);
+      expect(bucket(guard)!.tokens).toBe(5);
     });
 
     it('gives the tokens back when a wait is aborted, and can be turned off', async () => {
@@ -52,10 +56,25 @@ describe('with nock', () => {
       setup({ retryBudget: { capacity: 5 }, onRetry: () => controller.abort() });
       nock(ORIGIN).get('/a').replyWithError(reset());
       await failure(instance.get('/a', { signal: controller.signal }));
-      expect(guard.stats()).toMatchObject({ retries: 0, budget: { tokens: 5 } });
+      expect(guard.stats().retries).toBe(0);
+      expect(bucket(guard)!.tokens).toBe(5);
       guard.detach();
       setup({ retryBudget: false });
       expect(guard.stats().budget).toBeUndefined();
+    });
+
+    it('is per origin: an outage at one origin leaves the others their retries', async () => {
+      setup({ retryBudget: { capacity: 10, retryCost: 5 }, retries: 5 });
+      const other = 'http://healthy.test';
+      nock(ORIGIN).get('/down').times(3).replyWithError(reset());
+      await failure(instance.get('/down'));
+      expect(bucket(guard)!.tokens).toBe(0);
+      nock(other).get('/flaky').replyWithError(reset()).get('/flaky').reply(200, 'ok');
+      const res = await instance.get(`${other}/flaky`);
+      expect(res.data).toBe('ok');
+      expect(attemptOf(res)!.attempt).toBe(2);
+      expect(bucket(guard, `${other}:80`)).toEqual({ tokens: 10, capacity: 10, refused: 0 });
+      expect(guard.stats().budget!.exhausted).toEqual([`${ORIGIN}:80`]);
     });
   });
 });
@@ -90,12 +109,19 @@ describe('on real sockets', () => {
         // a watchdog on the requests settling, not a limit on the run's length
         watched(async (progress) => {
           let down = true;
-          const server = await serve(startHttpServer({ resetWhen: () => down, record: false }));
+          let resetOnce = false;
+          const resetWhen = (): boolean => {
+            const reset = down || resetOnce;
+            resetOnce = false;
+            return reset;
+          };
+          const server = await serve(startHttpServer({ resetWhen, record: false }));
           const { api, guard } = guarded(server.url);
+          const tokens = (): number => guard.stats().origins[server.url]!.budget!.tokens;
 
           // Spend the initial bucket (500 tokens, 5 per retry: 100 retries).
           await batch(60, 8, (i) => api.get(`/warmup/${i}`), progress);
-          expect(guard.stats().budget!.tokens).toBeLessThan(5);
+          expect(tokens()).toBeLessThan(5);
 
           const before = guard.stats().attempts;
           const failed = await batch(1000, 32, (i) => api.get(`/storm/${i}`), progress);
@@ -109,9 +135,13 @@ describe('on real sockets', () => {
           // The server recovers: successes refill the bucket and resets are retried again.
           down = false;
           await batch(10, 1, (i) => api.get(`/ok/${i}`), progress);
-          expect(guard.stats().budget!.tokens).toBeGreaterThanOrEqual(10);
+          expect(tokens()).toBeGreaterThanOrEqual(10);
+          resetOnce = true;
+          const again = await api.get('/reset-once-after-recovery');
+          expect(attemptOf(again)!.attempt).toBe(2);
+
+          // Another origin was never affected: its own bucket is full.
           let once = true;
-          down = false;
           const flaky = await serve(
             startHttpServer({
               resetWhen: () => {

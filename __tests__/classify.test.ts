@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Agent } from 'node:http';
 import type { Socket } from 'node:net';
 import { AxiosError, CanceledError } from 'axios';
-import { classifyError, PoolMemory } from '../src/internals';
+import { classifyError, OriginMemory } from '../src/internals';
 import { classify } from '../src';
 
 const withCode = (code: string, message = code): AxiosError => new AxiosError(message, code);
@@ -61,7 +61,8 @@ describe('staleWindowMs: a reused socket is stale only if it failed soon, not co
   // A stand-in agent and a request on a reused socket that went free at t=1000 (no network).
   const agent = Object.assign(new EventEmitter(), { getName: () => 'api.test:80:' }) as unknown as Agent;
   const socket = Object.assign(new EventEmitter(), { bytesRead: 10 }) as unknown as Socket;
-  const untrack = new PoolMemory(4000, false, () => 1000).track(agent, false);
+  const memory = new OriginMemory({ configuredMs: 4000, learn: false, budget: false, now: () => 1000 });
+  const untrack = memory.track(agent, false);
   agent.emit('free', socket, {});
   untrack();
   const hangUp = Object.assign(new Error('socket hang up'), {

@@ -1,7 +1,22 @@
 /** Keep-alive that stays fresher than the far side: server hints and learned idle limits. */
 import axios from 'axios';
 import { attach, type Guard } from '../src';
-import { hintedFreeSocketTimeout, learnedIdleLimit, LEARNED_FLOOR_MS, parseKeepAlive } from '../src/internals';
+import { EventEmitter } from 'node:events';
+import type { Agent } from 'node:http';
+import type { Socket } from 'node:net';
+import {
+  CORROBORATE_MS,
+  FORGET_AFTER_MS,
+  hintedFreeSocketTimeout,
+  learnedIdleLimit,
+  LEARNED_FLOOR_MS,
+  MAX_ORIGINS,
+  noteHint,
+  OriginMemory,
+  parseKeepAlive,
+  RECOVER_AFTER_MS,
+  stampOf,
+} from '../src/internals';
 import { pause, startHttpServer, startIdleDropProxy, watched, type Closeable } from '../testbed';
 import { WATCHED_TIMEOUT_MS } from './support/timeouts';
 
@@ -27,6 +42,122 @@ describe('parseKeepAlive / hintedFreeSocketTimeout (pure)', () => {
     expect(learnedIdleLimit(700)).toBe(525);
     expect(learnedIdleLimit(10_000)).toBe(7500);
     expect(learnedIdleLimit(100)).toBe(LEARNED_FLOOR_MS);
+  });
+});
+
+describe('OriginMemory (a deterministic clock, stand-in agents and sockets)', () => {
+  let now = 1_000_000;
+  const clock = (): number => now;
+  const budget = { capacity: 10, retryCost: 5, staleCost: 1, timeoutCost: 10, successRefund: 1 };
+  const memory = (): OriginMemory => new OriginMemory({ configuredMs: 4000, learn: true, budget, now: clock });
+
+  function agentFor(host: string, port = 80): Agent {
+    return Object.assign(new EventEmitter(), {
+      protocol: 'http:',
+      defaultPort: 80,
+      freeSockets: {},
+      getName: (o: { host?: string; port?: number }) => `${o.host}:${o.port}:`,
+      host,
+      port,
+    }) as unknown as Agent;
+  }
+
+  /** A socket going free on `agent`, after a response with this Keep-Alive header. */
+  function free(agent: Agent, keepAlive?: string): Socket {
+    const socket = Object.assign(new EventEmitter(), {
+      bytesRead: 0,
+      timeout: 0,
+      setTimeout(ms: number) {
+        socket.timeout = ms;
+      },
+      destroy: () => undefined,
+      _httpMessage: { res: { headers: keepAlive === undefined ? {} : { 'keep-alive': keepAlive } } },
+    });
+    noteHint(socket as unknown as Socket, 4000);
+    const { host, port } = agent as unknown as { host: string; port: number };
+    agent.emit('free', socket, { host, port });
+    return socket as unknown as Socket;
+  }
+
+  /** A stale reset on a socket of `agent` that idled `idleMs`. */
+  function staleAfter(m: OriginMemory, agent: Agent, idleMs: number): void {
+    const stamp = stampOf(free(agent));
+    now += idleMs;
+    m.onStaleSocket(agent, stamp!, idleMs);
+  }
+
+  it('learns at once from a plausible idle; a short one needs a second within CORROBORATE_MS', () => {
+    const m = memory();
+    const a = agentFor('a.test');
+    const b = agentFor('b.test');
+    m.track(a, true);
+    m.track(b, true);
+    staleAfter(m, a, 700);
+    expect(m.learnedLimits()).toEqual({ 'http://a.test:80': 525 });
+    staleAfter(m, b, 50);
+    expect(m.learnedLimits()['http://b.test:80']).toBeUndefined();
+    now += CORROBORATE_MS + 1; // too late to corroborate: it starts over
+    staleAfter(m, b, 60);
+    expect(m.learnedLimits()['http://b.test:80']).toBeUndefined();
+    staleAfter(m, b, 80);
+    expect(m.learnedLimits()['http://b.test:80']).toBe(LEARNED_FLOOR_MS);
+    expect(m.factsOf('http://b.test:80')).toMatchObject({ staleResets: 3, lastResetAt: now, lastLearnedAt: now });
+  });
+
+  it('a learned limit doubles every RECOVER_AFTER_MS without a stale reset, then gives way to the default', () => {
+    const m = memory();
+    const a = agentFor('a.test');
+    m.track(a, true);
+    staleAfter(m, a, 1000);
+    const origin = 'http://a.test:80';
+    expect(m.factsOf(origin).timeout).toEqual({ ms: 750, source: 'learned' });
+    expect(free(a).timeout).toBe(750); // applied to sockets going free
+    now += RECOVER_AFTER_MS;
+    expect(m.factsOf(origin).timeout).toEqual({ ms: 1500, source: 'learned' });
+    now += RECOVER_AFTER_MS;
+    expect(m.factsOf(origin).timeout.ms).toBe(3000);
+    // a stale reset on the way up brings it down again, and its recovery starts over
+    staleAfter(m, a, 2800);
+    expect(m.factsOf(origin).timeout.ms).toBe(2100);
+    now += 2 * RECOVER_AFTER_MS;
+    expect(m.factsOf(origin).timeout).toEqual({ ms: 4000, source: 'default' });
+    expect(m.learnedLimits()).toEqual({});
+    expect(free(a).timeout).toBe(0); // nothing applied: agentkeepalive's own value stands
+  });
+
+  it('forgets origins not heard of for FORGET_AFTER_MS, and holds at most MAX_ORIGINS', () => {
+    const m = memory();
+    for (let i = 0; i < 300; i += 1) {
+      const agent = agentFor(`h${i}.test`);
+      const undo = m.track(agent, true);
+      free(agent, 'timeout=5');
+      undo();
+    }
+    expect(m.origins()).toHaveLength(300);
+    now += FORGET_AFTER_MS - 1;
+    expect(m.origins()).toHaveLength(300);
+    now += 1;
+    expect(m.origins()).toHaveLength(0);
+    for (let i = 0; i < MAX_ORIGINS + 200; i += 1) m.budgetOf(`http://many${i}.test:80`);
+    expect(m.origins()).toHaveLength(MAX_ORIGINS);
+    // the least recently heard of went first
+    expect(m.origins()[0]).toBe('http://many200.test:80');
+    expect(m.hasBudgets).toBe(true);
+    now += FORGET_AFTER_MS;
+    expect(m.origins()).toHaveLength(0);
+    expect(m.hasBudgets).toBe(false);
+  });
+
+  it('gives each origin its own budget, full until a failure first uses it', () => {
+    const m = memory();
+    expect(m.hasBudgets).toBe(false);
+    expect(m.existingBudgetOf('http://a.test:80')).toBeUndefined();
+    const a = m.budgetOf('http://a.test:80')!;
+    a.withdraw(10);
+    expect(m.budgetOf('http://a.test:80')).toBe(a);
+    expect(m.budgetOf('http://b.test:80')!.available).toBe(10);
+    expect(m.factsOf('http://a.test:80').budget).toEqual({ tokens: 0, capacity: 10, refused: 0 });
+    expect(new OriginMemory({ configuredMs: 4000, learn: true, budget: false }).budgetOf('x')).toBeUndefined();
   });
 });
 
@@ -122,21 +253,106 @@ describe('real sockets', () => {
     WATCHED_TIMEOUT_MS,
   );
 
-  it('max=M: a socket is not reused after M responses', async () => {
+  /** A server that, like Apache, counts `max=` down: the requests a connection may still carry. */
+  function countdownServer(allowance: number): Promise<Closeable & { connections: number }> {
+    const served = new WeakMap<object, number>();
+    return startHttpServer({
+      record: false,
+      handler: (req, res) => {
+        const n = (served.get(req.socket) ?? 0) + 1;
+        served.set(req.socket, n);
+        if (n >= allowance) res.setHeader('connection', 'close');
+        else res.setHeader('keep-alive', `timeout=60, max=${allowance - n}`);
+        res.end('ok');
+      },
+    });
+  }
+
+  it('max=M counts the requests a connection may still carry: 100 GETs, 100 allowed, 1 connection', async () => {
+    const server = await countdownServer(100);
+    open.push(server);
+    const api = axios.create({ baseURL: server.url });
+    const guard = attach(api);
+    guards.push(guard);
+    for (let i = 0; i < 100; i += 1) await api.get('/');
+    expect(server.connections).toBe(1);
+    for (let i = 0; i < 50; i += 1) await api.get('/');
+    expect(server.connections).toBe(2);
+    expect(guard.stats().gaveUp).toBe(0);
+    expect(guard.stats().retries).toBe(0);
+  });
+
+  it('max=0 retires the connection even when the server leaves it open', async () => {
     const server = await startHttpServer({
       handler: (_req, res) => {
-        res.setHeader('keep-alive', 'timeout=60, max=2');
+        res.setHeader('keep-alive', 'timeout=60, max=0');
         res.end('ok');
       },
     });
     open.push(server);
     const api = axios.create({ baseURL: server.url });
+    guards.push(attach(api));
+    for (let i = 0; i < 3; i += 1) await api.get('/');
+    expect(server.connections).toBe(3);
+  });
+
+  /** `requests` GETs `gapMs` apart; the server resets the request numbers `resetAt` picks. */
+  async function coincidence(
+    requests: number,
+    gapMs: (i: number) => number,
+    resetAt: (n: number) => boolean,
+    progress: () => void,
+  ): Promise<{ connections: number; guard: Guard; ok: number }> {
+    const server = await startHttpServer({ record: false, resetWhen: (_req, n) => resetAt(n) });
+    open.push(server);
+    const api = axios.create({ baseURL: server.url });
     const guard = attach(api);
     guards.push(guard);
-    for (let i = 0; i < 4; i += 1) await api.get('/');
-    expect(server.connections).toBe(2);
-    expect(guard.stats().gaveUp).toBe(0);
-  });
+    let ok = 0;
+    for (let i = 0; i < requests; i += 1) {
+      if (i > 0) await pause(gapMs(i));
+      if ((await api.get('/')).status === 200) ok += 1;
+      progress();
+    }
+    return { connections: server.connections, guard, ok };
+  }
+
+  it(
+    'one coincidental reset after a short idle does not pin the origin: 8 GETs 400 ms apart on 2 connections',
+    () =>
+      watched(async (progress) => {
+        // reset on reuse after 50 ms idle (a restart, not an idle timeout), then 400 ms gaps
+        const { connections, guard, ok } = await coincidence(
+          9,
+          (i) => (i === 1 ? 50 : 400),
+          (n) => n === 2,
+          progress,
+        );
+        expect(ok).toBe(9);
+        expect(guard.stats().failures['stale-socket']).toBe(1);
+        expect(guard.stats().learnedIdleLimits).toEqual({});
+        // before: every socket expired at the 250 ms floor, 9 connections
+        expect(connections).toBe(2);
+      }),
+    WATCHED_TIMEOUT_MS,
+  );
+
+  it(
+    'a server that resets once, on the second request: 10 GETs on 2 connections',
+    () =>
+      watched(async (progress) => {
+        const { connections, guard, ok } = await coincidence(
+          10,
+          () => 300,
+          (n) => n === 2,
+          progress,
+        );
+        expect(ok).toBe(10);
+        expect(guard.stats().retries).toBe(1);
+        expect(connections).toBe(2);
+      }),
+    WATCHED_TIMEOUT_MS,
+  );
 });
 
 describe('agent limits (real sockets)', () => {

@@ -28,6 +28,7 @@ import {
   ResetGuardOptionError,
   type AgentStatus,
   type BudgetStats,
+  type BudgetSummary,
   type AttemptInfo,
   type Classification,
   type FailureKind,
@@ -73,6 +74,7 @@ const INSTANCE_OPTION_NAMES = [
   'agents',
   'freeSocketTimeout',
   'learnIdleLimits',
+  'noAnswerMs',
   'keepAliveHints',
   'maxSockets',
   'maxFreeSockets',
@@ -251,9 +253,23 @@ describe('public functions have the types the README gives them', () => {
       readonly learnedIdleLimits: Readonly<Record<string, number>>;
       readonly origins: Readonly<Record<string, OriginStats>>;
       readonly agents: { readonly http: AgentStatus | undefined; readonly https: AgentStatus | undefined };
+      readonly budget: BudgetSummary | undefined;
+    }>();
+    expectTypeOf<BudgetSummary>().toEqualTypeOf<{
+      readonly capacity: number;
+      readonly refused: number;
+      readonly exhausted: readonly string[];
+    }>();
+    expectTypeOf<OriginStats>().toEqualTypeOf<{
+      readonly freeSockets: number;
+      readonly activeSockets: number;
+      readonly freeSocketTimeout: number;
+      readonly freeSocketTimeoutSource: 'default' | 'hint' | 'learned';
+      readonly staleResets: number;
+      readonly lastResetAt: number | undefined;
+      readonly lastLearnedAt: number | undefined;
       readonly budget: BudgetStats | undefined;
     }>();
-    expectTypeOf<OriginStats['freeSocketTimeoutSource']>().toEqualTypeOf<'default' | 'hint' | 'learned'>();
     const guard = attach(axios.create({ adapter: recording }), { agents: false });
     guards.push(guard);
     const stats = guard.stats();

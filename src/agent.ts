@@ -2,10 +2,11 @@
  * The keep-alive agents the guard creates when an instance has none: agentkeepalive,
  * taught to obey the server's Keep-Alive hints, and their socket counts for `stats()`.
  */
-import type { Agent } from 'node:http';
+import type { Agent, ClientRequest } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import HttpAgent, { HttpsAgent, type HttpsOptions } from 'agentkeepalive';
-import { hintOf, noteHint } from './pool-memory';
+import { hintOf, noteHint } from './keep-alive';
 
 type CalcSocketTimeout = (this: unknown, socket: Duplex) => number | undefined;
 
@@ -38,10 +39,24 @@ function withHints(Base: AgentClass, configuredMs: number): AgentClass {
   };
 }
 
+/** Called when the agent hands a pooled socket to a request. */
+export type OnReuse = (socket: Socket, request: ClientRequest) => void;
+
+/** Adds a hook on socket reuse (where a request meets a socket that sat idle in the pool). */
+function withReuseHook(Base: AgentClass, onReuse: OnReuse): AgentClass {
+  return class extends Base {
+    override reuseSocket(socket: Socket, request: ClientRequest): void {
+      super.reuseSocket(socket, request);
+      onReuse(socket, request);
+    }
+  };
+}
+
 /**
  * A keep-alive agent as the guard creates it when the instance has none. With `hints`,
  * a server's `Keep-Alive: timeout=N, max=M` shortens that socket's idle time and caps
- * its reuse (agentkeepalive alone would keep `freeSocketTimeout` regardless).
+ * its reuse (agentkeepalive alone would keep `freeSocketTimeout` regardless); `onReuse`
+ * sees every request that gets a pooled socket.
  */
 export function createAgent(
   protocol: 'http' | 'https',
@@ -52,6 +67,7 @@ export function createAgent(
     maxFreeSockets: number;
     socketLifetime: number;
   },
+  onReuse?: OnReuse,
 ): HttpAgent | HttpsAgent {
   const { freeSocketTimeout, keepAliveHints: hints, maxSockets, maxFreeSockets, socketLifetime } = settings;
   // timeout 0: no active-socket timeout from the agent (agentkeepalive's default of 8 s
@@ -65,7 +81,8 @@ export function createAgent(
     ...(socketLifetime > 0 ? { socketActiveTTL: socketLifetime } : {}),
   };
   const Base: AgentClass = protocol === 'http' ? HttpAgent : HttpsAgent;
-  const Agent = hints ? withHints(Base, freeSocketTimeout) : Base;
+  const Hinted = hints ? withHints(Base, freeSocketTimeout) : Base;
+  const Agent = onReuse === undefined ? Hinted : withReuseHook(Hinted, onReuse);
   return new Agent(options) as HttpAgent | HttpsAgent;
 }
 

@@ -2,7 +2,8 @@ import type { Socket } from 'node:net';
 import type { FailureKind } from './kinds';
 import type { Classification } from './types';
 import { nativeRequestOf, tlsHandshakeIncomplete } from './native';
-import { stampOf } from './pool-memory';
+import { NO_ANSWER_CODE } from './no-answer';
+import { stampOf } from './stamps';
 import { DEFAULTS } from './options';
 import { stateOf } from './state';
 
@@ -17,7 +18,7 @@ const TIMEOUT_CODES = new Set([
 ]);
 const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN']);
 const TRANSIENT_DNS = 'EAI_AGAIN';
-const KNOWN = new Set([...RESET_CODES, ...TIMEOUT_CODES, ...DNS_CODES, 'ECONNREFUSED', 'ECONNABORTED']);
+const KNOWN = new Set([...RESET_CODES, ...TIMEOUT_CODES, ...DNS_CODES, 'ECONNREFUSED', 'ECONNABORTED', NO_ANSWER_CODE]);
 const TLS_DISCONNECT = 'before secure TLS connection was established';
 
 interface ErrorLike {
@@ -124,6 +125,9 @@ export function classifyError(error: unknown, timing: AttemptTiming = {}): Class
     ((code !== undefined && RESET_CODES.has(code)) || (code === 'ERR_BAD_RESPONSE' && messages.includes(TRUNCATED)));
   if (truncated) return result('reset-mid-response', true, code, reusedSocket, true, idleMs, statusOf(e.response));
   if (e.response != null) return result('http-status', false, code, reusedSocket, true, idleMs, statusOf(e.response));
+  // The guard gave the request up on a long-idle pooled socket that stayed silent: the far
+  // side forgot the connection and drops its packets (a black hole rather than a reset).
+  if (code === NO_ANSWER_CODE && !responseStarted) return result('stale-socket', true, code, true, false, idleMs);
   if (code !== undefined && RESET_CODES.has(code)) {
     let kind: FailureKind = 'reset';
     if (responseStarted) kind = 'reset-mid-response';

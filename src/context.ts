@@ -1,15 +1,17 @@
-/** What the phases of one guard share: its counters, budget, pool memory and detach state. */
-import type { RetryBudget } from './budget';
+/** What the phases of one guard share: its counters, origin memory and detach state. */
 import { FAILURE_KINDS, zeroCounts, type FailureKind } from './kinds';
-import type { PoolMemory } from './pool-memory';
+import type { ResolvedOptions } from './normalize';
+import type { OriginMemory } from './origins';
 
-/** Request-level counters of one guard (socket-level ones live in {@link PoolMemory}). */
+/** Request-level counters of one guard (per-origin ones live in {@link OriginMemory}). */
 export class Counters {
   requests = 0;
   attempts = 0;
   retries = 0;
   recovered = 0;
   gaveUp = 0;
+  /** Retries a retry budget refused, all origins together. */
+  budgetRefused = 0;
   readonly failures: Record<FailureKind, number> = zeroCounts(FAILURE_KINDS);
 }
 
@@ -20,8 +22,10 @@ export interface GuardContext {
   /** Aborted by detach(): ends pending waits at once. */
   readonly stop: AbortController;
   readonly counters: Counters;
-  readonly budget: RetryBudget | undefined;
-  readonly pools: PoolMemory;
+  /** The guard's options, resolved. */
+  readonly options: ResolvedOptions;
+  /** Per-origin knowledge: idle stamps, hints, learned limits, stale counts, retry budgets. */
+  readonly origins: OriginMemory;
   /** Lower-case header names whose values never leave the guard. */
   readonly secrets: ReadonlySet<string>;
 }

@@ -12,8 +12,9 @@ import { logDecision, publishReset } from './events';
 import { isResetKind, type ResetKind } from './kinds';
 import { isPoolingAgent, nativeRequestOf } from './native';
 import { decideRetry, refusal, type RetryDecision } from './policy';
-import { stampOf } from './pool-memory';
-import { requestLabel } from './redact';
+import { originOfUrl } from './native';
+import { stampOf } from './stamps';
+import { requestLabel, targetOf } from './redact';
 import { parseRetryAfter } from './retry-after';
 import { stateOf, type RequestState } from './state';
 import type { Classification } from './types';
@@ -30,15 +31,15 @@ export function onAttemptFailed(error: unknown, ctx: GuardContext): void {
     failedAt: state.failedAt,
     // Time this process spent computing (GC, CPU work, building a big body) is not
     // time the network took to answer: only the rest counts against staleWindowMs.
-    busyMs: state.loopAtStart === undefined ? 0 : performance.eventLoopUtilization(state.loopAtStart).active,
+    busyMs: busySince(state),
     staleWindowMs: state.options.staleWindowMs,
   });
   state.classification = classification;
   ctx.counters.failures[classification.kind] += 1;
   const { kind } = classification;
-  if (isResetKind(kind)) onReset(error, config, kind, state, ctx);
+  if (isResetKind(kind)) onReset(error, config, kind, classification, state, ctx);
 
-  const { budget } = ctx;
+  const budget = (state.budget ??= ctx.origins.budgetOf(originOf(config, state)));
   const cost = budget?.costOf(classification.kind);
   const decision: RetryDecision = ctx.detached
     ? refusal('the guard was detached while the request was in flight')
@@ -60,7 +61,10 @@ export function onAttemptFailed(error: unknown, ctx: GuardContext): void {
   if (decision.retry && budget !== undefined && cost !== undefined) {
     budget.withdraw(cost);
     state.lastCost = cost;
-  } else if (decision.limit === 'budget') budget?.refuse();
+  } else if (decision.limit === 'budget') {
+    budget?.refuse();
+    ctx.counters.budgetRefused += 1;
+  }
   logDecision(config, state.attempt, state.maxAttempts, classification, decision);
 }
 
@@ -69,10 +73,10 @@ function onReset(
   error: AxiosError,
   config: InternalAxiosRequestConfig,
   kind: ResetKind,
+  classification: Classification,
   state: RequestState,
   ctx: GuardContext,
 ): void {
-  const classification = state.classification as Classification;
   const native = nativeRequestOf(error.request);
   const socket = native?.socket;
   const stamp = stampOf(socket);
@@ -87,13 +91,25 @@ function onReset(
       code: classification.code,
       reusedSocket: classification.reusedSocket,
       idleMs: classification.idleMs,
-      pool: stamp?.pool,
+      origin: stamp?.origin,
     }),
   );
   const agent = (native as { agent?: unknown } | undefined)?.agent;
   if (kind === 'stale-socket' && stamp !== undefined && isPoolingAgent(agent)) {
-    ctx.pools.onStaleSocket(agent, stamp, classification.idleMs);
+    ctx.origins.onStaleSocket(agent, stamp, classification.idleMs);
   }
+}
+
+/** How long the event loop was busy (not idle) since the attempt started, in ms. */
+function busySince(state: RequestState): number {
+  if (state.idleAtStart === undefined) return 0;
+  const elapsed = state.failedAt - state.startedAt;
+  return Math.max(0, elapsed - (performance.nodeTiming.idleTime - state.idleAtStart));
+}
+
+/** The origin label of the request's target (computed once per logical request). */
+export function originOf(config: Parameters<typeof targetOf>[0], state: RequestState): string {
+  return (state.origin ??= originOfUrl(targetOf(config)) ?? 'unknown');
 }
 
 function retryAfterOf(response: AxiosResponse | undefined): number | undefined {

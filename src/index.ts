@@ -10,15 +10,16 @@ export { attemptOf } from './state';
 export { classify } from './classify';
 export { failureOf } from './settle';
 export { DEFAULTS } from './options';
-export type { GuardOptions, IdempotencyKeyFactory, RequestOptions, ResolvedOptions } from './options';
+export type { GuardOptions, IdempotencyKeyFactory, RequestOptions } from './options';
+export type { ResolvedOptions } from './normalize';
 export type { BudgetStats, ResolvedRetryBudget, RetryBudgetOptions } from './budget';
 export { CHANNELS } from './events';
 export { FAILURE_KINDS, RESET_KINDS } from './kinds';
 export { ResetGuardOptionError, ResetGuardAttachError, isResetGuardError } from './errors';
 export type { ResetGuardErrorCode } from './errors';
-export type { GuardAgents, GuardStats, OriginStats } from './stats';
+export type { BudgetSummary, GuardAgents, GuardStats, OriginStats } from './stats';
 export type { AgentStatus } from './agent';
-export type { TimeoutSource } from './pool-memory';
+export type { TimeoutSource } from './origins';
 export type {
   AttemptInfo,
   Classification,

@@ -2,23 +2,26 @@
  * Installing the guard on an Axios instance, and the way every request then goes.
  *
  * A request through a guarded instance passes these phases, one file each:
- * 1. install (this file): the instance's last request interceptor swaps `config.adapter`
- *    for the guard's; the guard's adapter makes the request's state (`state.ts`: request
- *    id, per-request options, deadline) and gives it an Idempotency-Key if asked.
+ * 1. install (this file): a request interceptor swaps `config.adapter` for the guard's.
+ *    The guard's adapter runs after every interceptor, whatever their order, so it sees the
+ *    final config: it makes the request's state (`state.ts`: request id, per-request
+ *    options, deadline), the attempts' time bound, and an Idempotency-Key if asked.
  * 2. attempt (`attempt.ts`): each attempt starts with fresh headers, its number and its
  *    time bound; the first goes straight to the user's adapter, retries through a private
  *    axios instance looped by axios-retry.
  * 3. decide (`decide.ts`): a failed attempt is classified (`classify.ts`), a reset's socket
- *    destroyed and its pool taught (`pool-memory.ts`), and the policy (`policy.ts`) and the
- *    retry budget (`budget.ts`) say whether another attempt goes out.
+ *    destroyed and its origin taught (`origins.ts`), and the policy (`policy.ts`) and the
+ *    origin's retry budget (`budget.ts`) say whether another attempt goes out.
  * 4. wait (`wait.ts`): the `onRetry` hook, the abortable wait, the deadline re-check.
  * 5. settle (`settle.ts`): the final error carries the user's config, the attempt metadata
  *    and the reason, and serializes without secrets; `onGiveUp` fires.
- * `stats.ts` reads the counters, the budget, the agents and the pool memory.
+ * `stats.ts` reads the counters, the agents and the origin memory.
  */
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Agent } from 'node:http';
 import axios, {
+  AxiosHeaders,
   getAdapter,
   type AxiosAdapter,
   type AxiosInstance,
@@ -28,14 +31,17 @@ import axios, {
   type InternalAxiosRequestConfig,
 } from 'axios';
 import { createAgent } from './agent';
-import { addIdempotencyKey, attemptTimeoutOf, createPipeline, sendAttempts } from './attempt';
-import { RetryBudget } from './budget';
+import { createPipeline, sendAttempts } from './attempt';
 import { Counters, type GuardContext } from './context';
-import { ResetGuardAttachError } from './errors';
+import { ResetGuardAttachError, ResetGuardOptionError } from './errors';
 import { isPoolingAgent } from './native';
 import { mergeRequestOptions, normalizeOptions } from './normalize';
-import type { GuardOptions, ResolvedOptions } from './options';
-import { PoolMemory } from './pool-memory';
+import type { ResolvedOptions } from './normalize';
+import type { GuardOptions } from './options';
+import { originOf } from './decide';
+import { watchForAnswer } from './no-answer';
+import { OriginMemory } from './origins';
+import { isIdempotentMethod } from './policy';
 import { secretNames } from './redact';
 import { settleFailure } from './settle';
 import { RequestState, STATE_KEY } from './state';
@@ -86,14 +92,22 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
   const marked = instance as Marked;
   if (marked[GUARD] !== undefined) throw new ResetGuardAttachError();
   const resolved = normalizeOptions(options);
-  const pools = new PoolMemory(resolved.freeSocketTimeout, resolved.learnIdleLimits);
+  const origins = new OriginMemory({
+    configuredMs: resolved.freeSocketTimeout,
+    learn: resolved.learnIdleLimits,
+    budget: resolved.retryBudget,
+  });
 
   const previous = { http: instance.defaults.httpAgent as unknown, https: instance.defaults.httpsAgent as unknown };
   const owned: Agent[] = [];
   const pick = (protocol: 'http' | 'https', current: unknown): Agent | undefined => {
     if (isPoolingAgent(current)) return current;
     if (current !== undefined || !resolved.agents) return undefined;
-    const agent = createAgent(protocol, resolved);
+    const noAnswer =
+      resolved.noAnswerMs > 0
+        ? watchForAnswer({ idleMs: resolved.staleIdleMs, noAnswerMs: resolved.noAnswerMs })
+        : undefined;
+    const agent = createAgent(protocol, resolved, noAnswer);
     owned.push(agent);
     return agent;
   };
@@ -102,16 +116,19 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
   if (agents.https !== undefined && previous.https === undefined) instance.defaults.httpsAgent = agents.https;
   const untrack = [agents.http, agents.https]
     .filter((a): a is Agent => a !== undefined)
-    .map((a) => pools.track(a, owned.includes(a)));
+    .map((a) => origins.track(a, owned.includes(a)));
 
   const ctx: GuardContext = {
     detached: false,
     stop: new AbortController(),
     counters: new Counters(),
-    budget: resolved.retryBudget === false ? undefined : new RetryBudget(resolved.retryBudget),
-    pools,
+    options: resolved,
+    origins,
     secrets: secretNames(resolved.redactHeaders),
   };
+  // Every request waiting to retry listens on this signal: more than 10 at once is normal
+  // under a storm, not a leak (Node would print MaxListenersExceededWarning).
+  setMaxListeners(0, ctx.stop.signal);
   const pipeline = createPipeline(ctx);
   // Runs after every request interceptor, whatever the order they were added in, so it
   // sees the final `config.resetGuard`. Each call is a new logical request with fresh state.
@@ -121,7 +138,7 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
       delete config[STATE_KEY];
       return getAdapter(adapter ?? axios.defaults.adapter, config)(config);
     }
-    const state = new RequestState(randomUUID(), mergeRequestOptions(resolved, config.resetGuard), Date.now());
+    const state = new RequestState(mergeRequestOptions(resolved, config.resetGuard), Date.now());
     state.adapter = adapter;
     state.attemptTimeout = attemptTimeoutOf(state.options.attemptTimeoutMs, config.timeout);
     config[STATE_KEY] = state;
@@ -131,7 +148,10 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
     try {
       const response = await sendAttempts(config, state, ctx, pipeline);
       if (state.attempt > 1) ctx.counters.recovered += 1;
-      ctx.budget?.onSuccess(state.lastCost);
+      // An origin that never failed has a full budget (or none yet): nothing to look up.
+      const budget =
+        state.budget ?? (origins.hasBudgets ? origins.existingBudgetOf(originOf(config, state)) : undefined);
+      budget?.onSuccess(state.lastCost);
       response.config = config;
       return response;
     } catch (error) {
@@ -180,4 +200,28 @@ export function createClient(options?: GuardOptions, axiosConfig?: CreateAxiosDe
   const client = axios.create(axiosConfig);
   const guard = attach(client, options);
   return Object.defineProperty(client, 'guard', { value: guard, enumerable: false }) as GuardedInstance;
+}
+
+/** The shorter of `attemptTimeoutMs` and axios's `timeout`, where 0 means none. */
+function attemptTimeoutOf(attemptTimeoutMs: number, timeout: number | undefined): number {
+  const axiosTimeout = timeout ?? 0;
+  if (attemptTimeoutMs > 0 && axiosTimeout > 0) return Math.min(attemptTimeoutMs, axiosTimeout);
+  return attemptTimeoutMs > 0 ? attemptTimeoutMs : axiosTimeout;
+}
+
+// RFC 9110 field-value: visible characters, inner spaces or tabs only (no CR, LF, NUL, no edge spaces).
+const HEADER_VALUE = /^[\x21-\x7e\x80-\xff](?:[\t\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?$/;
+
+/** Gives a non-idempotent request its `Idempotency-Key`, once per logical request. */
+function addIdempotencyKey(config: InternalAxiosRequestConfig, state: RequestState): void {
+  const factory = state.options.idempotencyKey;
+  if (factory === false || isIdempotentMethod(config.method)) return;
+  const headers = AxiosHeaders.from(config.headers);
+  if (headers.has('idempotency-key')) return;
+  const key: unknown = factory === true ? randomUUID() : factory(config);
+  if (typeof key !== 'string' || !HEADER_VALUE.test(key)) {
+    throw new ResetGuardOptionError('idempotencyKey', key, 'a function returning a non-empty header value');
+  }
+  headers.set('Idempotency-Key', key);
+  config.headers = headers;
 }

@@ -5,13 +5,13 @@
  * change or remove them. Everything a user needs is in the main entry.
  * @packageDocumentation
  */
-export { createAgent } from './agent';
+export { createAgent, type OnReuse } from './agent';
 export { backoffDelay, type BackoffOptions } from './backoff';
 export { isReplayableBody } from './body';
 export { RetryBudget } from './budget';
 export { classifyError, type AttemptTiming } from './classify';
 export { isResetKind } from './kinds';
-export { isPoolingAgent, nativeRequestOf, tlsHandshakeIncomplete } from './native';
+export { isPoolingAgent, nativeRequestOf, originLabel, originOfUrl, tlsHandshakeIncomplete } from './native';
 export { mergeRequestOptions, normalizeOptions } from './normalize';
 export {
   deadlineRefusal,
@@ -23,17 +23,21 @@ export {
   type RetryLimit,
 } from './policy';
 export {
+  CORROBORATE_MS,
+  FORGET_AFTER_MS,
   hintedFreeSocketTimeout,
   hintOf,
   LEARNED_FLOOR_MS,
+  noteHint,
   learnedIdleLimit,
+  MAX_ORIGINS,
   parseKeepAlive,
-  PoolMemory,
-  stampOf,
+  PLAUSIBLE_IDLE_MS,
+  RECOVER_AFTER_MS,
   type KeepAliveHint,
-  type PoolStamp,
-  type PoolTimeout,
-} from './pool-memory';
+} from './keep-alive';
+export { OriginMemory, type OriginFacts, type OriginMemorySettings, type OriginTimeout } from './origins';
+export { stampOf, type PoolStamp } from './stamps';
 export { redactErrorJSON, redactHeaders, redactUrl, SECRET_HEADERS } from './redact';
 export { parseRetryAfter } from './retry-after';
 export { sleep } from './sleep';

@@ -1,6 +1,7 @@
 /**
  * The Node objects behind axios's: the real ClientRequest, its agent and socket, found by
- * shape (mocking libraries replace the classes, so `instanceof` cannot be trusted).
+ * shape (mocking libraries replace the classes, so `instanceof` cannot be trusted); and
+ * origin labels, the secret-free names of their far side.
  */
 import type { Agent, ClientRequest } from 'node:http';
 import type { Socket } from 'node:net';
@@ -49,4 +50,22 @@ export function tlsHandshakeIncomplete(socket: Socket | null | undefined): boole
   const established = (tls as TLSSocket & { _secureEstablished?: boolean })._secureEstablished;
   if (established !== undefined) return !established;
   return !tls.authorized && tls.authorizationError == null;
+}
+
+/** `protocol//host:port`, with an IPv6 host in brackets: an origin label holds no secret. */
+export function originLabel(protocol: string, host: string, port: number | string): string {
+  const bare = host.startsWith('[') ? host.slice(1, -1) : host;
+  return `${protocol}//${bare.includes(':') ? `[${bare}]` : bare}:${port}`;
+}
+
+const DEFAULT_PORTS: Readonly<Record<string, string>> = { 'http:': '80', 'https:': '443' };
+
+/** The origin label of an absolute URL; `undefined` for a relative or malformed one. */
+export function originOfUrl(url: string): string | undefined {
+  try {
+    const { protocol, hostname, port } = new URL(url);
+    return originLabel(protocol, hostname, port || (DEFAULT_PORTS[protocol] ?? ''));
+  } catch {
+    return undefined;
+  }
 }

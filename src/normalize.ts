@@ -4,7 +4,75 @@
  */
 import type { ResolvedRetryBudget } from './budget';
 import { ResetGuardOptionError } from './errors';
-import { DEFAULTS, type GuardOptions, type RequestOptions, type ResolvedOptions } from './options';
+import { DEFAULTS, type GuardOptions, type IdempotencyKeyFactory, type RequestOptions } from './options';
+import type { GiveUpInfo, RetryInfo } from './types';
+
+/**
+ * Options after defaults and validation: every field present. Each field means what the
+ * option of the same name in {@link GuardOptions} means.
+ */
+export interface ResolvedOptions {
+  /** {@inheritDoc RequestOptions.retry} */
+  readonly retry: boolean;
+  /** {@inheritDoc RequestOptions.retries} */
+  readonly retries: number;
+  /** {@inheritDoc RequestOptions.baseDelayMs} */
+  readonly baseDelayMs: number;
+  /** {@inheritDoc RequestOptions.maxDelayMs} */
+  readonly maxDelayMs: number;
+  /** {@inheritDoc RequestOptions.retryTimeouts} */
+  readonly retryTimeouts: boolean;
+  /** {@inheritDoc RequestOptions.retryNonIdempotent} */
+  readonly retryNonIdempotent: boolean;
+  /** {@inheritDoc RequestOptions.retryStaleNonIdempotent} */
+  readonly retryStaleNonIdempotent: boolean;
+  /** {@inheritDoc RequestOptions.staleIdleMs} */
+  readonly staleIdleMs: number;
+  /** {@inheritDoc RequestOptions.staleWindowMs} */
+  readonly staleWindowMs: number;
+  /** {@inheritDoc RequestOptions.retryStatuses} */
+  readonly retryStatuses: readonly number[];
+  /** {@inheritDoc RequestOptions.maxRetryAfterMs} */
+  readonly maxRetryAfterMs: number;
+  /** {@inheritDoc RequestOptions.attemptTimeoutMs} */
+  readonly attemptTimeoutMs: number;
+  /** {@inheritDoc RequestOptions.deadlineMs} */
+  readonly deadlineMs: number;
+  /** {@inheritDoc RequestOptions.idempotencyKey} */
+  readonly idempotencyKey: boolean | IdempotencyKeyFactory;
+  /** The header name in lower case (`true` resolved to `x-request-attempt`), or `false` for none. */
+  readonly attemptHeader: string | false;
+  /** The header name in lower case (`true` resolved to `x-request-id`), or `false` for none. */
+  readonly requestIdHeader: string | false;
+  /** {@inheritDoc RequestOptions.onRetry} */
+  readonly onRetry: ((info: RetryInfo) => void | Promise<void>) | undefined;
+  /** {@inheritDoc RequestOptions.onGiveUp} */
+  readonly onGiveUp: ((info: GiveUpInfo) => void | Promise<void>) | undefined;
+  /** {@inheritDoc GuardOptions.agents} */
+  readonly agents: boolean;
+  /** {@inheritDoc GuardOptions.freeSocketTimeout} */
+  readonly freeSocketTimeout: number;
+  /** {@inheritDoc GuardOptions.keepAliveHints} */
+  readonly keepAliveHints: boolean;
+  /** {@inheritDoc GuardOptions.learnIdleLimits} */
+  readonly learnIdleLimits: boolean;
+  /** {@inheritDoc GuardOptions.noAnswerMs} */
+  readonly noAnswerMs: number;
+  /** {@inheritDoc GuardOptions.maxSockets} */
+  readonly maxSockets: number;
+  /** {@inheritDoc GuardOptions.maxFreeSockets} */
+  readonly maxFreeSockets: number;
+  /** {@inheritDoc GuardOptions.socketLifetime} */
+  readonly socketLifetime: number;
+  /** {@inheritDoc GuardOptions.retryBudget} */
+  readonly retryBudget: ResolvedRetryBudget | false;
+  /** {@inheritDoc GuardOptions.redactHeaders} */
+  readonly redactHeaders: readonly string[];
+  /** {@inheritDoc GuardOptions.random} */
+  readonly random: () => number;
+  /** {@inheritDoc GuardOptions.sleep} */
+  readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const DEFAULT_HEADER = { attemptHeader: 'x-request-attempt', requestIdHeader: 'x-request-id' } as const;
@@ -118,6 +186,7 @@ const GUARD_CHECKS = {
   freeSocketTimeout: positiveMillis,
   keepAliveHints: bool,
   learnIdleLimits: bool,
+  noAnswerMs: millis,
   maxSockets: (name, value) => (value === Number.POSITIVE_INFINITY ? value : positiveInt(name, value)),
   maxFreeSockets: positiveInt,
   socketLifetime: millis,

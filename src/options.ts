@@ -4,7 +4,8 @@
  */
 import type { InternalAxiosRequestConfig } from 'axios';
 import { sleep as defaultSleep } from './sleep';
-import type { RetryBudgetOptions, ResolvedRetryBudget } from './budget';
+import type { RetryBudgetOptions } from './budget';
+import type { ResolvedOptions } from './normalize';
 import type { GiveUpInfo, RetryInfo } from './types';
 
 declare module 'axios' {
@@ -163,10 +164,21 @@ export interface GuardOptions extends RequestOptions {
   /**
    * Learn from stale-socket resets: when a pooled socket to some origin turns out forgotten
    * after T ms idle, the guard's agents keep that origin's free sockets under 0.75 x T
-   * (never under 250 ms) from then on. For middleboxes that drop idle connections silently.
+   * (never under 250 ms). A reset after less than 500 ms idle counts only when a second
+   * one agrees; a learned limit doubles back every 2 minutes without a stale reset.
    * @default true
    */
   learnIdleLimits?: boolean | undefined;
+  /**
+   * Black holes: on the guard's agents, a GET (any idempotent method) or a request with an
+   * `Idempotency-Key`, sent on a socket reused after at least `staleIdleMs` of idle, that
+   * has received no byte this many ms after it was written is given up on that socket and
+   * resent at once on a fresh connection: a firewall or NAT that forgot the connection and
+   * drops its packets would otherwise hold it until its timeout. The guard learns the
+   * origin's idle limit from it as from a reset. Other requests wait as before. 0: off.
+   * @default 2000
+   */
+  noAnswerMs?: number | undefined;
   /**
    * Most sockets per origin on the guard's agents (Node's default: no limit).
    * @default Infinity
@@ -210,71 +222,6 @@ export interface GuardOptions extends RequestOptions {
   sleep?: ((ms: number, signal?: AbortSignal) => Promise<void>) | undefined;
 }
 
-/**
- * Options after defaults and validation: every field present. Each field means what the
- * option of the same name in {@link GuardOptions} means.
- */
-export interface ResolvedOptions {
-  /** {@inheritDoc RequestOptions.retry} */
-  readonly retry: boolean;
-  /** {@inheritDoc RequestOptions.retries} */
-  readonly retries: number;
-  /** {@inheritDoc RequestOptions.baseDelayMs} */
-  readonly baseDelayMs: number;
-  /** {@inheritDoc RequestOptions.maxDelayMs} */
-  readonly maxDelayMs: number;
-  /** {@inheritDoc RequestOptions.retryTimeouts} */
-  readonly retryTimeouts: boolean;
-  /** {@inheritDoc RequestOptions.retryNonIdempotent} */
-  readonly retryNonIdempotent: boolean;
-  /** {@inheritDoc RequestOptions.retryStaleNonIdempotent} */
-  readonly retryStaleNonIdempotent: boolean;
-  /** {@inheritDoc RequestOptions.staleIdleMs} */
-  readonly staleIdleMs: number;
-  /** {@inheritDoc RequestOptions.staleWindowMs} */
-  readonly staleWindowMs: number;
-  /** {@inheritDoc RequestOptions.retryStatuses} */
-  readonly retryStatuses: readonly number[];
-  /** {@inheritDoc RequestOptions.maxRetryAfterMs} */
-  readonly maxRetryAfterMs: number;
-  /** {@inheritDoc RequestOptions.attemptTimeoutMs} */
-  readonly attemptTimeoutMs: number;
-  /** {@inheritDoc RequestOptions.deadlineMs} */
-  readonly deadlineMs: number;
-  /** {@inheritDoc RequestOptions.idempotencyKey} */
-  readonly idempotencyKey: boolean | IdempotencyKeyFactory;
-  /** The header name in lower case (`true` resolved to `x-request-attempt`), or `false` for none. */
-  readonly attemptHeader: string | false;
-  /** The header name in lower case (`true` resolved to `x-request-id`), or `false` for none. */
-  readonly requestIdHeader: string | false;
-  /** {@inheritDoc RequestOptions.onRetry} */
-  readonly onRetry: ((info: RetryInfo) => void | Promise<void>) | undefined;
-  /** {@inheritDoc RequestOptions.onGiveUp} */
-  readonly onGiveUp: ((info: GiveUpInfo) => void | Promise<void>) | undefined;
-  /** {@inheritDoc GuardOptions.agents} */
-  readonly agents: boolean;
-  /** {@inheritDoc GuardOptions.freeSocketTimeout} */
-  readonly freeSocketTimeout: number;
-  /** {@inheritDoc GuardOptions.keepAliveHints} */
-  readonly keepAliveHints: boolean;
-  /** {@inheritDoc GuardOptions.learnIdleLimits} */
-  readonly learnIdleLimits: boolean;
-  /** {@inheritDoc GuardOptions.maxSockets} */
-  readonly maxSockets: number;
-  /** {@inheritDoc GuardOptions.maxFreeSockets} */
-  readonly maxFreeSockets: number;
-  /** {@inheritDoc GuardOptions.socketLifetime} */
-  readonly socketLifetime: number;
-  /** {@inheritDoc GuardOptions.retryBudget} */
-  readonly retryBudget: ResolvedRetryBudget | false;
-  /** {@inheritDoc GuardOptions.redactHeaders} */
-  readonly redactHeaders: readonly string[];
-  /** {@inheritDoc GuardOptions.random} */
-  readonly random: () => number;
-  /** {@inheritDoc GuardOptions.sleep} */
-  readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
-}
-
 /** Every default, in one frozen object (the JSDoc `@default` tags say the same). */
 export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
   retry: true,
@@ -299,6 +246,7 @@ export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
   freeSocketTimeout: 4000,
   keepAliveHints: true,
   learnIdleLimits: true,
+  noAnswerMs: 2000,
   maxSockets: Number.POSITIVE_INFINITY,
   maxFreeSockets: 256,
   socketLifetime: 0,

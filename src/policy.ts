@@ -1,5 +1,5 @@
 import { backoffDelay } from './backoff';
-import type { ResolvedOptions } from './options';
+import type { ResolvedOptions } from './normalize';
 import type { Classification } from './types';
 
 /** RFC 9110 §9.2.2: methods whose repetition has the same effect as one request. */
@@ -118,6 +118,27 @@ function permission(ctx: RetryContext, method: string, mayHaveReached: boolean):
 
 /** The retry policy, as a pure function of the failed attempt (`options.random` draws the jitter). */
 export function decideRetry(ctx: RetryContext): RetryDecision {
+  const decided = decide(ctx);
+  const c = ctx.classification;
+  // A timeout with no byte back on a socket reused after a long idle: most likely a black
+  // hole (a firewall that forgot the connection); say so when the request is not resent.
+  if (
+    decided.retry ||
+    c.kind !== 'timeout' ||
+    !c.reusedSocket ||
+    c.responseStarted ||
+    c.idleMs === undefined ||
+    c.idleMs < ctx.options.staleIdleMs
+  ) {
+    return decided;
+  }
+  return decision({
+    ...decided,
+    reason: `no answer on a long-idle reused connection (idle ${c.idleMs} ms): ${decided.reason}`,
+  });
+}
+
+function decide(ctx: RetryContext): RetryDecision {
   const { classification: c, options: o } = ctx;
   const method = (ctx.method ?? 'get').toUpperCase();
   const status = c.kind === 'http-status' && c.status !== undefined && o.retryStatuses.includes(c.status);

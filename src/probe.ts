@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
-import { parseKeepAlive, learnedIdleLimit, type KeepAliveHint } from './pool-memory';
+import { parseKeepAlive, learnedIdleLimit, type KeepAliveHint } from './keep-alive';
 
 /** What `probe` found out about how long a server (or what sits in front) keeps an idle connection. */
 export interface ProbeReport {

@@ -6,7 +6,7 @@ export const SECRET_HEADERS: readonly string[] = Object.freeze([
   'set-cookie',
 ]);
 
-export const REDACTED = '[redacted]';
+const REDACTED = '[redacted]';
 
 /** A set of lower-case header names: the fixed secrets plus the user's `redactHeaders`. */
 export function secretNames(extra: readonly string[] = []): ReadonlySet<string> {

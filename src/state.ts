@@ -1,6 +1,7 @@
-import type { EventLoopUtilization } from 'node:perf_hooks';
+import { randomUUID } from 'node:crypto';
 import type { AxiosRequestConfig } from 'axios';
-import type { ResolvedOptions } from './options';
+import type { ResolvedOptions } from './normalize';
+import type { RetryBudget } from './budget';
 import type { RetryDecision } from './policy';
 import type { AttemptInfo, Classification, FailureRecord } from './types';
 
@@ -34,19 +35,28 @@ export class RequestState {
   attemptTimeout = 0;
   /** What the latest retry cost the retry budget (refunded if it is not sent, or on success). */
   lastCost = 0;
+  /** The retry budget of the request's origin, once a failure looked it up. */
+  budget: RetryBudget | undefined;
+  /** The request's origin label (`https://host:443`), once needed. */
+  origin: string | undefined;
   /** An error thrown by a hook: it ends the request as it is. */
   hookError: unknown;
-  /** The event loop's utilization when the current attempt started (to tell CPU time from network time). */
-  loopAtStart: EventLoopUtilization | undefined;
+  /** `performance.nodeTiming.idleTime` when the current attempt started (to tell CPU time from network time). */
+  idleAtStart: number | undefined;
+
+  #requestId: string | undefined;
 
   constructor(
-    /** Stable across the attempts (a UUID). */
-    readonly requestId: string,
     /** The instance's options with the request's own merged over them. */
     readonly options: ResolvedOptions,
     /** `Date.now()` when the logical request started. */
     readonly firstStartedAt: number,
   ) {}
+
+  /** Stable across the attempts: a UUID, made when first read (most requests never need one). */
+  get requestId(): string {
+    return (this.#requestId ??= randomUUID());
+  }
 
   /** Time left before the deadline at `now`; `undefined` when the request has none. */
   remainingMs(now: number = Date.now()): number | undefined {

@@ -1,10 +1,11 @@
-/** `guard.stats()`: a frozen snapshot of the counters, the budget, the agents and the pools. */
+/** `guard.stats()`: a frozen snapshot of the counters, the agents and the origin memory. */
 import type { Agent } from 'node:http';
+import type { Socket } from 'node:net';
 import { agentStatus, type AgentStatus } from './agent';
 import type { BudgetStats } from './budget';
 import type { GuardContext } from './context';
 import { RESET_KINDS, type FailureKind, type ResetKind } from './kinds';
-import type { TimeoutSource } from './pool-memory';
+import type { TimeoutSource } from './origins';
 
 /** Counters of one guard, from `guard.stats()`. */
 export interface GuardStats {
@@ -24,9 +25,12 @@ export interface GuardStats {
   readonly failures: Readonly<Record<FailureKind, number>>;
   /** Stale free sockets destroyed because a socket of the same pool, idle no longer, was found dead. */
   readonly purgedSockets: number;
-  /** Idle limits learned from stale-socket resets, in ms, by agent pool (origin). */
+  /** Idle limits learned from stale-socket resets and standing now, in ms, by origin. */
   readonly learnedIdleLimits: Readonly<Record<string, number>>;
-  /** Per origin, keyed by the agent's pool name (`host:port:...`). */
+  /**
+   * Per origin (`https://host:443`: never a pool name, which may hold TLS keys), for the
+   * origins with sockets in the guard's agents and those the guard remembers facts of.
+   */
   readonly origins: Readonly<Record<string, OriginStats>>;
   /** Socket counts of the agents in use (`guard.agents`); `undefined` where there is none. */
   readonly agents: {
@@ -35,8 +39,18 @@ export interface GuardStats {
     /** The agent for `https:` requests. */
     readonly https: AgentStatus | undefined;
   };
-  /** The retry budget (`undefined` when `retryBudget` is false). */
-  readonly budget: BudgetStats | undefined;
+  /** The retry budgets, all origins together (`undefined` when `retryBudget` is false). */
+  readonly budget: BudgetSummary | undefined;
+}
+
+/** `guard.stats().budget`: every origin has a bucket of its own; this sums them up. */
+export interface BudgetSummary {
+  /** Tokens in each origin's full bucket. */
+  readonly capacity: number;
+  /** Retries refused for want of tokens, all origins together. */
+  readonly refused: number;
+  /** Origins whose bucket cannot pay for a retry now (see `origins[...].budget`). */
+  readonly exhausted: readonly string[];
 }
 
 /** One origin's entry in `guard.stats().origins`. */
@@ -51,6 +65,12 @@ export interface OriginStats {
   readonly freeSocketTimeoutSource: TimeoutSource;
   /** Attempts to this origin that failed on a stale pooled socket. */
   readonly staleResets: number;
+  /** `Date.now()` of the last stale reset at this origin, if any. */
+  readonly lastResetAt: number | undefined;
+  /** `Date.now()` when the idle limit standing now was learned (or confirmed), if one stands. */
+  readonly lastLearnedAt: number | undefined;
+  /** This origin's retry budget, once a failed attempt has used it (until then it is full). */
+  readonly budget: BudgetStats | undefined;
 }
 
 /** The agents a guard uses, by protocol. */
@@ -62,24 +82,49 @@ export interface GuardAgents {
 }
 
 function originStats(ctx: GuardContext, agents: GuardAgents): Record<string, OriginStats> {
-  const count = (pools: NodeJS.ReadOnlyDict<readonly unknown[]>, name: string): number => pools[name]?.length ?? 0;
   const live = [agents.http, agents.https].filter((a): a is Agent => a !== undefined);
-  const names = new Set<string>([
-    ...live.flatMap((a) => [...Object.keys(a.freeSockets), ...Object.keys(a.sockets)]),
-    ...ctx.pools.pools(),
-  ]);
+  const sockets = new Map<string, { free: number; active: number }>();
+  const add = (pools: NodeJS.ReadOnlyDict<readonly Socket[]>, free: boolean): void => {
+    for (const [pool, list] of Object.entries(pools)) {
+      const origin = ctx.origins.originOfPool(pool, list);
+      const counts = sockets.get(origin) ?? { free: 0, active: 0 };
+      if (free) counts.free += list?.length ?? 0;
+      else counts.active += list?.length ?? 0;
+      sockets.set(origin, counts);
+    }
+  };
+  for (const agent of live) {
+    add(agent.freeSockets, true);
+    add(agent.sockets, false);
+  }
   const out: Record<string, OriginStats> = {};
-  for (const name of names) {
-    const timeout = ctx.pools.freeSocketTimeoutOf(name);
-    out[name] = Object.freeze({
-      freeSockets: live.reduce((n, a) => n + count(a.freeSockets, name), 0),
-      activeSockets: live.reduce((n, a) => n + count(a.sockets, name), 0),
-      freeSocketTimeout: timeout.ms,
-      freeSocketTimeoutSource: timeout.source,
-      staleResets: ctx.pools.staleResetsOf(name),
+  for (const origin of new Set([...sockets.keys(), ...ctx.origins.origins()])) {
+    const facts = ctx.origins.factsOf(origin);
+    out[origin] = Object.freeze({
+      freeSockets: sockets.get(origin)?.free ?? 0,
+      activeSockets: sockets.get(origin)?.active ?? 0,
+      freeSocketTimeout: facts.timeout.ms,
+      freeSocketTimeoutSource: facts.timeout.source,
+      staleResets: facts.staleResets,
+      lastResetAt: facts.lastResetAt,
+      lastLearnedAt: facts.lastLearnedAt,
+      budget: facts.budget,
     });
   }
   return out;
+}
+
+function budgetSummary(ctx: GuardContext, origins: Readonly<Record<string, OriginStats>>): BudgetSummary | undefined {
+  const sizes = ctx.options.retryBudget;
+  if (sizes === false) return undefined;
+  const exhausted = Object.entries(origins)
+    .filter(([, o]) => o.budget !== undefined && o.budget.tokens < sizes.retryCost)
+    .map(([origin]) => origin);
+  return Object.freeze({
+    capacity: sizes.capacity,
+    refused: ctx.counters.budgetRefused,
+    exhausted: Object.freeze(exhausted),
+  });
 }
 
 export function snapshot(ctx: GuardContext, agents: GuardAgents): GuardStats {
@@ -87,6 +132,7 @@ export function snapshot(ctx: GuardContext, agents: GuardAgents): GuardStats {
   const failures = Object.freeze({ ...counters.failures });
   const resets = {} as Record<ResetKind, number>;
   for (const kind of RESET_KINDS) resets[kind] = failures[kind];
+  const origins = Object.freeze(originStats(ctx, agents));
   return Object.freeze({
     requests: counters.requests,
     attempts: counters.attempts,
@@ -95,13 +141,13 @@ export function snapshot(ctx: GuardContext, agents: GuardAgents): GuardStats {
     gaveUp: counters.gaveUp,
     resets: Object.freeze(resets),
     failures,
-    purgedSockets: ctx.pools.purgedSockets,
-    learnedIdleLimits: ctx.pools.learnedLimits(),
-    origins: Object.freeze(originStats(ctx, agents)),
+    purgedSockets: ctx.origins.purgedSockets,
+    learnedIdleLimits: ctx.origins.learnedLimits(),
+    origins,
     agents: Object.freeze({
       http: agents.http === undefined ? undefined : agentStatus(agents.http),
       https: agents.https === undefined ? undefined : agentStatus(agents.https),
     }),
-    budget: ctx.budget?.stats(),
+    budget: budgetSummary(ctx, origins),
   });
 }

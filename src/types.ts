@@ -135,6 +135,6 @@ export interface ResetEvent {
   readonly reusedSocket: boolean;
   /** {@inheritDoc Classification.idleMs} */
   readonly idleMs: number | undefined;
-  /** The agent pool (`host:port:...`) the socket came from, when the guard tracks it. */
-  readonly pool: string | undefined;
+  /** The origin (`https://host:443`) of the pool the socket came from, when the guard tracks it. */
+  readonly origin: string | undefined;
 }

@@ -19,7 +19,8 @@ import { stateOf, type RequestState } from './state';
 import type { RetryInfo } from './types';
 
 /**
- * Runs before every retry (it is axios-retry's `onRetry`). Throws, ending the request,
+ * Runs before every retry (called directly before the first, as axios-retry's `onRetry`
+ * before the others). Throws, ending the request,
  * when the hook throws, the request is canceled, or the deadline or a detach intervenes.
  */
 export async function beforeRetry(error: AxiosError, config: AxiosRequestConfig, ctx: GuardContext): Promise<void> {
@@ -55,7 +56,7 @@ export async function beforeRetry(error: AxiosError, config: AxiosRequestConfig,
     { error, config },
   );
   publishRetry(info);
-  const giveBack = (): void => ctx.budget?.deposit(state.lastCost);
+  const giveBack = (): void => state.budget?.deposit(state.lastCost);
   // The hook and the wait take time: the retry must still fit the deadline, and the guard be attached.
   const lateness = (waitMs: number): RetryDecision | undefined =>
     ctx.detached

@@ -1,0 +1,293 @@
+/**
+ * What the guard knows about each origin (`http://host:port`, the far side of a pool of
+ * sockets): when each socket went idle, what the server's Keep-Alive header asked, which
+ * idle limits stale-socket resets taught, how many stale resets it saw, and its retry
+ * budget. Socket-level facts live in WeakMaps keyed by the socket (`stamps.ts`,
+ * `keep-alive.ts`: they go with the socket); per-origin facts in one {@link OriginMemory} per guard, bounded: an origin not heard of
+ * for `FORGET_AFTER_MS` is forgotten, and at most `MAX_ORIGINS` are held (`keep-alive.ts`).
+ */
+import type { Agent } from 'node:http';
+import type { Socket } from 'node:net';
+import { RetryBudget, type BudgetStats, type ResolvedRetryBudget } from './budget';
+import { originLabel } from './native';
+import { purgeIdlePeers, restamp, stamp, stampOf, type PoolStamp } from './stamps';
+import {
+  CORROBORATE_MS,
+  FORGET_AFTER_MS,
+  hintOf,
+  learnedIdleLimit,
+  MAX_ORIGINS,
+  PLAUSIBLE_IDLE_MS,
+  RECOVER_AFTER_MS,
+} from './keep-alive';
+
+/** Where an origin's free-socket timeout comes from. */
+export type TimeoutSource = 'default' | 'hint' | 'learned';
+
+/** An origin's free-socket timeout now, and where it comes from. */
+export interface OriginTimeout {
+  /** Milliseconds a free socket may idle. */
+  readonly ms: number;
+  /** The option, the server's hint, or a learned limit. */
+  readonly source: TimeoutSource;
+}
+
+/** What one origin's entry holds, for `stats()`. */
+export interface OriginFacts {
+  /** {@inheritDoc OriginTimeout} */
+  readonly timeout: OriginTimeout;
+  /** Attempts that failed on a stale pooled socket. */
+  readonly staleResets: number;
+  /** `Date.now()` of the last stale reset, if any. */
+  readonly lastResetAt: number | undefined;
+  /** `Date.now()` when the standing idle limit was learned, if one stands. */
+  readonly lastLearnedAt: number | undefined;
+  /** The origin's retry budget, once a failure has touched it. */
+  readonly budget: BudgetStats | undefined;
+}
+
+interface Entry {
+  heardAt: number;
+  hint: number | undefined;
+  learned: { limit: number; at: number } | undefined;
+  shortReset: { idleMs: number; at: number } | undefined;
+  staleResets: number;
+  lastResetAt: number | undefined;
+  budget: RetryBudget | undefined;
+}
+
+/** Settings of one guard's {@link OriginMemory}. */
+export interface OriginMemorySettings {
+  /** The configured free-socket timeout (`freeSocketTimeout`). */
+  readonly configuredMs: number;
+  /** Learn idle limits from stale resets (`learnIdleLimits`). */
+  readonly learn: boolean;
+  /** Sizes of each origin's retry budget, or false for none. */
+  readonly budget: ResolvedRetryBudget | false;
+  /** The clock (tests inject one). */
+  readonly now?: () => number;
+}
+
+/** One guard's per-origin knowledge. */
+export class OriginMemory {
+  /** Stale free sockets destroyed because a peer in their pool was found dead. */
+  purgedSockets = 0;
+  private readonly entries = new Map<string, Entry>();
+  // Pool name -> origin label, for the pools of live agents in stats().
+  private readonly labels = new Map<string, string>();
+  private readonly now: () => number;
+  private sweptAt: number;
+  // Learned limits apply to the guard's own agents only; the others are only observed.
+  private readonly owned = new WeakSet<Agent>();
+  // Origins holding a budget: while there are none, a success looks nothing up.
+  private budgets = 0;
+
+  constructor(private readonly settings: OriginMemorySettings) {
+    this.now = settings.now ?? Date.now;
+    this.sweptAt = this.now();
+  }
+
+  /**
+   * Stamps every socket `agent` puts back in its free pool. On an agent the guard owns,
+   * also notes the hint and applies the learned limit: this listener runs after
+   * agentkeepalive's, so its socket timeout is the one that stands. Returns the undo.
+   */
+  track(agent: Agent, owned: boolean): () => void {
+    const protocol = (agent as Agent & { protocol?: string }).protocol ?? 'http:';
+    const defaultPort = (agent as Agent & { defaultPort?: number }).defaultPort ?? 80;
+    const onFree = (socket: Socket, options: Parameters<Agent['getName']>[0] & { port?: unknown }): void => {
+      const now = this.now();
+      // A socket keeps its pool for life: its stamp is updated in place after the first.
+      const last = stampOf(socket);
+      if (last !== undefined) {
+        restamp(last, now, socket.bytesRead);
+        if (owned) this.onOwnedFree(socket, last.origin, now);
+        return;
+      }
+      const pool = agent.getName(options);
+      let origin = this.labels.get(pool);
+      if (origin === undefined) {
+        origin = originLabel(protocol, options.host ?? 'localhost', String(options.port ?? defaultPort));
+        if (this.labels.size >= MAX_ORIGINS) this.labels.clear();
+        this.labels.set(pool, origin);
+      }
+      stamp(socket, { since: now, pool, origin, bytesRead: socket.bytesRead });
+      if (owned) this.onOwnedFree(socket, origin, now);
+    };
+    if (owned) this.owned.add(agent);
+    agent.on('free', onFree);
+    return () => {
+      agent.off('free', onFree);
+    };
+  }
+
+  private onOwnedFree(socket: Socket, origin: string, now: number): void {
+    const hint = hintOf(socket);
+    let entry = this.entries.get(origin);
+    if (entry === undefined && hint === undefined) return;
+    entry ??= this.entry(origin, now);
+    this.heard(origin, entry, now);
+    entry.hint = hint;
+    if (!this.settings.learn) return;
+    const limit = this.learnedOf(entry, now);
+    if (limit !== undefined && (socket.timeout === undefined || socket.timeout === 0 || socket.timeout > limit)) {
+      socket.setTimeout(limit);
+    }
+  }
+
+  /**
+   * A socket of `agent`'s pool was found stale after `idleMs` idle: its peers that went
+   * idle no later are destroyed (the far side has most likely forgotten them too), and,
+   * with learning on and on the guard's own agents, the origin's idle limit drops below
+   * what was seen, once the evidence is plausible (see {@link PLAUSIBLE_IDLE_MS}).
+   */
+  onStaleSocket(agent: Agent, dead: PoolStamp, idleMs: number | undefined): void {
+    const now = this.now();
+    const entry = this.entry(dead.origin, now);
+    this.heard(dead.origin, entry, now);
+    entry.staleResets += 1;
+    entry.lastResetAt = now;
+    this.purgedSockets += purgeIdlePeers(agent, dead);
+    if (idleMs === undefined || !this.settings.learn || !this.owned.has(agent)) return;
+    let evidence: number | undefined = idleMs;
+    if (idleMs < PLAUSIBLE_IDLE_MS) {
+      const earlier = entry.shortReset;
+      if (earlier === undefined || now - earlier.at > CORROBORATE_MS) {
+        entry.shortReset = { idleMs, at: now };
+        evidence = undefined;
+      } else {
+        entry.shortReset = undefined;
+        evidence = Math.min(idleMs, earlier.idleMs);
+      }
+    }
+    if (evidence === undefined) return;
+    const limit = learnedIdleLimit(evidence);
+    const standing = this.learnedOf(entry, now);
+    if (standing === undefined || limit < standing) entry.learned = { limit, at: now };
+    else entry.learned = { limit: standing, at: now }; // confirmed: its recovery starts over
+  }
+
+  /** The origin's retry budget, made full on first use; `undefined` when budgets are off. */
+  budgetOf(origin: string): RetryBudget | undefined {
+    const sizes = this.settings.budget;
+    if (sizes === false) return undefined;
+    const now = this.now();
+    const entry = this.entry(origin, now);
+    this.heard(origin, entry, now);
+    if (entry.budget === undefined) {
+      entry.budget = new RetryBudget(sizes);
+      this.budgets += 1;
+    }
+    return entry.budget;
+  }
+
+  /** The origin's retry budget if a failure ever made one (a missing one is full). */
+  existingBudgetOf(origin: string): RetryBudget | undefined {
+    return this.entries.get(origin)?.budget;
+  }
+
+  /** True once any origin has a retry budget: successes before that need not look theirs up. */
+  get hasBudgets(): boolean {
+    return this.budgets > 0;
+  }
+
+  /** The origin label of a pool of a live agent, for stats(). */
+  originOfPool(pool: string, sockets: readonly Socket[] | undefined): string {
+    const known = this.labels.get(pool);
+    if (known !== undefined) return known;
+    const socket = sockets?.[0] as (Socket & { _host?: string; encrypted?: boolean }) | undefined;
+    if (socket === undefined) return 'unknown';
+    const host = socket._host ?? socket.remoteAddress ?? 'unknown';
+    return originLabel(socket.encrypted === true ? 'https:' : 'http:', host, socket.remotePort ?? '');
+  }
+
+  /** Origins the memory holds, after forgetting the ones not heard of for long. */
+  origins(): string[] {
+    this.sweep(this.now(), true);
+    return [...this.entries.keys()];
+  }
+
+  /** What the memory holds about `origin` now. */
+  factsOf(origin: string): OriginFacts {
+    const now = this.now();
+    const entry = this.entries.get(origin);
+    const learned = entry === undefined ? undefined : this.learnedOf(entry, now);
+    let timeout: OriginTimeout = { ms: this.settings.configuredMs, source: 'default' };
+    if (entry?.hint !== undefined && entry.hint < timeout.ms) timeout = { ms: entry.hint, source: 'hint' };
+    if (learned !== undefined && learned < timeout.ms) timeout = { ms: learned, source: 'learned' };
+    return Object.freeze({
+      timeout: Object.freeze(timeout),
+      staleResets: entry?.staleResets ?? 0,
+      lastResetAt: entry?.lastResetAt,
+      lastLearnedAt: learned === undefined ? undefined : entry?.learned?.at,
+      budget: entry?.budget?.stats(),
+    });
+  }
+
+  /** Idle limits standing now, by origin, frozen. */
+  learnedLimits(): Readonly<Record<string, number>> {
+    const now = this.now();
+    const out: Record<string, number> = {};
+    for (const [origin, entry] of this.entries) {
+      const limit = this.learnedOf(entry, now);
+      if (limit !== undefined) out[origin] = limit;
+    }
+    return Object.freeze(out);
+  }
+
+  /** The learned limit standing at `now`, grown by its recovery steps; `undefined` once recovered. */
+  private learnedOf(entry: Entry, now: number): number | undefined {
+    const learned = entry.learned;
+    if (learned === undefined) return undefined;
+    const steps = Math.floor(Math.max(0, now - learned.at) / RECOVER_AFTER_MS);
+    const limit = learned.limit * 2 ** Math.min(steps, 30);
+    if (limit < this.settings.configuredMs) return limit;
+    entry.learned = undefined;
+    return undefined;
+  }
+
+  private entry(origin: string, now: number): Entry {
+    let entry = this.entries.get(origin);
+    if (entry === undefined) {
+      this.sweep(now, false);
+      if (this.entries.size >= MAX_ORIGINS) {
+        const oldest = this.entries.keys().next().value;
+        if (oldest !== undefined) this.drop(oldest);
+      }
+      entry = {
+        heardAt: now,
+        hint: undefined,
+        learned: undefined,
+        shortReset: undefined,
+        staleResets: 0,
+        lastResetAt: undefined,
+        budget: undefined,
+      };
+      this.entries.set(origin, entry);
+    }
+    return entry;
+  }
+
+  /** Marks the origin heard of; moves it to the back of the eviction order now and then. */
+  private heard(origin: string, entry: Entry, now: number): void {
+    if (now - entry.heardAt > FORGET_AFTER_MS / 10) {
+      this.entries.delete(origin);
+      this.entries.set(origin, entry);
+    }
+    entry.heardAt = now;
+  }
+
+  /** Forgets origins not heard of for {@link FORGET_AFTER_MS}; at most every tenth of that unless `force`. */
+  private sweep(now: number, force: boolean): void {
+    if (!force && now - this.sweptAt < FORGET_AFTER_MS / 10) return;
+    this.sweptAt = now;
+    for (const [origin, entry] of this.entries) {
+      if (now - entry.heardAt >= FORGET_AFTER_MS) this.drop(origin);
+    }
+  }
+
+  private drop(origin: string): void {
+    if (this.entries.get(origin)?.budget !== undefined) this.budgets -= 1;
+    this.entries.delete(origin);
+  }
+}
