@@ -156,7 +156,7 @@ export const writeThenReset = (socket: Socket, bytes: string | Uint8Array): void
 
 export interface IdleDropProxy extends Closeable {
   connections: number;
-  /** RSTs sent to clients whose connection had been forgotten. */
+  /** RSTs sent to clients whose connection had been forgotten (or, when silent, packets swallowed). */
   resets: number;
   /** Forget every current connection now: its next packet gets an RST. */
   dropAllNow(): void;
@@ -164,9 +164,11 @@ export interface IdleDropProxy extends Closeable {
 
 /**
  * A firewall/NAT in front of `target`: it forgets a connection idle longer than
- * `idleMs` without telling either side, and answers the client's next packet with an RST.
+ * `idleMs` without telling either side, and answers the client's next packet with an RST,
+ * or, when `silent`, swallows it and every later one (a black hole: the client hears
+ * nothing until it gives up; the proxy's socket is closed when the client closes).
  */
-export async function startIdleDropProxy(target: number, idleMs: number): Promise<IdleDropProxy> {
+export async function startIdleDropProxy(target: number, idleMs: number, silent = false): Promise<IdleDropProxy> {
   const forgetters = new Set<() => void>();
   const state = { connections: 0, resets: 0 };
   const server = net.createServer((client) => {
@@ -180,7 +182,8 @@ export async function startIdleDropProxy(target: number, idleMs: number): Promis
       if (forgotten || Date.now() - last > idleMs) {
         state.resets += 1;
         upstream.destroy();
-        client.resetAndDestroy();
+        forgotten = true;
+        if (!silent) client.resetAndDestroy();
         return;
       }
       last = Date.now();

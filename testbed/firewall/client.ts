@@ -8,7 +8,7 @@
  *
  * Driven by JSON lines on stdin, reporting JSON lines on stdout:
  * - `{"op":"request","method":"GET","path":"/x","timeout":3000}` sends one request and prints
- *   `{"event":"result", ok, status?, code?, durationMs, idleMs, reused, localPort, attempts}`,
+ *   `{"event":"result", ok, status?, code?, reason?, durationMs, idleMs, reused, localPort, attempts}`,
  *   where `attempts` lists the HTTP requests node sent for it (the guard's retries included),
  *   each with whether it went on a reused keep-alive socket and its local port;
  * - `{"op":"stats"}` prints `{"event":"stats", guard: guard.stats() | null, agent}`.
@@ -20,7 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import axios, { type AxiosInstance, type Method } from 'axios';
 import HttpAgent from 'agentkeepalive';
-import { attach, type Guard } from '../../src';
+import { attach, failureOf, type Guard } from '../../src';
 
 type Kind = 'plain' | 'guard' | 'control';
 
@@ -96,7 +96,13 @@ async function request(command: RequestCommand): Promise<void> {
     outcome = { ok: true, status: res.status, ...(data.count !== undefined ? { count: data.count } : {}) };
   } catch (error) {
     outcome = axios.isAxiosError(error)
-      ? { ok: false, code: error.code, status: error.response?.status, message: error.message }
+      ? {
+          ok: false,
+          code: error.code,
+          status: error.response?.status,
+          message: error.message,
+          reason: failureOf(error)?.reason,
+        }
       : { ok: false, code: 'not-axios', message: String(error) };
   }
   lastActivity = performance.now();
