@@ -21,8 +21,9 @@ async function drive(client: ClientName, scenario: Scenario, quick: boolean): Pr
   const one = async (i: number): Promise<void> => {
     const started = performance.now();
     try {
-      if (traffic.method === 'post') await api.post('/orders', { id: i, item: 'demo' });
-      else await api.get(`/items?i=${i}`);
+      const config = traffic.timeoutMs === undefined ? {} : { timeout: traffic.timeoutMs };
+      if (traffic.method === 'post') await api.post('/orders', { id: i, item: 'demo' }, config);
+      else await api.get(`/items?i=${i}`, config);
     } catch (error) {
       failures += 1;
       const code = (error as { code?: string }).code ?? 'unknown';

@@ -16,6 +16,8 @@ export interface Traffic {
   readonly intervalMs?: number;
   /** Parallel workers, for sequential traffic. */
   readonly concurrency?: number;
+  /** axios's `timeout` on every request (none when absent). */
+  readonly timeoutMs?: number;
 }
 
 export interface Scenario {
@@ -33,8 +35,10 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     id: 1,
     key: 'firewall-idle-drop',
-    title: 'Firewall/NAT silently forgets idle connections',
-    cause: 'a middlebox drops connections idle > 250 ms without a FIN; the next packet on them gets an RST',
+    title: 'A proxy or load balancer silently forgets idle connections',
+    // Not a NAT with a timeout: TCP keepalive on pooled sockets keeps its flows (README).
+    cause:
+      'a TCP-terminating proxy or load balancer (or a box that lost its state) drops connections idle > 250 ms without a FIN; the next packet gets an RST',
     cureExpected: true,
     start: () => faults.idleDropFirewall(250),
     traffic: (quick) => ({ method: 'get', requests: quick ? 5 : 12, spacingMs: 300 }),
@@ -103,5 +107,16 @@ export const SCENARIOS: readonly Scenario[] = [
     cureExpected: false,
     start: () => faults.resettingServer(),
     traffic: (quick) => ({ method: 'get', requests: quick ? 40 : 80, concurrency: 10 }),
+  },
+  {
+    id: 9,
+    key: 'black-hole',
+    title: 'A box lost its state and drops packets (a black hole)',
+    // Idle past the guard's staleIdleMs (1 s), where it watches for an answer (noAnswerMs, 2 s).
+    cause:
+      'connections idle > 1 s are forgotten and their packets dropped: no RST, no answer; every client has a 2.5 s timeout',
+    cureExpected: true,
+    start: () => faults.idleDropFirewall(1000, true),
+    traffic: (quick) => ({ method: 'get', requests: quick ? 3 : 4, spacingMs: 1100, timeoutMs: 2500 }),
   },
 ];

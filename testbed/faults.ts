@@ -48,10 +48,14 @@ export async function plainServer(
   return serve(server);
 }
 
-/** 1. A firewall/NAT that silently forgets connections idle longer than idleMs. */
-export async function idleDropFirewall(idleMs: number): Promise<Target> {
+/**
+ * 1. A box in the path that forgets connections idle longer than idleMs without a FIN,
+ * and answers the next packet with an RST; with `silent`, it drops that packet and every
+ * later one instead (a black hole).
+ */
+export async function idleDropFirewall(idleMs: number, silent = false): Promise<Target> {
   const origin = await plainServer();
-  const proxy = await startIdleDropProxy(origin.port, idleMs);
+  const proxy = await startIdleDropProxy(origin.port, idleMs, silent);
   return { url: proxy.url, close: async () => void (await Promise.all([proxy.close(), origin.close()])) };
 }
 
