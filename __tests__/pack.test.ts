@@ -299,7 +299,14 @@ test('the tarball holds the build, README (with the chart and examples it links 
         file,
       ) && !file.startsWith('examples/'),
   );
-  expect(outside.sort()).toEqual(['CHANGELOG.md', 'LICENSE', 'README.md', 'docs/demo.svg', 'package.json']);
+  expect(outside.sort()).toEqual([
+    'CHANGELOG.md',
+    'LICENSE',
+    'README.md',
+    'docs/demo.svg',
+    'docs/keep-alive.md',
+    'package.json',
+  ]);
   expect(packed).toEqual(
     expect.arrayContaining(['examples/per-request-override.ts', 'examples/jest-user-project/orders.test.ts']),
   );
@@ -337,7 +344,7 @@ test('require() loads the CommonJS build; the main entry holds the curated API, 
   expect(report.names).toEqual(PUBLIC_VALUES);
   expect(report.internalsResolved).toBe(join(consumer, 'node_modules', PACKAGE.name, 'dist', 'cjs', 'internals.js'));
   expect(report.internals).toEqual(
-    expect.arrayContaining(['STATE_KEY', 'normalizeOptions', 'decideRetry', 'parseRetryAfter', 'PoolMemory']),
+    expect.arrayContaining(['STATE_KEY', 'normalizeOptions', 'decideRetry', 'parseRetryAfter', 'OriginMemory']),
   );
   expect(report.internals.filter((name) => report.names.includes(name))).toEqual([]);
   expect(report.types).toMatchObject({
