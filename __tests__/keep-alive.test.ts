@@ -1,7 +1,9 @@
 /** Keep-alive that stays fresher than the far side: server hints and learned idle limits. */
 import axios from 'axios';
-import { attach, type Guard } from '../src';
+import { attach, CHANNELS, type Guard } from '../src';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
+import https from 'node:https';
 import type { Agent } from 'node:http';
 import type { Socket } from 'node:net';
 import {
@@ -17,7 +19,15 @@ import {
   RECOVER_AFTER_MS,
   stampOf,
 } from '../src/internals';
-import { pause, startHttpServer, startIdleDropProxy, watched, type Closeable } from '../testbed';
+import {
+  pause,
+  startHttpServer,
+  startIdleDropProxy,
+  startTlsServer,
+  testCertificate,
+  watched,
+  type Closeable,
+} from '../testbed';
 import { WATCHED_TIMEOUT_MS } from './support/timeouts';
 
 describe('parseKeepAlive / hintedFreeSocketTimeout (pure)', () => {
@@ -378,5 +388,45 @@ describe('agent limits (real sockets)', () => {
     await rotating.get('/r2');
     // one connection from the capped client, then two: the first socket outlived 100 ms
     expect(server.connections).toBe(3);
+  });
+});
+
+describe('origin labels hold no secret (real TLS)', () => {
+  const open: Closeable[] = [];
+  const guards: Guard[] = [];
+  afterEach(async () => {
+    for (const g of guards.splice(0)) g.detach();
+    await Promise.all(open.splice(0).map((s) => s.close()));
+  });
+
+  it('an agent with a client key: stats() and reset events name https://host:port, never the pool name', async () => {
+    // the third request's connection is reset as it arrives: a stale socket, retried
+    const server = await startTlsServer(0, (n) => n === 3);
+    open.push(server);
+    // Node's pool name for this agent holds the whole client key and certificate text.
+    const client = testCertificate();
+    const agent = new https.Agent({ keepAlive: true, ca: server.ca, key: client.key, cert: client.cert });
+    open.push({ port: 0, url: '', close: () => Promise.resolve(agent.destroy()) });
+    expect(Object.keys(agent.freeSockets)).toEqual([]);
+    const api = axios.create({ baseURL: server.url, httpsAgent: agent });
+    const guard = attach(api);
+    guards.push(guard);
+    const events: unknown[] = [];
+    const onReset = (message: unknown): void => void events.push(message);
+    subscribe(CHANNELS.reset, onReset);
+    try {
+      await api.get('/');
+      await api.get('/');
+      expect(Object.keys(agent.freeSockets)[0]).toContain('PRIVATE KEY');
+      await api.get('/');
+    } finally {
+      unsubscribe(CHANNELS.reset, onReset);
+    }
+    expect(events).toEqual([expect.objectContaining({ kind: 'stale-socket', origin: server.url })]);
+    expect(guard.stats().origins[server.url]!.staleResets).toBe(1);
+    const json = JSON.stringify({ stats: guard.stats(), events });
+    expect(json).not.toContain('PRIVATE KEY');
+    expect(json).not.toContain(client.key.split('\n')[1]!);
+    expect(Object.keys(guard.stats().origins)).toEqual([server.url]);
   });
 });

@@ -57,12 +57,26 @@ export interface TlsServer extends Closeable {
   hits: number;
 }
 
-/** HTTPS server that resets the first `resetHandshakeFirst` connections after their ClientHello. */
-export async function startTlsServer(resetHandshakeFirst: number): Promise<TlsServer> {
+/**
+ * HTTPS server that resets the first `resetHandshakeFirst` connections after their
+ * ClientHello, and the connection of each request `resetRequest` picks (n is 1-based),
+ * with an RST on its TCP socket before any response byte.
+ */
+export async function startTlsServer(
+  resetHandshakeFirst: number,
+  resetRequest: (n: number) => boolean = () => false,
+): Promise<TlsServer> {
   const { key, cert } = testCertificate();
   const state = { handshakeResets: 0, hits: 0, ca: cert };
-  const secure = https.createServer({ key, cert }, (_req, res) => {
+  // TCP sockets by the client's port: a TLS socket cannot send an RST itself.
+  const raw = new Map<number, net.Socket>();
+  const secure = https.createServer({ key, cert }, (req, res) => {
     state.hits += 1;
+    const tcp = raw.get(req.socket.remotePort ?? -1);
+    if (resetRequest(state.hits) && tcp !== undefined) {
+      tcp.resetAndDestroy();
+      return;
+    }
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ ok: true, n: state.hits }));
   });
@@ -76,6 +90,9 @@ export async function startTlsServer(resetHandshakeFirst: number): Promise<TlsSe
       });
       return;
     }
+    const port = socket.remotePort ?? -1;
+    raw.set(port, socket);
+    socket.once('close', () => raw.delete(port));
     secure.emit('connection', socket);
   });
   const sockets = track(front);
