@@ -152,3 +152,65 @@ describe('on real sockets, through a proxy that goes silent after idle', () => {
     expect(attemptOf(error)!.attempt).toBe(1);
   });
 });
+
+describe('the watch gives up only what would be resent (real sockets)', () => {
+  const { guarded, serve } = useFixtures();
+
+  /** A server whose `/slow` answers after 600 ms (> noAnswerMs 300), with a POST ledger behind a 303. */
+  async function slowServer(): Promise<{ url: string; calls: () => number; applied: () => number }> {
+    let calls = 0;
+    let applied = 0;
+    const server = await serve(
+      startHttpServer({
+        record: false,
+        handler: (req, res) => {
+          calls += 1;
+          if (req.method === 'POST') {
+            applied += 1;
+            res.writeHead(303, { location: '/slow' }).end();
+            return;
+          }
+          setTimeout(() => res.end('slow'), req.url === '/slow' ? 600 : 0);
+        },
+      }),
+    );
+    return { url: server.url, calls: () => calls, applied: () => applied };
+  }
+
+  it('not with retries off, none left, or a per-request staleIdleMs above the idle', async () => {
+    const server = await slowServer();
+    const { api } = guarded(server.url, FAST);
+    for (const resetGuard of [{ retries: 0 }, { retry: false }, { staleIdleMs: 60_000 }]) {
+      await api.get('/warm');
+      await pause(300);
+      const before = server.calls();
+      const res = await api.get('/slow', { resetGuard });
+      expect(res.data).toBe('slow');
+      expect(attemptOf(res)!.attempt).toBe(1);
+      expect(server.calls() - before).toBe(1);
+    }
+  });
+
+  it('not a redirect hop: a POST answered with 303 whose GET is slow on an idle socket is applied once', async () => {
+    const server = await slowServer();
+    const { api } = guarded(server.url, FAST);
+    // two pooled sockets, both idle past staleIdleMs: the POST takes one, the GET hop the other
+    await Promise.all([api.get('/warm-1'), api.get('/warm-2')]);
+    await pause(300);
+    const res = await api.post('/submit', 'x');
+    expect(res.data).toBe('slow');
+    expect(attemptOf(res)!.attempt).toBe(1);
+    expect(server.applied()).toBe(1);
+  });
+
+  it('a silent socket under a request that is not resent is not learned from; a black hole is', async () => {
+    const server = await slowServer();
+    const { api, guard } = guarded(server.url, { ...FAST, staleIdleMs: 600 });
+    await api.get('/warm');
+    await pause(700);
+    // a slow server (600 ms) on a long-idle socket: given up at 300 ms, resent, slow again
+    await api.get('/slow');
+    expect(guard.stats().failures['stale-socket']).toBe(1);
+    expect(guard.stats().learnedIdleLimits).toEqual({});
+  });
+});

@@ -114,6 +114,20 @@ describe('OriginMemory (a deterministic clock, stand-in agents and sockets)', ()
     expect(m.factsOf('http://b.test:80')).toMatchObject({ staleResets: 3, lastResetAt: now, lastLearnedAt: now });
   });
 
+  it('one restart that resets many pooled sockets at once is one witness, not two', () => {
+    const m = memory();
+    const a = agentFor('a.test');
+    m.track(a, true);
+    // four sockets idle since the same moment, all reset by one restart 300 ms later
+    const stamps = [free(a), free(a), free(a), free(a)].map((s) => stampOf(s)!);
+    now += 300;
+    for (const dead of stamps) m.onStaleSocket(a, dead, 300);
+    expect(m.learnedLimits()).toEqual({});
+    // a socket that went idle after that, and dies short again: now it is learned
+    staleAfter(m, a, 320);
+    expect(m.learnedLimits()).toEqual({ 'http://a.test:80': LEARNED_FLOOR_MS });
+  });
+
   it('a learned limit doubles every RECOVER_AFTER_MS without a stale reset, then gives way to the default', () => {
     const m = memory();
     const a = agentFor('a.test');
@@ -290,6 +304,20 @@ describe('real sockets', () => {
     expect(server.connections).toBe(2);
     expect(guard.stats().gaveUp).toBe(0);
     expect(guard.stats().retries).toBe(0);
+  });
+
+  it('max=0 retires the connection also when a queued request is waiting for it (maxSockets 1)', async () => {
+    const server = await startHttpServer({
+      handler: (_req, res) => {
+        res.setHeader('keep-alive', 'timeout=60, max=0');
+        res.end('ok');
+      },
+    });
+    open.push(server);
+    const api = axios.create({ baseURL: server.url });
+    guards.push(attach(api, { maxSockets: 1 }));
+    await Promise.all(Array.from({ length: 8 }, () => api.get('/')));
+    expect(server.connections).toBe(8);
   });
 
   it('max=0 retires the connection even when the server leaves it open', async () => {

@@ -28,9 +28,13 @@ type AgentClass = new (options: HttpsOptions) => Agent;
 function withHints(Base: AgentClass, configuredMs: number): AgentClass {
   const baseCalc = (Base.prototype as unknown as { calcSocketTimeout: CalcSocketTimeout }).calcSocketTimeout;
   return class extends Base {
-    override keepSocketAlive(socket: Duplex): boolean {
-      const allowed = noteHint(socket, configuredMs);
-      return (super.keepSocketAlive(socket) as unknown as boolean) && allowed;
+    constructor(options: HttpsOptions) {
+      super(options);
+      // Ahead of Node's own 'free' handler, which hands a freed socket straight to a queued
+      // request without asking keepSocketAlive: a socket the server gave `max=0` carries no more.
+      this.prependListener('free', (socket: Duplex) => {
+        if (!noteHint(socket, configuredMs)) socket.destroy();
+      });
     }
 
     calcSocketTimeout(socket: Duplex): number | undefined {

@@ -15,7 +15,8 @@ import axios, {
 } from 'axios';
 import axiosRetry from 'axios-retry';
 import type { Counters, GuardContext } from './context';
-import { onAttemptFailed } from './decide';
+import { onAttemptFailed, wouldResendSilence } from './decide';
+import { whileSending } from './no-answer';
 import { stateOf, type RequestState } from './state';
 import { beforeRetry } from './wait';
 
@@ -48,6 +49,8 @@ export function createPipeline(ctx: GuardContext): AxiosInstance {
   pipeline.interceptors.request.use((config) => {
     const state = stateOf(config) as RequestState;
     config['axios-retry'] = { ...config['axios-retry'], retries: state.maxAttempts - 1 };
+    // On the merged config the pipeline dispatches (hooks saw the copy, with the user's adapter).
+    config.adapter = (c) => toAdapter(c, state, ctx);
     return onAttemptStart(config, ctx.counters);
   });
   return pipeline;
@@ -123,12 +126,25 @@ async function firstAttempt(
   config.headers = AxiosHeaders.from(config.headers);
   onAttemptStart(config, ctx.counters);
   try {
-    // the config lets the fetch adapter pick up a custom `env.fetch`, as axios does
-    return await getAdapter(state.adapter ?? axios.defaults.adapter, config)(config);
+    return await toAdapter(config, state, ctx);
   } catch (error) {
     onAttemptFailed(error, ctx);
     throw error;
   }
+}
+
+/**
+ * One attempt to the user's adapter, marked as the attempt being sent so that the
+ * black-hole watch on the guard's agents can ask whether it would be resent.
+ */
+function toAdapter(config: InternalAxiosRequestConfig, state: RequestState, ctx: GuardContext): Promise<AxiosResponse> {
+  // the config lets the fetch adapter pick up a custom `env.fetch`, as axios does
+  const adapter = getAdapter(state.adapter ?? axios.defaults.adapter, config);
+  const watch = (state.watch ??= {
+    idleMs: state.options.staleIdleMs,
+    mayGiveUp: () => wouldResendSilence(config, state, ctx),
+  });
+  return whileSending(watch, () => adapter(config));
 }
 
 function onAttemptStart(config: InternalAxiosRequestConfig, counters: Counters): InternalAxiosRequestConfig {

@@ -1,8 +1,7 @@
 import type { Socket } from 'node:net';
-import type { FailureKind } from './kinds';
+import { NO_ANSWER_CODE, type FailureKind } from './kinds';
 import type { Classification } from './types';
 import { nativeRequestOf, tlsHandshakeIncomplete } from './native';
-import { NO_ANSWER_CODE } from './no-answer';
 import { stampOf } from './stamps';
 import { DEFAULTS } from './options';
 import { stateOf } from './state';

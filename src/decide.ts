@@ -9,9 +9,10 @@ import { isReplayableBody } from './body';
 import { classifyError } from './classify';
 import type { GuardContext } from './context';
 import { logDecision, publishReset } from './events';
-import { isResetKind, type ResetKind } from './kinds';
+import { isResetKind, NO_ANSWER_CODE, type ResetKind } from './kinds';
 import { isPoolingAgent, nativeRequestOf } from './native';
-import { decideRetry, refusal, type RetryDecision } from './policy';
+import { decideRetry, refusal, type RetryContext, type RetryDecision } from './policy';
+import type { RetryBudget } from './budget';
 import { originOfUrl } from './native';
 import { stampOf } from './stamps';
 import { requestLabel, targetOf } from './redact';
@@ -41,21 +42,10 @@ export function onAttemptFailed(error: unknown, ctx: GuardContext): void {
 
   const budget = (state.budget ??= ctx.origins.budgetOf(originOf(config, state)));
   const cost = budget?.costOf(classification.kind);
+  const retryAfterMs = classification.kind === 'http-status' ? retryAfterOf(error.response) : undefined;
   const decision: RetryDecision = ctx.detached
     ? refusal('the guard was detached while the request was in flight')
-    : decideRetry({
-        classification,
-        method: config.method,
-        hasIdempotencyKey: config.headers?.has?.('idempotency-key') === true,
-        bodyReplayable: isReplayableBody(config.data),
-        attempt: state.attempt,
-        staleReplays: state.staleReplays,
-        retryAfterMs: classification.kind === 'http-status' ? retryAfterOf(error.response) : undefined,
-        remainingMs: state.remainingMs(),
-        budgetTokens: budget?.available,
-        budgetCost: cost,
-        options: state.options,
-      });
+    : decideRetry(retryContext(config, state, classification, budget, retryAfterMs));
   state.decision = decision;
   // Withdrawn in the same tick as the decision, so concurrent failures cannot overdraw.
   if (decision.retry && budget !== undefined && cost !== undefined) {
@@ -66,6 +56,52 @@ export function onAttemptFailed(error: unknown, ctx: GuardContext): void {
     ctx.counters.budgetRefused += 1;
   }
   logDecision(config, state.attempt, state.maxAttempts, classification, decision);
+}
+
+/** What the policy reads about a failed attempt of this request. */
+function retryContext(
+  config: InternalAxiosRequestConfig,
+  state: RequestState,
+  classification: Classification,
+  budget: RetryBudget | undefined,
+  retryAfterMs?: number,
+): RetryContext {
+  return {
+    classification,
+    method: config.method,
+    hasIdempotencyKey: config.headers?.has?.('idempotency-key') === true,
+    bodyReplayable: isReplayableBody(config.data),
+    attempt: state.attempt,
+    staleReplays: state.staleReplays,
+    retryAfterMs,
+    remainingMs: state.remainingMs(),
+    budgetTokens: budget?.available,
+    budgetCost: budget?.costOf(classification.kind),
+    options: state.options,
+  };
+}
+
+/**
+ * Asked by the black-hole watch when the current attempt met a long-idle pooled socket:
+ * would the policy resend it if it were given up for no answer? (The same rules, budget
+ * and deadline as a real failure; nothing is withdrawn.)
+ */
+export function wouldResendSilence(
+  config: InternalAxiosRequestConfig,
+  state: RequestState,
+  ctx: GuardContext,
+): boolean {
+  if (ctx.detached) return false;
+  const silence: Classification = Object.freeze({
+    kind: 'stale-socket',
+    retryable: true,
+    reusedSocket: true,
+    responseStarted: false,
+    idleMs: undefined,
+    code: NO_ANSWER_CODE,
+  });
+  const budget = state.budget ?? ctx.origins.existingBudgetOf(originOf(config, state));
+  return decideRetry(retryContext(config, state, silence, budget)).retry;
 }
 
 /** A reset: the socket is destroyed, subscribers told, and a stale one's pool purged and taught. */
@@ -96,7 +132,12 @@ function onReset(
   );
   const agent = (native as { agent?: unknown } | undefined)?.agent;
   if (kind === 'stale-socket' && stamp !== undefined && isPoolingAgent(agent)) {
-    ctx.origins.onStaleSocket(agent, stamp, classification.idleMs);
+    // Silence may be a slow server: learn only once the resend answered (install.ts).
+    const silent = classification.code === NO_ANSWER_CODE;
+    ctx.origins.onStaleSocket(agent, stamp, classification.idleMs, !silent);
+    if (silent && classification.idleMs !== undefined) {
+      state.blackHole = { agent, stamp: { ...stamp }, idleMs: classification.idleMs };
+    }
   }
 }
 

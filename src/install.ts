@@ -103,10 +103,7 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
   const pick = (protocol: 'http' | 'https', current: unknown): Agent | undefined => {
     if (isPoolingAgent(current)) return current;
     if (current !== undefined || !resolved.agents) return undefined;
-    const noAnswer =
-      resolved.noAnswerMs > 0
-        ? watchForAnswer({ idleMs: resolved.staleIdleMs, noAnswerMs: resolved.noAnswerMs })
-        : undefined;
+    const noAnswer = resolved.noAnswerMs > 0 ? watchForAnswer(resolved.noAnswerMs) : undefined;
     const agent = createAgent(protocol, resolved, noAnswer);
     owned.push(agent);
     return agent;
@@ -148,6 +145,10 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
     try {
       const response = await sendAttempts(config, state, ctx, pipeline);
       if (state.attempt > 1) ctx.counters.recovered += 1;
+      // A black hole is learned once the resend on a fresh connection answered in time.
+      if (state.blackHole !== undefined && Date.now() - state.startedAt < resolved.noAnswerMs) {
+        origins.confirmBlackHole(state.blackHole.agent, state.blackHole.stamp, state.blackHole.idleMs);
+      }
       // An origin that never failed has a full budget (or none yet): nothing to look up.
       const budget =
         state.budget ?? (origins.hasBudgets ? origins.existingBudgetOf(originOf(config, state)) : undefined);

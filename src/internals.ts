@@ -41,4 +41,4 @@ export { stampOf, type PoolStamp } from './stamps';
 export { redactErrorJSON, redactHeaders, redactUrl, SECRET_HEADERS } from './redact';
 export { parseRetryAfter } from './retry-after';
 export { sleep } from './sleep';
-export { RequestState, STATE_KEY, stateOf } from './state';
+export { STATE_KEY } from './state';

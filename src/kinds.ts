@@ -36,6 +36,12 @@ export function isResetKind(kind: FailureKind): kind is ResetKind {
   return RESETS.has(kind);
 }
 
+/**
+ * The code of the error a request gets when the guard gives it up on a long-idle reused
+ * socket that stayed silent (`noAnswerMs`): classified `stale-socket`.
+ */
+export const NO_ANSWER_CODE = 'ERR_RESET_GUARD_NO_ANSWER';
+
 /** A record with a zero for every kind in `kinds`. */
 export function zeroCounts<K extends string>(kinds: readonly K[]): Record<K, number> {
   const out = {} as Record<K, number>;

@@ -2,43 +2,58 @@
  * Black holes: a firewall or NAT that forgot a pooled connection and drops its packets
  * instead of answering with a reset. A request written on such a socket hears nothing
  * until its timeout. On a socket reused after a long idle (where that is likely), a
- * request that may be resent (idempotent, or keyed) and has had no byte back within
- * `noAnswerMs` of being written is given up on that socket with
- * {@link NO_ANSWER_CODE}; the classifier calls that a stale socket, so it is resent at
- * once on a fresh connection and the origin's idle limit is learned from it.
+ * request that would be resent (idempotent or keyed, with attempts, budget and time
+ * left) and has had no byte back within `noAnswerMs` of being written is given up on
+ * that socket with `ERR_RESET_GUARD_NO_ANSWER`; the classifier calls that a stale socket,
+ * so it is resent at once on a fresh connection. The origin learns its idle limit from it
+ * once the resend answered sooner (a slow server, not a black hole, would not).
  */
 import type { ClientRequest } from 'node:http';
 import type { Socket } from 'node:net';
+import { NO_ANSWER_CODE } from './kinds';
 import { stampOf } from './stamps';
-import { isIdempotentMethod } from './policy';
-
-/** The code of the error a request gets when it is given up on a silent reused socket. */
-export const NO_ANSWER_CODE = 'ERR_RESET_GUARD_NO_ANSWER';
 
 // Node turns longer timers into 1 ms ones.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** What the watch needs to know, from the guard's options. */
-export interface NoAnswerSettings {
-  /** Only sockets idle at least this long are watched (`staleIdleMs`). */
+/** What the watch needs to know about the attempt the guard is sending. */
+export interface AttemptWatch {
+  /** Only sockets idle at least this long are watched (the request's `staleIdleMs`). */
   readonly idleMs: number;
-  /** How long a request may go without a byte back (`noAnswerMs`; 0: off). */
-  readonly noAnswerMs: number;
-  /** The clock. */
-  readonly now?: () => number;
+  /** True when a no-answer failure of this attempt would be resent (asked only when it matters). */
+  mayGiveUp(): boolean;
+}
+
+// The attempt whose adapter call is running now. Node hands a pooled socket to a request
+// synchronously inside `http.request()`, which the adapter calls before its first await;
+// a request made later (a redirect hop, after a body was read, on the agent directly) is
+// not the guard's to give up, since whether it could be resent is unknown.
+let sending: AttemptWatch | undefined;
+
+/** Runs an adapter call with `attempt` as the one the agents' reuse hook sees. */
+export function whileSending<T>(attempt: AttemptWatch, send: () => T): T {
+  const previous = sending;
+  sending = attempt;
+  try {
+    return send();
+  } finally {
+    sending = previous;
+  }
 }
 
 /** The agent's reuse hook: starts the watch on a request that got a long-idle pooled socket. */
-export function watchForAnswer(settings: NoAnswerSettings): (socket: Socket, request: ClientRequest) => void {
-  const now = settings.now ?? Date.now;
-  const waitMs = Math.min(settings.noAnswerMs, MAX_TIMER_MS);
+export function watchForAnswer(
+  noAnswerMs: number,
+  now: () => number = Date.now,
+): (socket: Socket, request: ClientRequest) => void {
+  const waitMs = Math.min(noAnswerMs, MAX_TIMER_MS);
   return (socket, request) => {
+    const attempt = sending;
     const stamp = stampOf(socket);
-    if (waitMs <= 0 || stamp === undefined) return;
+    if (attempt === undefined || waitMs <= 0 || stamp === undefined) return;
     const idleMs = now() - stamp.since;
-    if (idleMs < settings.idleMs) return;
     // A request that may not be resent keeps waiting: giving it up would only fail it sooner.
-    if (!isIdempotentMethod(request.method) && !request.hasHeader('idempotency-key')) return;
+    if (idleMs < attempt.idleMs || !attempt.mayGiveUp()) return;
     let timer: NodeJS.Timeout | undefined;
     const stop = (): void => {
       clearTimeout(timer);
@@ -47,6 +62,8 @@ export function watchForAnswer(settings: NoAnswerSettings): (socket: Socket, req
       request.off('finish', start);
     };
     // From when the request is written: a slow upload is not silence from the far side.
+    // (A body larger than the socket's buffers never finishes writing into a black hole:
+    // such a request waits for its timeout.)
     const start = (): void => {
       timer = setTimeout(() => {
         stop();

@@ -141,19 +141,32 @@ export class OriginMemory {
    * with learning on and on the guard's own agents, the origin's idle limit drops below
    * what was seen, once the evidence is plausible (see {@link PLAUSIBLE_IDLE_MS}).
    */
-  onStaleSocket(agent: Agent, dead: PoolStamp, idleMs: number | undefined): void {
+  onStaleSocket(agent: Agent, dead: PoolStamp, idleMs: number | undefined, learn = true): void {
     const now = this.now();
     const entry = this.entry(dead.origin, now);
     this.heard(dead.origin, entry, now);
     entry.staleResets += 1;
     entry.lastResetAt = now;
     this.purgedSockets += purgeIdlePeers(agent, dead);
+    if (learn) this.learnFrom(agent, entry, dead, idleMs, now);
+  }
+
+  /** A socket given up for no answer turned out dead (its resend answered in time): learn from it. */
+  confirmBlackHole(agent: Agent, dead: PoolStamp, idleMs: number): void {
+    const now = this.now();
+    this.learnFrom(agent, this.entry(dead.origin, now), dead, idleMs, now);
+  }
+
+  private learnFrom(agent: Agent, entry: Entry, dead: PoolStamp, idleMs: number | undefined, now: number): void {
     if (idleMs === undefined || !this.settings.learn || !this.owned.has(agent)) return;
     let evidence: number | undefined = idleMs;
     if (idleMs < PLAUSIBLE_IDLE_MS) {
       const earlier = entry.shortReset;
-      if (earlier === undefined || now - earlier.at > CORROBORATE_MS) {
-        entry.shortReset = { idleMs, at: now };
+      const fresh = earlier === undefined || now - earlier.at > CORROBORATE_MS;
+      if (fresh) entry.shortReset = { idleMs, at: now };
+      // A second witness must have gone idle after the first was seen: the sockets one
+      // restart resets at once are one event, not two.
+      if (fresh || dead.since < earlier.at) {
         evidence = undefined;
       } else {
         entry.shortReset = undefined;

@@ -1,4 +1,5 @@
 import { backoffDelay } from './backoff';
+import { NO_ANSWER_CODE } from './kinds';
 import type { ResolvedOptions } from './normalize';
 import type { Classification } from './types';
 
@@ -167,6 +168,10 @@ function decide(ctx: RetryContext): RetryDecision {
   } else {
     // A refused connection or a failed TLS handshake carried no HTTP bytes: safe for any method.
     reason = permission(ctx, method, c.kind !== 'refused' && c.kind !== 'tls-reset');
+    // Silence (a socket given up for no answer) may be a slow server, not a dead socket.
+    if (reason === undefined && c.code === NO_ANSWER_CODE) {
+      return no(`${method} got no answer on a long-idle reused connection, and may have reached the server`);
+    }
     if (reason === undefined && c.kind === 'stale-socket' && o.retryStaleNonIdempotent) {
       if (ctx.staleReplays > 0) return no(`${method} was already resent once after a stale socket`);
       if (c.idleMs === undefined) {
