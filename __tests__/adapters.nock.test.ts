@@ -8,11 +8,7 @@
 import axios, { AxiosError, type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import nock from 'nock';
 import { attach, attemptOf, type Guard, type GuardOptions } from '../src';
-import { rig, useNock } from './support/nock-rig';
-
-const ORIGIN = 'http://api.test';
-// nock 14 hangs on a plain-object replyWithError({ code }): it must be an Error carrying the code.
-const reset = (): Error => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+import { ORIGIN, reset, rig, useNock } from './support/nock-rig';
 
 let instance: AxiosInstance;
 let guard: Guard;

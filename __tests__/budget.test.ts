@@ -10,12 +10,8 @@ import { attemptOf, failureOf, type BudgetStats, type Guard, type GuardOptions }
 import { startHttpServer, watched } from '../testbed';
 import { failure } from './support/failure';
 import { useFixtures } from './support/guarded';
-import { rig, useNock } from './support/nock-rig';
+import { ORIGIN, reset, rig, useNock } from './support/nock-rig';
 import { WATCHED_TIMEOUT_MS } from './support/timeouts';
-
-const ORIGIN = 'http://api.test';
-// nock 14 hangs on a plain-object replyWithError({ code }): it must be an Error carrying the code.
-const reset = (): Error => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
 
 let instance: AxiosInstance;
 let guard: Guard;

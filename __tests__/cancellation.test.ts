@@ -5,11 +5,7 @@ import { type Guard, type GuardOptions } from '../src';
 import { startHttpServer } from '../testbed';
 import { failure } from './support/failure';
 import { useFixtures } from './support/guarded';
-import { rig, useNock } from './support/nock-rig';
-
-const ORIGIN = 'http://api.test';
-// nock 14 hangs on a plain-object replyWithError({ code }): it must be an Error carrying the code.
-const reset = (): Error => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+import { ORIGIN, reset, rig, useNock } from './support/nock-rig';
 
 let instance: AxiosInstance;
 let guard: Guard;

@@ -7,11 +7,7 @@ import axios, { type AxiosInstance } from 'axios';
 import nock from 'nock';
 import { attach, attemptOf, createClient, type Guard, type GuardOptions } from '../src';
 import { failure } from './support/failure';
-import { rig, useNock } from './support/nock-rig';
-
-const ORIGIN = 'http://api.test';
-// nock 14 hangs on a plain-object replyWithError({ code }): it must be an Error carrying the code.
-const reset = (): Error => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+import { ORIGIN, reset, rig, useNock } from './support/nock-rig';
 
 let instance: AxiosInstance;
 let guard: Guard;

@@ -3,6 +3,12 @@ import axios, { type AxiosInstance } from 'axios';
 import nock from 'nock';
 import { attach, type Guard, type GuardOptions } from '../../src';
 
+/** The origin the nock files mock. */
+export const ORIGIN = 'http://api.test';
+
+/** A connection reset as nock replays it (nock 14 hangs on a plain-object `replyWithError({ code })`). */
+export const reset = (): Error => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+
 export interface Rig {
   readonly instance: AxiosInstance;
   readonly guard: Guard;
