@@ -214,3 +214,23 @@ describe('the watch gives up only what would be resent (real sockets)', () => {
     expect(guard.stats().learnedIdleLimits).toEqual({});
   });
 });
+
+describe('learning from a black hole (real sockets)', () => {
+  const { guarded, serve } = useFixtures();
+
+  it('once the resend answered, the origin learns, and the next request after the same idle goes out on a fresh socket', async () => {
+    const server = await serve(startHttpServer({ record: false }));
+    const proxy = await serve(startIdleDropProxy(server.port, 250, true));
+    const { api, guard } = guarded(proxy.url, FAST);
+    await api.get('/warm');
+    await pause(600);
+    expect(attemptOf(await api.get('/first-hole'))!.attempt).toBe(2);
+    const [limit] = Object.values(guard.stats().learnedIdleLimits);
+    expect(limit).toBeGreaterThanOrEqual(450); // 0.75 x at least 600 ms of idle
+    // the resend's socket, freed before the answer confirmed the hole, got the limit too
+    expect(guard.stats().origins[proxy.url]!.freeSocketTimeoutSource).toBe('learned');
+    await pause(limit! + 300);
+    expect(attemptOf(await api.get('/after-learning'))!.attempt).toBe(1);
+    expect(guard.stats().failures['stale-socket']).toBe(1);
+  });
+});

@@ -154,7 +154,15 @@ export class OriginMemory {
   /** A socket given up for no answer turned out dead (its resend answered in time): learn from it. */
   confirmBlackHole(agent: Agent, dead: PoolStamp, idleMs: number): void {
     const now = this.now();
-    this.learnFrom(agent, this.entry(dead.origin, now), dead, idleMs, now);
+    const entry = this.entry(dead.origin, now);
+    this.learnFrom(agent, entry, dead, idleMs, now);
+    // The resend's socket went free before the answer confirmed the black hole: it and
+    // its free peers get the new limit now, not at their next release.
+    const limit = this.learnedOf(entry, now);
+    if (limit === undefined) return;
+    for (const socket of agent.freeSockets[dead.pool] ?? []) {
+      if (socket.timeout === undefined || socket.timeout === 0 || socket.timeout > limit) socket.setTimeout(limit);
+    }
   }
 
   private learnFrom(agent: Agent, entry: Entry, dead: PoolStamp, idleMs: number | undefined, now: number): void {
