@@ -3,7 +3,7 @@ import { NO_ANSWER_CODE, type FailureKind } from './kinds';
 import type { Classification } from './types';
 import { nativeRequestOf, tlsHandshakeIncomplete } from './native';
 import { stampOf } from './stamps';
-import { DEFAULTS } from './options';
+import { DEFAULTS } from './normalize';
 import { stateOf } from './state';
 
 // Allowlists: a code not named here is not retryable (unknown failures are not replayed).

@@ -9,7 +9,7 @@ export type { Guard, GuardedInstance } from './install';
 export { attemptOf } from './state';
 export { classify } from './classify';
 export { failureOf } from './settle';
-export { DEFAULTS } from './options';
+export { DEFAULTS } from './normalize';
 export type { GuardOptions, IdempotencyKeyFactory, RequestOptions } from './options';
 export type { ResolvedOptions } from './normalize';
 export type { BudgetStats, ResolvedRetryBudget, RetryBudgetOptions } from './budget';

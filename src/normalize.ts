@@ -1,10 +1,12 @@
 /**
- * The one normalize-and-validate step: options merged over {@link DEFAULTS}, each value
- * checked once, with a {@link ResetGuardOptionError} naming the option and the value.
+ * The resolved options: their shape, the one frozen {@link DEFAULTS}, and the one
+ * normalize-and-validate step (options merged over the defaults, each value checked once,
+ * a {@link ResetGuardOptionError} naming the option and the value).
  */
 import type { ResolvedRetryBudget } from './budget';
 import { ResetGuardOptionError } from './errors';
-import { DEFAULTS, type GuardOptions, type IdempotencyKeyFactory, type RequestOptions } from './options';
+import type { GuardOptions, IdempotencyKeyFactory, RequestOptions } from './options';
+import { sleep as defaultSleep } from './sleep';
 import type { GiveUpInfo, RetryInfo } from './types';
 
 /**
@@ -73,6 +75,40 @@ export interface ResolvedOptions {
   /** {@inheritDoc GuardOptions.sleep} */
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
+
+/** Every default, in one frozen object (the JSDoc `@default` tags say the same). */
+export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
+  retry: true,
+  retries: 3,
+  baseDelayMs: 200,
+  maxDelayMs: 10_000,
+  retryTimeouts: false,
+  retryNonIdempotent: false,
+  retryStaleNonIdempotent: true,
+  staleIdleMs: 1000,
+  staleWindowMs: 500,
+  retryStatuses: Object.freeze([408, 429, 502, 503, 504]),
+  maxRetryAfterMs: 60_000,
+  attemptTimeoutMs: 0,
+  deadlineMs: 0,
+  idempotencyKey: false,
+  attemptHeader: false,
+  requestIdHeader: false,
+  onRetry: undefined,
+  onGiveUp: undefined,
+  agents: true,
+  freeSocketTimeout: 4000,
+  keepAliveHints: true,
+  learnIdleLimits: true,
+  noAnswerMs: 2000,
+  maxSockets: Number.POSITIVE_INFINITY,
+  maxFreeSockets: 256,
+  socketLifetime: 0,
+  retryBudget: Object.freeze({ capacity: 500, retryCost: 5, staleCost: 1, timeoutCost: 10, successRefund: 1 }),
+  redactHeaders: Object.freeze([] as string[]),
+  random: Math.random,
+  sleep: defaultSleep,
+});
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const DEFAULT_HEADER = { attemptHeader: 'x-request-attempt', requestIdHeader: 'x-request-id' } as const;

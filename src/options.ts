@@ -1,11 +1,9 @@
 /**
- * Every option of the guard: the public shapes with their JSDoc `@default`, the resolved
- * shape, and the one frozen {@link DEFAULTS}. Validation is `normalize.ts`'s job.
+ * Every option of the guard: the public shapes, each with its JSDoc `@default` (the
+ * values live in `DEFAULTS`, in `normalize.ts`, with the resolved shape and validation).
  */
 import type { InternalAxiosRequestConfig } from 'axios';
-import { sleep as defaultSleep } from './sleep';
 import type { RetryBudgetOptions } from './budget';
-import type { ResolvedOptions } from './normalize';
 import type { GiveUpInfo, RetryInfo } from './types';
 
 declare module 'axios' {
@@ -221,37 +219,3 @@ export interface GuardOptions extends RequestOptions {
    */
   sleep?: ((ms: number, signal?: AbortSignal) => Promise<void>) | undefined;
 }
-
-/** Every default, in one frozen object (the JSDoc `@default` tags say the same). */
-export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
-  retry: true,
-  retries: 3,
-  baseDelayMs: 200,
-  maxDelayMs: 10_000,
-  retryTimeouts: false,
-  retryNonIdempotent: false,
-  retryStaleNonIdempotent: true,
-  staleIdleMs: 1000,
-  staleWindowMs: 500,
-  retryStatuses: Object.freeze([408, 429, 502, 503, 504]),
-  maxRetryAfterMs: 60_000,
-  attemptTimeoutMs: 0,
-  deadlineMs: 0,
-  idempotencyKey: false,
-  attemptHeader: false,
-  requestIdHeader: false,
-  onRetry: undefined,
-  onGiveUp: undefined,
-  agents: true,
-  freeSocketTimeout: 4000,
-  keepAliveHints: true,
-  learnIdleLimits: true,
-  noAnswerMs: 2000,
-  maxSockets: Number.POSITIVE_INFINITY,
-  maxFreeSockets: 256,
-  socketLifetime: 0,
-  retryBudget: Object.freeze({ capacity: 500, retryCost: 5, staleCost: 1, timeoutCost: 10, successRefund: 1 }),
-  redactHeaders: Object.freeze([] as string[]),
-  random: Math.random,
-  sleep: defaultSleep,
-});
