@@ -304,6 +304,15 @@ if (REASON === undefined) {
             // the reset POST never reached the server; the guard's was applied once
             expect(applied[ids.plain]).toBeUndefined();
             expect(applied[ids.guard]).toBe(1);
+            // and reuse comes back: the next requests, 300 ms apart (under the limit learned
+            // from ~1.3 s of idle), ride one pooled connection again
+            await pause(300);
+            const again = await guard.request({ path: '/b/again-1' });
+            await pause(300);
+            const reused = await guard.request({ path: '/b/again-2' });
+            row('(b)', reused, await guard.stats());
+            expect(again.ok && reused.ok).toBe(true);
+            expect(reused).toMatchObject({ reused: true, localPort: again.localPort });
             break;
           }
         }),
