@@ -1,6 +1,6 @@
 /** Keep-alive that stays fresher than the far side: server hints and learned idle limits. */
-import axios from 'axios';
-import { attach, CHANNELS, type Guard } from '../src';
+import axios, { type AxiosInstance } from 'axios';
+import { attach, CHANNELS, type Guard, type GuardOptions } from '../src';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import https from 'node:https';
@@ -306,7 +306,8 @@ describe('real sockets', () => {
     expect(guard.stats().retries).toBe(0);
   });
 
-  it('max=0 retires the connection also when a queued request is waiting for it (maxSockets 1)', async () => {
+  /** A guarded client of a server that answers `max=0` and leaves the connection open. */
+  async function maxZero(options: GuardOptions = {}): Promise<{ api: AxiosInstance; connections: () => number }> {
     const server = await startHttpServer({
       handler: (_req, res) => {
         res.setHeader('keep-alive', 'timeout=60, max=0');
@@ -315,23 +316,20 @@ describe('real sockets', () => {
     });
     open.push(server);
     const api = axios.create({ baseURL: server.url });
-    guards.push(attach(api, { maxSockets: 1 }));
+    guards.push(attach(api, options));
+    return { api, connections: () => server.connections };
+  }
+
+  it('max=0 retires the connection also when a queued request is waiting for it (maxSockets 1)', async () => {
+    const { api, connections } = await maxZero({ maxSockets: 1 });
     await Promise.all(Array.from({ length: 8 }, () => api.get('/')));
-    expect(server.connections).toBe(8);
+    expect(connections()).toBe(8);
   });
 
   it('max=0 retires the connection even when the server leaves it open', async () => {
-    const server = await startHttpServer({
-      handler: (_req, res) => {
-        res.setHeader('keep-alive', 'timeout=60, max=0');
-        res.end('ok');
-      },
-    });
-    open.push(server);
-    const api = axios.create({ baseURL: server.url });
-    guards.push(attach(api));
+    const { api, connections } = await maxZero();
     for (let i = 0; i < 3; i += 1) await api.get('/');
-    expect(server.connections).toBe(3);
+    expect(connections()).toBe(3);
   });
 
   /** `requests` GETs `gapMs` apart; the server resets the request numbers `resetAt` picks. */
