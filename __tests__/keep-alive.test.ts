@@ -1,9 +1,11 @@
 /** Keep-alive that stays fresher than the far side: server hints and learned idle limits. */
 import axios, { type AxiosInstance } from 'axios';
 import { attach, CHANNELS, type Guard, type GuardOptions } from '../src';
+import { spawnSync } from 'node:child_process';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import https from 'node:https';
+import { join } from 'node:path';
 import type { Agent } from 'node:http';
 import type { Socket } from 'node:net';
 import {
@@ -454,5 +456,19 @@ describe('origin labels hold no secret (real TLS)', () => {
     expect(json).not.toContain('PRIVATE KEY');
     expect(json).not.toContain(client.key.split('\n')[1]!);
     expect(Object.keys(guard.stats().origins)).toEqual([server.url]);
+  });
+});
+
+describe('shared agents', () => {
+  it('one stamping listener per agent however many guards use it, and dropped guards are collected', () => {
+    const script = join(__dirname, 'support', 'dropped-guards-child.ts');
+    const run = spawnSync(process.execPath, ['--expose-gc', '-r', 'ts-node/register/transpile-only', script], {
+      encoding: 'utf8',
+    });
+    expect(run.stderr).toBe('');
+    const report = JSON.parse(run.stdout) as { before: number; after: number; alive: number };
+    // 201 guards on one agent: one listener, not 201 (no MaxListenersExceededWarning either)
+    expect(report.after).toBe(report.before + 1);
+    expect(report.alive).toBe(0);
   });
 });

@@ -10,7 +10,7 @@ import type { Agent } from 'node:http';
 import type { Socket } from 'node:net';
 import { RetryBudget, type BudgetStats, type ResolvedRetryBudget } from './budget';
 import { originLabel } from './native';
-import { purgeIdlePeers, restamp, stamp, stampOf, type PoolStamp } from './stamps';
+import { labelOf, purgeIdlePeers, stampOf, stampSockets, type PoolStamp } from './stamps';
 import {
   CORROBORATE_MS,
   FORGET_AFTER_MS,
@@ -73,8 +73,6 @@ export class OriginMemory {
   /** Stale free sockets destroyed because a peer in their pool was found dead. */
   purgedSockets = 0;
   private readonly entries = new Map<string, Entry>();
-  // Pool name -> origin label, for the pools of live agents in stats().
-  private readonly labels = new Map<string, string>();
   private readonly now: () => number;
   private sweptAt: number;
   // Learned limits apply to the guard's own agents only; the others are only observed.
@@ -93,28 +91,15 @@ export class OriginMemory {
    * agentkeepalive's, so its socket timeout is the one that stands. Returns the undo.
    */
   track(agent: Agent, owned: boolean): () => void {
-    const protocol = (agent as Agent & { protocol?: string }).protocol ?? 'http:';
-    const defaultPort = (agent as Agent & { defaultPort?: number }).defaultPort ?? 80;
-    const onFree = (socket: Socket, options: Parameters<Agent['getName']>[0] & { port?: unknown }): void => {
-      const now = this.now();
-      // A socket keeps its pool for life: its stamp is updated in place after the first.
-      const last = stampOf(socket);
-      if (last !== undefined) {
-        restamp(last, now, socket.bytesRead);
-        if (owned) this.onOwnedFree(socket, last.origin, now);
-        return;
-      }
-      const pool = agent.getName(options);
-      let origin = this.labels.get(pool);
-      if (origin === undefined) {
-        origin = originLabel(protocol, options.host ?? 'localhost', String(options.port ?? defaultPort));
-        if (this.labels.size >= MAX_ORIGINS) this.labels.clear();
-        this.labels.set(pool, origin);
-      }
-      stamp(socket, { since: now, pool, origin, bytesRead: socket.bytesRead });
-      if (owned) this.onOwnedFree(socket, origin, now);
+    stampSockets(agent, this.now);
+    if (!owned) return () => undefined;
+    // Only the guard that owns an agent acts on its releases (hints, learned limits), and
+    // it runs after the stamping listener: the stamp is there to read.
+    this.owned.add(agent);
+    const onFree = (socket: Socket): void => {
+      const stamp = stampOf(socket);
+      if (stamp !== undefined) this.onOwnedFree(socket, stamp.origin, stamp.since);
     };
-    if (owned) this.owned.add(agent);
     agent.on('free', onFree);
     return () => {
       agent.off('free', onFree);
@@ -214,7 +199,7 @@ export class OriginMemory {
 
   /** The origin label of a pool of a live agent, for stats(). */
   originOfPool(pool: string, sockets: readonly Socket[] | undefined): string {
-    const known = this.labels.get(pool);
+    const known = labelOf(pool);
     if (known !== undefined) return known;
     const socket = sockets?.[0] as (Socket & { _host?: string; encrypted?: boolean }) | undefined;
     if (socket === undefined) return 'unknown';

@@ -1,9 +1,11 @@
 /**
  * When each pooled socket went idle, under which pool and origin, and how many bytes it
  * had read by then: the facts the classifier, the black-hole watch and the purge read.
+ * One listener per agent records them, shared by every guard that uses the agent.
  */
 import type { Agent } from 'node:http';
 import type { Socket } from 'node:net';
+import { originLabel } from './native';
 
 /** When a socket last went back to its agent's pool, and under which pool and origin. */
 export interface PoolStamp {
@@ -25,16 +27,46 @@ export function stampOf(socket: Socket | null | undefined): PoolStamp | undefine
   return socket ? stamps.get(socket) : undefined;
 }
 
-/** Marks a stamped socket free again, in place: no allocation per request. */
-export function restamp(stamp: PoolStamp, since: number, bytesRead: number): void {
-  const mutable = stamp as { since: number; bytesRead: number };
-  mutable.since = since;
-  mutable.bytesRead = bytesRead;
+// Agents already stamped: one 'free' listener per agent, however many guards use it, and
+// closing over no guard (a guard dropped without detach() is not kept alive by it).
+const tapped = new WeakSet<Agent>();
+// Pool name -> origin label; bounded (a pool name can hold TLS keys: it never leaves here).
+const labels = new Map<string, string>();
+const MAX_LABELS = 1000;
+
+/**
+ * Stamps every socket `agent` puts back in its free pool, from now on (idempotent: the
+ * first call installs the one listener, with its clock).
+ */
+export function stampSockets(agent: Agent, now: () => number = Date.now): void {
+  if (tapped.has(agent)) return;
+  tapped.add(agent);
+  const protocol = (agent as Agent & { protocol?: string }).protocol ?? 'http:';
+  const defaultPort = (agent as Agent & { defaultPort?: number }).defaultPort ?? 80;
+  agent.on('free', (socket: Socket, options: Parameters<Agent['getName']>[0] & { port?: unknown }) => {
+    const since = now();
+    // A socket keeps its pool for life: its stamp is updated in place after the first.
+    const last = stamps.get(socket);
+    if (last !== undefined) {
+      const mutable = last as { since: number; bytesRead: number };
+      mutable.since = since;
+      mutable.bytesRead = socket.bytesRead;
+      return;
+    }
+    const pool = agent.getName(options);
+    let origin = labels.get(pool);
+    if (origin === undefined) {
+      origin = originLabel(protocol, options.host ?? 'localhost', String(options.port ?? defaultPort));
+      if (labels.size >= MAX_LABELS) labels.clear();
+      labels.set(pool, origin);
+    }
+    stamps.set(socket, { since, pool, origin, bytesRead: socket.bytesRead });
+  });
 }
 
-/** Records the stamp of a socket going back to its pool the first time. */
-export function stamp(socket: Socket, value: PoolStamp): void {
-  stamps.set(socket, value);
+/** The origin label of a pool name seen on a stamped agent, if known. */
+export function labelOf(pool: string): string | undefined {
+  return labels.get(pool);
 }
 
 /** Destroys the free sockets of the dead socket's pool that went idle no later than it. */
