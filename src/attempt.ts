@@ -15,8 +15,8 @@ import axios, {
 } from 'axios';
 import axiosRetry from 'axios-retry';
 import type { Counters, GuardContext } from './context';
-import { onAttemptFailed, wouldResendSilence } from './decide';
-import { whileSending } from './no-answer';
+import { onAttemptFailed } from './decide';
+import { sendWatched } from './no-answer';
 import { stateOf, type RequestState } from './state';
 import { beforeRetry } from './wait';
 
@@ -139,12 +139,7 @@ async function firstAttempt(
  */
 function toAdapter(config: InternalAxiosRequestConfig, state: RequestState, ctx: GuardContext): Promise<AxiosResponse> {
   // the config lets the fetch adapter pick up a custom `env.fetch`, as axios does
-  const adapter = getAdapter(state.adapter ?? axios.defaults.adapter, config);
-  const watch = (state.watch ??= {
-    idleMs: state.options.staleIdleMs,
-    mayGiveUp: () => wouldResendSilence(config, state, ctx),
-  });
-  return whileSending(watch, () => adapter(config));
+  return sendWatched(getAdapter(state.adapter ?? axios.defaults.adapter, config), config, state, ctx);
 }
 
 function onAttemptStart(config: InternalAxiosRequestConfig, counters: Counters): InternalAxiosRequestConfig {

@@ -100,10 +100,10 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
 
   const previous = { http: instance.defaults.httpAgent as unknown, https: instance.defaults.httpsAgent as unknown };
   const owned: Agent[] = [];
+  const noAnswer = resolved.noAnswerMs > 0 ? watchForAnswer(resolved.noAnswerMs) : undefined;
   const pick = (protocol: 'http' | 'https', current: unknown): Agent | undefined => {
     if (isPoolingAgent(current)) return current;
     if (current !== undefined || !resolved.agents) return undefined;
-    const noAnswer = resolved.noAnswerMs > 0 ? watchForAnswer(resolved.noAnswerMs) : undefined;
     const agent = createAgent(protocol, resolved, noAnswer);
     owned.push(agent);
     return agent;

@@ -10,34 +10,44 @@
  */
 import type { ClientRequest } from 'node:http';
 import type { Socket } from 'node:net';
+import type { AxiosAdapter, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
+import type { GuardContext } from './context';
+import { wouldResendSilence } from './decide';
 import { NO_ANSWER_CODE } from './kinds';
+import type { RequestState } from './state';
 import { stampOf } from './stamps';
 
 // Node turns longer timers into 1 ms ones.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** What the watch needs to know about the attempt the guard is sending. */
-export interface AttemptWatch {
-  /** Only sockets idle at least this long are watched (the request's `staleIdleMs`). */
-  readonly idleMs: number;
-  /** True when a no-answer failure of this attempt would be resent (asked only when it matters). */
-  mayGiveUp(): boolean;
-}
-
 // The attempt whose adapter call is running now. Node hands a pooled socket to a request
 // synchronously inside `http.request()`, which the adapter calls before its first await;
 // a request made later (a redirect hop, after a body was read, on the agent directly) is
-// not the guard's to give up, since whether it could be resent is unknown.
-let sending: AttemptWatch | undefined;
+// not the guard's to give up, since whether it could be resent is unknown. Three plain
+// references, not an object: nothing is allocated per attempt.
+let sendingConfig: InternalAxiosRequestConfig | undefined;
+let sendingState: RequestState | undefined;
+let sendingCtx: GuardContext | undefined;
 
-/** Runs an adapter call with `attempt` as the one the agents' reuse hook sees. */
-export function whileSending<T>(attempt: AttemptWatch, send: () => T): T {
-  const previous = sending;
-  sending = attempt;
+/** Calls `adapter(config)` as the attempt the agents' reuse hook sees. */
+export function sendWatched(
+  adapter: AxiosAdapter,
+  config: InternalAxiosRequestConfig,
+  state: RequestState,
+  ctx: GuardContext,
+): Promise<AxiosResponse> {
+  const outerConfig = sendingConfig;
+  const outerState = sendingState;
+  const outerCtx = sendingCtx;
+  sendingConfig = config;
+  sendingState = state;
+  sendingCtx = ctx;
   try {
-    return send();
+    return adapter(config);
   } finally {
-    sending = previous;
+    sendingConfig = outerConfig;
+    sendingState = outerState;
+    sendingCtx = outerCtx;
   }
 }
 
@@ -48,12 +58,14 @@ export function watchForAnswer(
 ): (socket: Socket, request: ClientRequest) => void {
   const waitMs = Math.min(noAnswerMs, MAX_TIMER_MS);
   return (socket, request) => {
-    const attempt = sending;
+    const config = sendingConfig;
+    const state = sendingState;
+    const ctx = sendingCtx;
     const stamp = stampOf(socket);
-    if (attempt === undefined || waitMs <= 0 || stamp === undefined) return;
+    if (config === undefined || state === undefined || ctx === undefined || waitMs <= 0 || stamp === undefined) return;
     const idleMs = now() - stamp.since;
     // A request that may not be resent keeps waiting: giving it up would only fail it sooner.
-    if (idleMs < attempt.idleMs || !attempt.mayGiveUp()) return;
+    if (idleMs < state.options.staleIdleMs || !wouldResendSilence(config, state, ctx)) return;
     let timer: NodeJS.Timeout | undefined;
     const stop = (): void => {
       clearTimeout(timer);

@@ -86,9 +86,10 @@ export class OriginMemory {
   }
 
   /**
-   * Stamps every socket `agent` puts back in its free pool. On an agent the guard owns,
-   * also notes the hint and applies the learned limit: this listener runs after
-   * agentkeepalive's, so its socket timeout is the one that stands. Returns the undo.
+   * Makes sure `agent`'s sockets are stamped (one shared listener per agent). On an agent
+   * the guard owns, also notes the hint and applies the learned limit on every release:
+   * this listener runs after agentkeepalive's, so its socket timeout is the one that
+   * stands. Returns the undo (nothing to undo on an agent the guard does not own).
    */
   track(agent: Agent, owned: boolean): () => void {
     stampSockets(agent, this.now);

@@ -3,7 +3,6 @@ import type { AxiosRequestConfig } from 'axios';
 import type { ResolvedOptions } from './normalize';
 import type { Agent } from 'node:http';
 import type { RetryBudget } from './budget';
-import type { AttemptWatch } from './no-answer';
 import type { PoolStamp } from './stamps';
 import type { RetryDecision } from './policy';
 import type { AttemptInfo, Classification, FailureRecord } from './types';
@@ -40,8 +39,6 @@ export class RequestState {
   lastCost = 0;
   /** The retry budget of the request's origin, once a failure looked it up. */
   budget: RetryBudget | undefined;
-  /** What the black-hole watch asks of this request's attempts (made with the first attempt). */
-  watch: AttemptWatch | undefined;
   /** A no-answer failure of this request, learned from if the resend answers in time. */
   blackHole: { readonly agent: Agent; readonly stamp: PoolStamp; readonly idleMs: number } | undefined;
   /** The request's origin label (`https://host:443`), once needed. */
