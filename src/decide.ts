@@ -6,17 +6,16 @@
 import { performance } from 'node:perf_hooks';
 import { isAxiosError, type AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { isReplayableBody } from './body';
+import type { RetryBudget } from './budget';
 import { classifyError } from './classify';
 import type { GuardContext } from './context';
 import { logDecision, publishReset } from './events';
 import { isResetKind, NO_ANSWER_CODE, type ResetKind } from './kinds';
-import { isPoolingAgent, nativeRequestOf } from './native';
+import { isPoolingAgent, nativeRequestOf, originOfUrl } from './native';
 import { decideRetry, refusal, type RetryContext, type RetryDecision } from './policy';
-import type { RetryBudget } from './budget';
-import { originOfUrl } from './native';
-import { stampOf } from './stamps';
 import { requestLabel, targetOf } from './redact';
 import { parseRetryAfter } from './retry-after';
+import { stampOf } from './stamps';
 import { stateOf, type RequestState } from './state';
 import type { Classification } from './types';
 
@@ -81,6 +80,16 @@ function retryContext(
   };
 }
 
+/** How a request given up for no answer is classified (`classify.ts` says the same). */
+const SILENCE: Classification = Object.freeze({
+  kind: 'stale-socket',
+  retryable: true,
+  reusedSocket: true,
+  responseStarted: false,
+  idleMs: undefined,
+  code: NO_ANSWER_CODE,
+});
+
 /**
  * Asked by the black-hole watch when the current attempt met a long-idle pooled socket:
  * would the policy resend it if it were given up for no answer? (The same rules, budget
@@ -92,16 +101,8 @@ export function wouldResendSilence(
   ctx: GuardContext,
 ): boolean {
   if (ctx.detached) return false;
-  const silence: Classification = Object.freeze({
-    kind: 'stale-socket',
-    retryable: true,
-    reusedSocket: true,
-    responseStarted: false,
-    idleMs: undefined,
-    code: NO_ANSWER_CODE,
-  });
   const budget = state.budget ?? ctx.origins.existingBudgetOf(originOf(config, state));
-  return decideRetry(retryContext(config, state, silence, budget)).retry;
+  return decideRetry(retryContext(config, state, SILENCE, budget)).retry;
 }
 
 /** A reset: the socket is destroyed, subscribers told, and a stale one's pool purged and taught. */
@@ -136,7 +137,8 @@ function onReset(
     const silent = classification.code === NO_ANSWER_CODE;
     ctx.origins.onStaleSocket(agent, stamp, classification.idleMs, !silent);
     if (silent && classification.idleMs !== undefined) {
-      state.blackHole = { agent, stamp: { ...stamp }, idleMs: classification.idleMs };
+      // (the socket was destroyed above: its stamp will not change)
+      state.blackHole = { agent, stamp, idleMs: classification.idleMs };
     }
   }
 }
