@@ -155,7 +155,7 @@ export interface GuardOptions extends RequestOptions {
   freeSocketTimeout?: number | undefined;
   /**
    * Follow the server's `Keep-Alive: timeout=N, max=M` hint on the guard's agents: a socket
-   * idles at most N-1 s and is not reused after M responses.
+   * idles at most N-1 s, and `max` counts the requests it may still carry (`max=0` retires it).
    * @default true
    */
   keepAliveHints?: boolean | undefined;
