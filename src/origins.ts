@@ -10,7 +10,7 @@ import type { Agent } from 'node:http';
 import type { Socket } from 'node:net';
 import { RetryBudget, type BudgetStats, type ResolvedRetryBudget } from './budget';
 import { originLabel } from './native';
-import { labelOf, purgeIdlePeers, stampOf, stampSockets, type PoolStamp } from './stamps';
+import { purgeIdlePeers, stampOf, stampSockets, type PoolStamp } from './stamps';
 import {
   CORROBORATE_MS,
   FORGET_AFTER_MS,
@@ -198,10 +198,10 @@ export class OriginMemory {
     return this.budgets > 0;
   }
 
-  /** The origin label of a pool of a live agent, for stats(). */
-  originOfPool(pool: string, sockets: readonly Socket[] | undefined): string {
-    const known = labelOf(pool);
-    if (known !== undefined) return known;
+  /** The origin label of a pool of a live agent, for stats(): from a stamped socket, or its address. */
+  originOfPool(sockets: readonly Socket[] | undefined): string {
+    const stamped = sockets?.find((s) => stampOf(s) !== undefined);
+    if (stamped !== undefined) return (stampOf(stamped) as PoolStamp).origin;
     const socket = sockets?.[0] as (Socket & { _host?: string; encrypted?: boolean }) | undefined;
     if (socket === undefined) return 'unknown';
     const host = socket._host ?? socket.remoteAddress ?? 'unknown';

@@ -30,9 +30,6 @@ export function stampOf(socket: Socket | null | undefined): PoolStamp | undefine
 // Agents already stamped: one 'free' listener per agent, however many guards use it, and
 // closing over no guard (a guard dropped without detach() is not kept alive by it).
 const tapped = new WeakSet<Agent>();
-// Pool name -> origin label; bounded (a pool name can hold TLS keys: it never leaves here).
-const labels = new Map<string, string>();
-const MAX_LABELS = 1000;
 
 /**
  * Stamps every socket `agent` puts back in its free pool, from now on (idempotent: the
@@ -53,20 +50,11 @@ export function stampSockets(agent: Agent, now: () => number = Date.now): void {
       mutable.bytesRead = socket.bytesRead;
       return;
     }
-    const pool = agent.getName(options);
-    let origin = labels.get(pool);
-    if (origin === undefined) {
-      origin = originLabel(protocol, options.host ?? 'localhost', String(options.port ?? defaultPort));
-      if (labels.size >= MAX_LABELS) labels.clear();
-      labels.set(pool, origin);
-    }
-    stamps.set(socket, { since, pool, origin, bytesRead: socket.bytesRead });
+    // Once per connection. No cache keyed by pool names: they can hold TLS keys, and a
+    // module-level map would keep them after their agent is gone.
+    const origin = originLabel(protocol, options.host ?? 'localhost', String(options.port ?? defaultPort));
+    stamps.set(socket, { since, pool: agent.getName(options), origin, bytesRead: socket.bytesRead });
   });
-}
-
-/** The origin label of a pool name seen on a stamped agent, if known. */
-export function labelOf(pool: string): string | undefined {
-  return labels.get(pool);
 }
 
 /** Destroys the free sockets of the dead socket's pool that went idle no later than it. */

@@ -85,8 +85,8 @@ function originStats(ctx: GuardContext, agents: GuardAgents): Record<string, Ori
   const live = [agents.http, agents.https].filter((a): a is Agent => a !== undefined);
   const sockets = new Map<string, { free: number; active: number }>();
   const add = (pools: NodeJS.ReadOnlyDict<readonly Socket[]>, free: boolean): void => {
-    for (const [pool, list] of Object.entries(pools)) {
-      const origin = ctx.origins.originOfPool(pool, list);
+    for (const list of Object.values(pools)) {
+      const origin = ctx.origins.originOfPool(list);
       const counts = sockets.get(origin) ?? { free: 0, active: 0 };
       if (free) counts.free += list?.length ?? 0;
       else counts.active += list?.length ?? 0;
