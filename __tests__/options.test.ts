@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULTS, ResetGuardOptionError, isResetGuardError } from '../src';
-import { normalizeOptions } from '../src/internals';
+import { MAX_TIMER_MS, normalizeOptions, sleep } from '../src/internals';
 import { mergeRequestOptions } from '../src/internals';
 
 describe('DEFAULTS and normalizeOptions', () => {
@@ -58,6 +58,14 @@ describe('DEFAULTS and normalizeOptions', () => {
     ['idempotencyKey', 'yes'],
     ['retryBudget', true],
     ['redactHeaders', ['x-api-key', 'bad header']],
+    // past Node's longest timer (2^31 - 1 ms), which fires after 1 ms instead
+    ['deadlineMs', 30 * 24 * 3600 * 1000],
+    ['attemptTimeoutMs', 2 ** 31],
+    ['maxRetryAfterMs', 2 ** 31],
+    ['maxDelayMs', 2 ** 32],
+    ['freeSocketTimeout', 2 ** 31],
+    ['noAnswerMs', 2 ** 31],
+    ['socketLifetime', 2 ** 40],
   ])('rejects %s = %p with a typed error naming both', (option, value) => {
     let caught: unknown;
     try {
@@ -73,6 +81,26 @@ describe('DEFAULTS and normalizeOptions', () => {
     expect(e.option).toBe(option);
     expect(Object.is(e.value, value)).toBe(true);
     expect(e.message).toContain(`"${option}"`);
+  });
+
+  it('accepts the longest timer Node has, and says what the limit is past it', () => {
+    expect(normalizeOptions({ deadlineMs: MAX_TIMER_MS }).deadlineMs).toBe(2 ** 31 - 1);
+    expect(() => normalizeOptions({ deadlineMs: 2 ** 31 })).toThrow(
+      /"deadlineMs" must be a number of milliseconds from 0 to 2147483647 \(Node's longest timer, ~24.8 days\), got 2147483648/,
+    );
+  });
+
+  it('clamps a wait longer than a timer can hold, rather than letting Node fire it after 1 ms', async () => {
+    const spy = jest.spyOn(global, 'setTimeout');
+    try {
+      const controller = new AbortController();
+      const waiting = sleep(30 * 24 * 3600 * 1000, controller.signal);
+      expect(spy).toHaveBeenLastCalledWith(expect.any(Function), MAX_TIMER_MS);
+      controller.abort(new Error('done'));
+      await expect(waiting).rejects.toThrow('done');
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('rejects unknown option names (typos) and non-objects', () => {

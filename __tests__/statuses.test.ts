@@ -67,6 +67,18 @@ describe('with nock', () => {
       expect(guard.stats()).toMatchObject({ attempts: 1, gaveUp: 1 });
     });
 
+    it('refuses a Retry-After of 30 days even at the largest maxRetryAfterMs: no timer fires early', async () => {
+      setup({ maxRetryAfterMs: 2 ** 31 - 1 });
+      const scope = nock(ORIGIN)
+        .get('/month')
+        .reply(503, '', { 'retry-after': String(30 * 24 * 3600) });
+      const error = await failure(instance.get('/month'));
+      expect(failureOf(error)!.reason).toBe('Retry-After asks for 2592000 s, over maxRetryAfterMs (2147483647 ms)');
+      expect(sleeps).toEqual([]);
+      expect(scope.isDone()).toBe(true);
+      expect(guard.stats().attempts).toBe(1);
+    });
+
     it('does not retry a 503 for POST without a key, nor a 500 for GET', async () => {
       setup();
       nock(ORIGIN).post('/orders').reply(503).get('/bug').reply(500);

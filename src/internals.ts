@@ -40,5 +40,5 @@ export { OriginMemory, type OriginFacts, type OriginMemorySettings, type OriginT
 export { stampOf, type PoolStamp } from './stamps';
 export { redactErrorJSON, redactHeaders, redactUrl, SECRET_HEADERS } from './redact';
 export { parseRetryAfter } from './retry-after';
-export { sleep } from './sleep';
+export { MAX_TIMER_MS, sleep } from './sleep';
 export { STATE_KEY } from './state';

@@ -6,7 +6,7 @@
 import type { ResolvedRetryBudget } from './budget';
 import { ResetGuardOptionError } from './errors';
 import type { GuardOptions, IdempotencyKeyFactory, RequestOptions } from './options';
-import { sleep as defaultSleep } from './sleep';
+import { MAX_TIMER_MS, sleep as defaultSleep } from './sleep';
 import type { GiveUpInfo, RetryInfo } from './types';
 
 /**
@@ -125,9 +125,14 @@ const count: Check = (name, value) => {
   }
   return value;
 };
+// No millisecond option may exceed Node's longest timer: a 30-day deadline would fire at once.
 const millis: Check = (name, value) => {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new ResetGuardOptionError(name, value, 'a finite number of milliseconds >= 0');
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_TIMER_MS) {
+    throw new ResetGuardOptionError(
+      name,
+      value,
+      `a number of milliseconds from 0 to ${MAX_TIMER_MS} (Node's longest timer, ~24.8 days)`,
+    );
   }
   return value;
 };
