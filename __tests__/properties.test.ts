@@ -103,7 +103,7 @@ describe('parseRetryAfter on arbitrary values', () => {
 
 describe('redactUrl', () => {
   it('removes the whole userinfo, split at its last @, and leaves other URLs alone', () => {
-    expect(redactUrl('http://user:p@S3CRET@127.0.0.1:80/x?y=1')).toBe('http://[redacted]@127.0.0.1:80/x?y=1');
+    expect(redactUrl('http://user:p@S3CRET@127.0.0.1:80/x?y=1')).toBe('http://[redacted]@127.0.0.1/x?y=1'); // as parsed: the default port drops;
     expect(redactUrl('https://S3CRETTOKEN@github.com/a')).toBe('https://[redacted]@github.com/a');
     expect(redactUrl('/relative/a@b')).toBe('/relative/a@b');
     expect(redactUrl('http://host/path?email=a@b.c')).toBe('http://host/path?email=a@b.c');
@@ -111,6 +111,64 @@ describe('redactUrl', () => {
       fc.property(fc.webUrl({ withQueryParameters: true, withFragments: true }), fc.string(), (url, secret) => {
         const withAuth = url.replace('://', `://u:${encodeURIComponent(`S3CRET${secret}`)}@`);
         expect(redactUrl(withAuth)).not.toContain('S3CRET');
+      }),
+    );
+  });
+});
+
+describe('redactUrl over the URL shapes axios sends', () => {
+  // What the WHATWG parser forgives, and axios (new URL(fullPath)) therefore sends with basic auth.
+  const lead = fc.constantFrom('', ' ', '  ', '\t', '\n', '\u0001', ' \t\u001f');
+  const scheme = fc.constantFrom('http', 'https', 'HTTP', 'hTtPs');
+  const slashes = fc.constantFrom('://', ':\\\\', ':/\\', ':', ':///', ':\t//');
+  const token = fc.stringMatching(/^[A-Za-z0-9._~!$&'()*+,;=%-]{0,12}$/);
+  const host = fc.constantFrom('h.test', '127.0.0.1', '[::1]', 'xn--bcher-kva.example', 'a-b.c');
+  const port = fc.constantFrom('', ':80', ':8443');
+  const rest = fc.constantFrom('', '/', '/x', '/a@b', '/p?q=1', '/p?email=a@b.c#f', '/x?next=http://other@elsewhere/');
+  const shaped = fc.record({
+    lead,
+    scheme,
+    slashes,
+    user: token,
+    password: token,
+    colon: fc.boolean(),
+    host,
+    port,
+    rest,
+  });
+
+  it('never leaves the userinfo the parser finds, nor changes where the URL points', () => {
+    fc.assert(
+      fc.property(shaped, (u) => {
+        // Markers that no other part contains, so a leak is a substring.
+        const user = `USR${u.user}`;
+        const password = `PWD${u.password}`;
+        const userinfo = u.colon ? `${user}:${password}` : user;
+        const url = `${u.lead}${u.scheme}${u.slashes}${userinfo}@${u.host}${u.port}${u.rest}`;
+        const sent = new URL(url); // what axios's http adapter parses (no base in Node)
+        const redacted = redactUrl(url);
+        expect(redacted).not.toContain('USR');
+        expect(redacted).not.toContain('PWD');
+        const seen = new URL(redacted);
+        expect([seen.protocol, seen.host, seen.pathname, seen.search, seen.hash]).toEqual([
+          sent.protocol,
+          sent.host,
+          sent.pathname,
+          // a URL inside the query loses its userinfo too
+          sent.search.replace('other@', '[redacted]@'),
+          sent.hash,
+        ]);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('leaves URLs without userinfo, and relative paths, as they were', () => {
+    fc.assert(
+      fc.property(scheme, host, port, rest, (s, h, p, r) => {
+        if (r.includes('other@')) return;
+        expect(redactUrl(`${s}://${h}${p}${r}`)).toBe(`${s}://${h}${p}${r}`);
+        expect(redactUrl(r)).toBe(r);
       }),
     );
   });

@@ -65,7 +65,8 @@ describe('with nock', () => {
         expect(retry).toMatchObject({ method: 'GET', url: 'http://api.test/s?page=1', reason: 'GET is idempotent' });
         const json = JSON.parse(JSON.stringify(error)) as Record<string, Record<string, Record<string, unknown>>>;
         expect(json.config!.headers!.Cookie).toBe('[redacted]');
-        expect(json.config!.auth).toEqual({ username: 'me', password: '[redacted]' });
+        // the user part too: for many APIs it is the key itself
+        expect(json.config!.auth).toEqual({ username: '[redacted]', password: '[redacted]' });
         expect(json.resetGuard!.reason).toBe('retry limit reached after 4 attempts');
       } finally {
         for (const name of Object.values(CHANNELS)) unsubscribe(name, listener);
@@ -102,6 +103,35 @@ describe('on real sockets', () => {
       expect(server.headers[0]!.cookie).toBe('id=s3cr3t-cookie'); // sent, just never echoed
       expect(published).toHaveLength(2 + 1 + 1); // 2 resets, 1 retry, 1 give-up
       expect(JSON.stringify(published) + JSON.stringify(error)).not.toMatch(/s3cr3t/);
+    } finally {
+      for (const name of Object.values(CHANNELS)) unsubscribe(name, listener);
+    }
+  });
+
+  it('a URL with leading whitespace (still sent with basic auth) and an auth username that is a key: none leaks', async () => {
+    const published: unknown[] = [];
+    const listener = (message: unknown): void => void published.push(message);
+    for (const name of Object.values(CHANNELS)) subscribe(name, listener);
+    try {
+      const server = await serve(startHttpServer({ resetWhen: () => true }));
+      const hooks: unknown[] = [];
+      const { api } = guarded('', {
+        retries: 1,
+        onRetry: (info) => void hooks.push(info),
+        onGiveUp: (info) => void hooks.push(info),
+      });
+      const url = ` ${server.url.replace('http://', 'http://svc:s3cr3t-ws@')}/ws`;
+      const error = await failure(api.get(url));
+      // axios parsed it as the WHATWG parser does and sent the credentials
+      const sent = server.headers[0]!.authorization!;
+      expect(Buffer.from(sent.replace('Basic ', ''), 'base64').toString()).toBe('svc:s3cr3t-ws');
+      const keyed = await failure(
+        api.get('/k', { baseURL: server.url, auth: { username: 'sk_live_s3cr3t', password: '' } }),
+      );
+      expect(hooks).toHaveLength(4);
+      const seen = JSON.stringify(published) + JSON.stringify(hooks) + JSON.stringify(error) + JSON.stringify(keyed);
+      expect(seen).not.toMatch(/s3cr3t/);
+      expect(JSON.stringify(error)).toContain('http://[redacted]@127.0.0.1');
     } finally {
       for (const name of Object.values(CHANNELS)) unsubscribe(name, listener);
     }

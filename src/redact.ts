@@ -41,22 +41,61 @@ export function redactHeaders(
   return out;
 }
 
-/**
- * `url` without its userinfo (`user:password@`), which often carries a token even in
- * the user part. Split at the last `@` of the authority, as URL parsers do.
- */
-export function redactUrl(url: string): string {
-  // Only absolute URLs carry userinfo; leave relative paths alone.
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, `$1${REDACTED}@`);
+// Any `scheme://userinfo@` inside a string (a query parameter, a path): swept as well.
+const EMBEDDED_USERINFO = /([a-z][a-z0-9+.-]*:[\\/]{2})[^/\\?#@\s]+@/gi;
+// What the WHATWG parser drops before parsing: edge spaces and C0 controls, inner tabs and newlines.
+// eslint-disable-next-line no-control-regex -- the parser strips exactly these
+const IGNORED_BY_PARSER = /^[\x00-\x20]+|[\x00-\x20]+$|[\t\n\r]/g;
+const RELATIVE_BASE = 'http://relative.invalid';
+
+function parseUrl(url: string, base?: string): URL | undefined {
+  try {
+    return new URL(url, base);
+  } catch {
+    return undefined;
+  }
 }
 
-/** Where a request went, as one string: the baseURL joined with the url, password removed. */
-export function targetOf(config: { baseURL?: string | undefined; url?: string | undefined } | undefined): string {
+/**
+ * `url` without its userinfo (`user:password@`), which often carries a token even in the
+ * user part. The URL is read as axios's http adapter reads it, with the WHATWG parser
+ * (so `' http://u:p@h'`, `'http:\\\\u:p@h'` and `'http:u:p@h'` lose theirs too); a
+ * string that parser rejects loses anything that looks like userinfo.
+ */
+export function redactUrl(url: string): string {
+  const parsed = parseUrl(url) ?? parseUrl(url, RELATIVE_BASE);
+  let out = url;
+  if (parsed === undefined) {
+    // Not sendable as it is, but it may still be logged: drop whatever precedes an '@' in the authority.
+    // eslint-disable-next-line no-control-regex -- edge controls, as the parser sees them
+    out = url.replace(/^([\x00-\x20]*(?:[a-z][a-z0-9+.-]*:)?[\\/]*)[^/\\?#]*@/i, `$1${REDACTED}@`);
+  } else if (parsed.username !== '' || parsed.password !== '') {
+    const cleaned = url.replace(IGNORED_BY_PARSER, '');
+    // As written: absolute, or relative to the scheme (`//u:p@host/x`, joined to a base).
+    const scheme = /^[a-z][a-z0-9+.-]*:/i.test(cleaned) ? parsed.protocol : '';
+    out = `${scheme}//${REDACTED}@${parsed.host}${parsed.pathname}${parsed.search}${parsed.hash}`;
+  }
+  return out.replace(EMBEDDED_USERINFO, `$1${REDACTED}@`);
+}
+
+// axios's own test (isAbsoluteURL): a scheme and `//`, or `//` alone; anything else joins the baseURL.
+const ABSOLUTE = /^([a-z][a-z\d+\-.]*:)?\/\//i;
+
+/**
+ * Where a request went, as one string: the baseURL joined with the url as axios joins them
+ * (`buildFullPath`, `allowAbsoluteUrls` included), userinfo removed.
+ */
+export function targetOf(
+  config:
+    { baseURL?: string | undefined; url?: string | undefined; allowAbsoluteUrls?: boolean | undefined } | undefined,
+): string {
   const url = config?.url ?? '';
   const base = config?.baseURL;
   const joined =
-    base !== undefined && !/^[a-z][a-z0-9+.-]*:\/\//i.test(url)
-      ? `${base.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}`
+    base && (!ABSOLUTE.test(url) || config?.allowAbsoluteUrls === false)
+      ? url
+        ? `${base.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}`
+        : base
       : url;
   return redactUrl(joined);
 }
@@ -72,7 +111,7 @@ export function requestLabel(config: {
 
 /**
  * A redacted copy of an axios error's `toJSON()`: header secrets, basic-auth and proxy
- * passwords and URL passwords replaced. Used as the `toJSON` of the guard's final errors.
+ * credentials (user and password) and URL userinfo replaced. Used as the `toJSON` of the guard's final errors.
  */
 export function redactErrorJSON(json: unknown, secrets: ReadonlySet<string> = DEFAULT_SECRETS): unknown {
   if (typeof json !== 'object' || json === null) return json;
@@ -83,10 +122,12 @@ export function redactErrorJSON(json: unknown, secrets: ReadonlySet<string> = DE
     if (c.headers !== undefined) c.headers = redactHeaders(c.headers, secrets);
     if (typeof c.url === 'string') c.url = redactUrl(c.url);
     if (typeof c.baseURL === 'string') c.baseURL = redactUrl(c.baseURL);
-    if (typeof c.auth === 'object' && c.auth !== null) c.auth = { ...c.auth, password: REDACTED };
+    // The user part too: for many APIs it is the key itself (`sk_live_...`).
+    if (typeof c.auth === 'object' && c.auth !== null) c.auth = { username: REDACTED, password: REDACTED };
     if (typeof c.proxy === 'object' && c.proxy !== null) {
       const proxy = { ...(c.proxy as Record<string, unknown>) };
-      if (typeof proxy.auth === 'object' && proxy.auth !== null) proxy.auth = { ...proxy.auth, password: REDACTED };
+      if (typeof proxy.auth === 'object' && proxy.auth !== null)
+        proxy.auth = { username: REDACTED, password: REDACTED };
       c.proxy = proxy;
     }
     // Agents serialize to their whole socket pools: name them instead.
