@@ -3,7 +3,10 @@ import type { Agent } from 'node:http';
 import type { Socket } from 'node:net';
 import { AxiosError, CanceledError } from 'axios';
 import { classifyError, OriginMemory } from '../src/internals';
-import { classify } from '../src';
+import { classify, failureOf } from '../src';
+import { startHttpServer } from '../testbed';
+import { failure } from './support/failure';
+import { useFixtures } from './support/guarded';
 
 const withCode = (code: string, message = code): AxiosError => new AxiosError(message, code);
 
@@ -77,5 +80,43 @@ describe('staleWindowMs: a reused socket is stale only if it failed soon, not co
   ] as const)('%s', (_name, timing, kind) => {
     const c = classifyError(hangUp, { startedAt: 5_000, staleWindowMs: 500, ...timing });
     expect(c).toMatchObject({ kind, reusedSocket: true, idleMs: 4_000 });
+  });
+});
+
+describe('truthful kinds on real sockets', () => {
+  const { guarded, serve } = useFixtures();
+
+  it.each(['http', 'fetch'] as const)(
+    'a 200 whose gzip body does not decode is `decode`, not a status (%s adapter)',
+    async (adapter) => {
+      const server = await serve(
+        startHttpServer({
+          handler: (_req, res) => res.writeHead(200, { 'content-encoding': 'gzip' }).end('not gzip at all'),
+        }),
+      );
+      const { api, guard } = guarded(server.url, {}, { adapter });
+      const error = await failure(api.get('/zipped'));
+      expect(failureOf(error)!.classification).toMatchObject({ kind: 'decode', retryable: false });
+      expect(failureOf(error)!.reason).toBe(
+        'the response body does not decode (Z_DATA_ERROR): the same bytes would come again',
+      );
+      expect(guard.stats()).toMatchObject({ attempts: 1, failures: { decode: 1, 'http-status': 0 } });
+    },
+  );
+
+  it('a timeout with a custom timeoutErrorMessage is still a timeout: retryTimeouts applies, deadlines are named', async () => {
+    const server = await serve(startHttpServer({ handler: () => undefined })); // never answers
+    const { api, guard } = guarded(server.url, { retryTimeouts: true, retries: 1 });
+    const error = await failure(api.get('/slow', { timeout: 50, timeoutErrorMessage: 'upstream too slow' }));
+    expect(error.message).toBe('upstream too slow');
+    expect(failureOf(error)!.classification.kind).toBe('timeout');
+    expect(failureOf(error)!.reason).toBe('retry limit reached after 2 attempts');
+    expect(guard.stats().attempts).toBe(2);
+
+    const cut = await failure(
+      api.get('/slow', { timeoutErrorMessage: 'upstream too slow', resetGuard: { deadlineMs: 50, retries: 3 } }),
+    );
+    expect(failureOf(cut)!.classification.kind).toBe('timeout');
+    expect(failureOf(cut)!.reason).toMatch(/^deadline of 50 ms reached after 1 attempt/);
   });
 });

@@ -33,20 +33,26 @@ function asErrorLike(value: unknown): ErrorLike | undefined {
   return typeof value === 'object' && value !== null ? value : undefined;
 }
 
+// node:zlib's errors carry a numeric `errno` and a code of its decoders: Z_DATA_ERROR,
+// Z_BUF_ERROR (gzip, deflate), ERR__ERROR_FORMAT_... (brotli), ZSTD_error_... (zstd).
+const DECODER_CODE = /^(Z_|ERR__ERROR_|ZSTD_)/;
+
 /** Walks `error`, `error.cause`, ... (the fetch adapter nests the socket error) for a known code. */
-function findCode(error: ErrorLike): { code: string | undefined; messages: string } {
+function findCode(error: ErrorLike): { code: string | undefined; messages: string; decode: boolean } {
   let first: string | undefined;
   let messages = '';
+  let decode = false;
   let current: ErrorLike | undefined = error;
   for (let depth = 0; current !== undefined && depth < 8; depth += 1) {
     if (typeof current.message === 'string') messages += `${current.message}\n`;
     if (typeof current.code === 'string') {
-      if (KNOWN.has(current.code)) return { code: current.code, messages };
+      if (KNOWN.has(current.code)) return { code: current.code, messages, decode };
       first ??= current.code;
+      decode ||= DECODER_CODE.test(current.code) && typeof (current as { errno?: unknown }).errno === 'number';
     }
     current = asErrorLike(current.cause);
   }
-  return { code: first, messages };
+  return { code: first, messages, decode };
 }
 
 function result(
@@ -67,6 +73,17 @@ const TRUNCATED = 'stream has been aborted';
 function statusOf(response: unknown): number | undefined {
   const status = (asErrorLike(response) as { status?: unknown } | undefined)?.status;
   return typeof status === 'number' ? status : undefined;
+}
+
+/**
+ * axios's own `timeout`: ECONNABORTED (ETIMEDOUT under `clarifyTimeoutError`) with its
+ * message, "timeout of N ms exceeded" or the config's `timeoutErrorMessage` when set. The
+ * http adapter uses ECONNABORTED for nothing else, the xhr adapter also for "Request aborted".
+ */
+function isAxiosTimeout(e: ErrorLike, code: string | undefined): boolean {
+  if (code !== 'ECONNABORTED' || typeof e.message !== 'string') return false;
+  const custom = (e as { config?: { timeoutErrorMessage?: unknown } }).config?.timeoutErrorMessage;
+  return /^timeout (of \d+ ?ms )?exceeded$/i.test(e.message) || (typeof custom === 'string' && e.message === custom);
 }
 
 /** When the failed attempt ran, for {@link classifyError}. */
@@ -92,7 +109,7 @@ const BODY_TERMINATED = /(^|\n)terminated(\n|$)/;
  */
 export function classifyError(error: unknown, timing: AttemptTiming = {}): Classification {
   const e = asErrorLike(error) ?? {};
-  const { code, messages } = findCode(e);
+  const { code, messages, decode } = findCode(e);
   const native = nativeRequestOf(e.request);
   const reusedSocket = native?.reusedSocket === true;
   const stamp = reusedSocket ? stampOf(native?.socket) : undefined;
@@ -123,6 +140,8 @@ export function classifyError(error: unknown, timing: AttemptTiming = {}): Class
     e.response != null &&
     ((code !== undefined && RESET_CODES.has(code)) || (code === 'ERR_BAD_RESPONSE' && messages.includes(TRUNCATED)));
   if (truncated) return result('reset-mid-response', true, code, reusedSocket, true, idleMs, statusOf(e.response));
+  // The answer arrived whole but its Content-Encoding does not decode: the same bytes would come again.
+  if (decode) return result('decode', false, code, reusedSocket, true, idleMs, statusOf(e.response));
   if (e.response != null) return result('http-status', false, code, reusedSocket, true, idleMs, statusOf(e.response));
   // The guard gave the request up on a long-idle pooled socket that stayed silent: the far
   // side forgot the connection and drops its packets (a black hole rather than a reset).
@@ -135,8 +154,7 @@ export function classifyError(error: unknown, timing: AttemptTiming = {}): Class
     return result(kind, true, code, reusedSocket, responseStarted, idleMs);
   }
   if (code === 'ECONNREFUSED') return result('refused', true, code, reusedSocket, false, idleMs);
-  // axios reports its own `timeout` as ECONNABORTED ("timeout of Nms exceeded").
-  if ((code !== undefined && TIMEOUT_CODES.has(code)) || (code === 'ECONNABORTED' && /timeout/i.test(messages))) {
+  if ((code !== undefined && TIMEOUT_CODES.has(code)) || isAxiosTimeout(e, code)) {
     return result('timeout', true, code, reusedSocket, responseStarted, idleMs);
   }
   if (code !== undefined && DNS_CODES.has(code)) {

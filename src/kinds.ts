@@ -20,6 +20,7 @@ export const FAILURE_KINDS = Object.freeze([
   'dns',
   'canceled',
   'http-status',
+  'decode',
   'other',
 ] as const);
 

@@ -143,6 +143,12 @@ function decide(ctx: RetryContext): RetryDecision {
   const { classification: c, options: o } = ctx;
   const method = (ctx.method ?? 'get').toUpperCase();
   const status = c.kind === 'http-status' && c.status !== undefined && o.retryStatuses.includes(c.status);
+  if (c.kind === 'decode') {
+    return no(
+      `the response body does not decode${c.code ? ` (${c.code})` : ''}: the same bytes would come again`,
+      false,
+    );
+  }
   if (!c.retryable && !status) {
     const what = c.kind === 'http-status' ? `status ${c.status ?? '?'}` : `${c.kind} failure`;
     return no(`a ${what}${c.code && c.kind !== 'http-status' ? ` (${c.code})` : ''} is not retried`, false);
