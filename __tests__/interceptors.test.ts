@@ -31,6 +31,11 @@ describe('attempt and request-id headers', () => {
     expect(seen.map((s) => s.attempt)).toEqual(['1/4', '2/4']);
     expect(seen[0]!.id).toBe(attemptOf(res)!.requestId);
     expect(seen[1]!.id).toBe(seen[0]!.id);
+    // the response describes the attempt that produced it
+    expect(res.config.headers['x-request-attempt']).toBe('2/4');
+    nock(ORIGIN).get('/gone').times(4).replyWithError(reset());
+    const error = await failure(instance.get('/gone'));
+    expect(error.config!.headers['x-request-attempt']).toBe('4/4');
 
     guard.detach();
     setup();

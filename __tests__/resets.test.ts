@@ -135,6 +135,19 @@ describe('on real sockets', () => {
       expect(guard.stats()).toMatchObject({ requests: 1, attempts: 3, recovered: 1 });
       expect(guard.stats().agents.http!.erroredSockets).toBe(2);
     });
+
+    it('the response and the final error describe the attempt that produced them', async () => {
+      const server = await serve(
+        startHttpServer({ resetWhen: (req) => req.url === '/gone' || req.headers['x-request-attempt'] === '1/4' }),
+      );
+      const { api } = guarded(server.url, { attemptHeader: true });
+      const res = await api.get('/items');
+      expect(server.headers.map((h) => h['x-request-attempt'])).toEqual(['1/4', '2/4']);
+      expect(res.config.headers['x-request-attempt']).toBe('2/4');
+      const error = await failure(api.get('/gone'));
+      expect(error.config!.headers['x-request-attempt']).toBe('4/4');
+      expect(error.response).toBeUndefined();
+    });
   });
 
   it('a reset in the middle of the body: GET retried, POST not', async () => {

@@ -31,7 +31,7 @@ import axios, {
   type InternalAxiosRequestConfig,
 } from 'axios';
 import { createAgent } from './agent';
-import { createPipeline, sendAttempts } from './attempt';
+import { createPipeline, describeAttempt, sendAttempts } from './attempt';
 import { Counters, type GuardContext } from './context';
 import { ResetGuardAttachError, ResetGuardOptionError } from './errors';
 import { isPoolingAgent } from './native';
@@ -153,7 +153,7 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
       const budget =
         state.budget ?? (origins.hasBudgets ? origins.existingBudgetOf(originOf(config, state)) : undefined);
       budget?.onSuccess(state.lastCost);
-      response.config = config;
+      response.config = describeAttempt(config, response.config);
       return response;
     } catch (error) {
       throw await settleFailure(error, config, state, ctx);

@@ -11,6 +11,7 @@ import {
   type AxiosError,
   type InternalAxiosRequestConfig,
 } from 'axios';
+import { describeAttempt } from './attempt';
 import { classifyError } from './classify';
 import type { GuardContext } from './context';
 import { publishGiveUp } from './events';
@@ -54,7 +55,7 @@ export async function settleFailure(
 
 /** Gives the final error the user's config and a `toJSON()` that redacts secrets. */
 function present(error: AxiosError, config: InternalAxiosRequestConfig, secrets: ReadonlySet<string>): void {
-  error.config = config;
+  error.config = describeAttempt(config, error.config);
   if (error.response !== undefined) error.response.config = config;
   Object.defineProperty(error, 'toJSON', {
     configurable: true,
