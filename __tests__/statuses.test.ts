@@ -7,7 +7,7 @@ import type axios from 'axios';
 import { AxiosError, type AxiosInstance } from 'axios';
 import nock from 'nock';
 import { attemptOf, failureOf, type Guard, type GuardOptions } from '../src';
-import { startHttpServer } from '../testbed';
+import { pause, startHttpServer } from '../testbed';
 import { failure } from './support/failure';
 import { useFixtures } from './support/guarded';
 import { rig, useNock } from './support/nock-rig';
@@ -178,5 +178,62 @@ describe('on real sockets', () => {
     expect(attemptOf(res)!.attempt).toBe(3);
     const [origin] = Object.values(guard.stats().origins);
     expect(origin!.activeSockets).toBe(0);
+  });
+
+  describe('a streamed 503 whose retry does not happen frees its socket too (maxSockets 1: the next request gets one)', () => {
+    const big503 = (): ReturnType<typeof startHttpServer> =>
+      startHttpServer({
+        handler: (req, res) => {
+          if (req.url === '/busy') res.writeHead(503).end('x'.repeat(256 * 1024));
+          else res.end('next');
+        },
+      });
+    const nextStillServed = async (api: AxiosInstance, guard: Guard): Promise<void> => {
+      const next = await api.get<string>('/next');
+      expect(next.data).toBe('next');
+      expect(Object.values(guard.stats().origins)[0]!.activeSockets).toBe(0);
+    };
+
+    it('the caller aborts during the wait', async () => {
+      const server = await serve(big503());
+      const controller = new AbortController();
+      const { api, guard } = guarded(server.url, {
+        maxSockets: 1,
+        // a wait that lasts until it is aborted
+        sleep: (_ms, signal) =>
+          new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(new Error('aborted')))),
+        onRetry: () => void setImmediate(() => controller.abort()),
+      });
+      const error = await failure(api.get('/busy', { responseType: 'stream', signal: controller.signal }));
+      expect(error.code).toBe('ERR_CANCELED');
+      await nextStillServed(api, guard);
+    });
+
+    it('the onRetry hook throws', async () => {
+      const server = await serve(big503());
+      const { api, guard } = guarded(server.url, {
+        maxSockets: 1,
+        onRetry: () => {
+          throw new Error('hook says no');
+        },
+      });
+      await expect(api.get('/busy', { responseType: 'stream' })).rejects.toThrow('hook says no');
+      await nextStillServed(api, guard);
+    });
+
+    it('the deadline refuses the retry after the hook', async () => {
+      const server = await serve(big503());
+      const { api, guard } = guarded(server.url, {
+        maxSockets: 1,
+        deadlineMs: 100,
+        onRetry: () => pause(150), // the hook uses up the time left
+      });
+      const error = await failure(api.get('/busy', { responseType: 'stream' }));
+      expect(failureOf(error)!.reason).toMatch(/^deadline of 100 ms reached/);
+      expect(error.response!.status).toBe(503);
+      // the body the guard held for the retry is released, not left to the caller
+      expect((error.response!.data as { destroyed?: boolean }).destroyed).toBe(true);
+      await nextStillServed(api, guard);
+    });
   });
 });

@@ -1,8 +1,8 @@
 /**
  * Between a failed attempt and the retry the policy granted: the history entry, the
  * `onRetry` hook and channel message, the abortable wait, and the re-checks that the
- * deadline still allows the retry and the guard is still attached. Only when all pass is
- * the retry certain, and a streamed body of the failed attempt dropped.
+ * deadline still allows the retry and the guard is still attached. Whatever the outcome,
+ * a streamed body of the failed attempt is dropped.
  */
 import {
   CanceledError,
@@ -68,28 +68,32 @@ export async function beforeRetry(error: AxiosError, config: AxiosRequestConfig,
     throw error;
   };
   try {
-    await options.onRetry?.(info);
-  } catch (reason) {
-    // No retry will be sent: its tokens go back, and a hook's error ends the request as it is.
-    giveBack();
-    state.hookError = reason;
-    throw reason;
+    try {
+      await options.onRetry?.(info);
+    } catch (reason) {
+      // No retry will be sent: its tokens go back, and a hook's error ends the request as it is.
+      giveBack();
+      state.hookError = reason;
+      throw reason;
+    }
+    const beforeWait = lateness(delayMs);
+    if (beforeWait !== undefined) refuse(beforeWait);
+    try {
+      await waitBeforeRetry(delayMs, config, options.sleep, ctx.stop.signal);
+    } catch (reason) {
+      giveBack();
+      if (!isCancel(reason)) state.hookError = reason;
+      throw reason;
+    }
+    const afterWait = lateness(0);
+    if (afterWait !== undefined) refuse(afterWait);
+    ctx.counters.retries += 1;
+  } finally {
+    // Retried or not, a streamed body of the failed attempt is dropped: its socket would
+    // stay out of the pool for good (with maxSockets, starving the next request). The
+    // guard took it to retry; when the retry is refused late, the error still names it.
+    discard(error.response?.data);
   }
-  const beforeWait = lateness(delayMs);
-  if (beforeWait !== undefined) refuse(beforeWait);
-  try {
-    await waitBeforeRetry(delayMs, config, options.sleep, ctx.stop.signal);
-  } catch (reason) {
-    giveBack();
-    if (!isCancel(reason)) state.hookError = reason;
-    throw reason;
-  }
-  const afterWait = lateness(0);
-  if (afterWait !== undefined) refuse(afterWait);
-  // Only now is the retry certain: a streamed body it replaces is dropped, or its socket
-  // would stay out of the pool for good (and, with maxSockets, starve the retry itself).
-  discard(error.response?.data);
-  ctx.counters.retries += 1;
 }
 
 function discard(data: unknown): void {
