@@ -221,18 +221,21 @@ describe('on real sockets', () => {
       await nextStillServed(api, guard);
     });
 
-    it('the deadline refuses the retry after the hook', async () => {
+    it("the deadline refuses the retry after the hook: the 503 body is the caller's, as in plain axios", async () => {
       const server = await serve(big503());
       const { api, guard } = guarded(server.url, {
         maxSockets: 1,
-        deadlineMs: 100,
-        onRetry: () => pause(150), // the hook uses up the time left
+        random: () => 1,
+        baseDelayMs: 10_000, // a 10 s backoff fits a 10.5 s deadline...
+        onRetry: () => pause(600), // ...until the hook has used 0.6 s of it (axios's timer is 10 s away)
       });
-      const error = await failure(api.get('/busy', { responseType: 'stream' }));
-      expect(failureOf(error)!.reason).toMatch(/^deadline of 100 ms reached/);
-      expect(error.response!.status).toBe(503);
-      // the body the guard held for the retry is released, not left to the caller
-      expect((error.response!.data as { destroyed?: boolean }).destroyed).toBe(true);
+      const error = await failure(api.get('/busy', { responseType: 'stream', resetGuard: { deadlineMs: 10_500 } }));
+      expect(failureOf(error)!.reason).toMatch(
+        /^deadline of 10500 ms reached after 1 attempt: a 10000 ms wait would cross it/,
+      );
+      let bytes = 0;
+      for await (const chunk of error.response!.data as NodeJS.ReadableStream) bytes += (chunk as Buffer).length;
+      expect(bytes).toBe(256 * 1024);
       await nextStillServed(api, guard);
     });
   });

@@ -1,8 +1,8 @@
 /**
  * Between a failed attempt and the retry the policy granted: the history entry, the
  * `onRetry` hook and channel message, the abortable wait, and the re-checks that the
- * deadline still allows the retry and the guard is still attached. Whatever the outcome,
- * a streamed body of the failed attempt is dropped.
+ * deadline still allows the retry and the guard is still attached. A streamed body of the
+ * failed attempt is dropped, unless the request ends with that attempt's own error.
  */
 import {
   CanceledError,
@@ -62,9 +62,11 @@ export async function beforeRetry(error: AxiosError, config: AxiosRequestConfig,
     ctx.detached
       ? refusal('the guard was detached while the request was waiting to retry')
       : deadlineRefusal(options.deadlineMs, state.attempt, state.remainingMs(), waitMs);
+  let yours = false;
   const refuse = (late: RetryDecision): never => {
     giveBack();
     state.decision = late;
+    yours = true;
     throw error;
   };
   try {
@@ -89,10 +91,11 @@ export async function beforeRetry(error: AxiosError, config: AxiosRequestConfig,
     if (afterWait !== undefined) refuse(afterWait);
     ctx.counters.retries += 1;
   } finally {
-    // Retried or not, a streamed body of the failed attempt is dropped: its socket would
-    // stay out of the pool for good (with maxSockets, starving the next request). The
-    // guard took it to retry; when the retry is refused late, the error still names it.
-    discard(error.response?.data);
+    // A streamed body of the failed attempt is dropped unless the request ends with that
+    // attempt's error (a late refusal: then it is the caller's, as in plain axios). Anyone
+    // else's would keep its socket out of the pool for good (with maxSockets, starving the
+    // next request): the retry's, or a hook's error or a cancel that replaces it.
+    if (!yours) discard(error.response?.data);
   }
 }
 
