@@ -30,10 +30,10 @@ describe('with nock', () => {
     guard = attach(instance);
     expect(() => attach(instance)).toThrow(ResetGuardAttachError);
     expect(instance.defaults.httpAgent).toBe(guard.agents.http);
-    const destroy = jest.spyOn(guard.agents.http!, 'destroy');
     guard.detach();
     guard.detach();
-    expect(destroy).toHaveBeenCalledTimes(1);
+    // retired: it keeps no socket once the requests it carries are done
+    expect((guard.agents.http as unknown as { keepAlive: boolean }).keepAlive).toBe(false);
     expect(instance.defaults.httpAgent).toBe(before.agent);
     // no interceptor of ours is left (axios nulls ejected slots)
     const handlers = (instance.interceptors.request as unknown as { handlers: unknown[] }).handlers;
@@ -96,25 +96,57 @@ describe('with nock', () => {
 describe('on real sockets', () => {
   const { guarded, serve } = useFixtures();
 
-  it('detach() while a POST is in flight: the guard does not resend what its own detach killed', async () => {
+  it('detach() while a POST is in flight: it finishes, once; then the retired agent closes its sockets', async () => {
     let posts = 0;
+    let answer = (): void => undefined;
     const server = await serve(
       startHttpServer({
         handler: (req, res) => {
           if (req.method !== 'POST') return void res.end('warm');
-          posts += 1; // never answered: the client side goes away first
+          posts += 1; // applied, answered only after detach()
+          answer = () => res.end('applied');
         },
       }),
     );
-    const { api, guard } = guarded(server.url, { staleIdleMs: 50 });
-    await api.get('/warm');
-    await pause(120);
-    const pending = failure(api.post('/orders', { id: 2 }));
-    await pause(50);
+    const { api, guard } = guarded(server.url);
+    await Promise.all([api.get('/warm/1'), api.get('/warm/2')]); // two pooled sockets
+    expect(guard.stats().agents.http!.freeSockets).toBe(2);
+    const pending = api.post<string>('/orders', { id: 2 });
+    while (posts === 0) await pause(5);
     guard.detach();
+    // the idle socket closes (its 'close' comes a moment later); the busy one stays
+    while (guard.stats().agents.http!.freeSockets > 0) await pause(5);
+    expect(guard.stats().agents.http!.activeSockets).toBe(1);
+    answer();
+    const res = await pending;
+    expect([res.status, res.data, posts]).toEqual([200, 'applied', 1]);
+    // the socket that carried it is not pooled: it closes, and the agent holds nothing
+    while (guard.stats().agents.http!.activeSockets > 0) await pause(5);
+    expect(guard.stats().agents.http!).toMatchObject({ freeSockets: 0, closedSockets: 2 });
+    // and the instance goes on without the guard
+    expect((await api.get<string>('/after')).data).toBe('warm');
+  });
+
+  it('a request in flight at detach() that then fails is not retried', async () => {
+    let posts = 0;
+    let die = (): void => undefined;
+    const server = await serve(
+      startHttpServer({
+        handler: (_req, res) => {
+          posts += 1;
+          die = () => res.socket?.resetAndDestroy(); // once the guard is gone
+        },
+      }),
+    );
+    const { api, guard } = guarded(server.url);
+    const pending = failure(api.get('/x'));
+    while (posts === 0) await pause(5);
+    guard.detach();
+    die();
     const error = await pending;
-    expect(posts).toBe(1);
+    expect(error.code).toBe('ECONNRESET');
     expect(failureOf(error)!.reason).toBe('the guard was detached while the request was in flight');
+    expect(posts).toBe(1);
   });
 
   it('detach() ends a pending wait at once; the request fails with the detached reason', async () => {

@@ -130,3 +130,14 @@ export function agentStatus(agent: Agent): AgentStatus {
     pendingRequests: total(agent.requests),
   });
 }
+
+/**
+ * Retires an agent the guard created, without cutting what it carries: its idle sockets
+ * close now, each request in flight finishes, and its socket closes when it goes free
+ * (Node's agent destroys a freed socket while `keepAlive` is off). Requests still queued
+ * on it get a socket as others free up, as before.
+ */
+export function retireAgent(agent: Agent): void {
+  (agent as Agent & { keepAlive: boolean }).keepAlive = false;
+  for (const sockets of Object.values(agent.freeSockets)) for (const socket of [...(sockets ?? [])]) socket.destroy();
+}

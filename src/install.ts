@@ -30,7 +30,7 @@ import axios, {
   type CreateAxiosDefaults,
   type InternalAxiosRequestConfig,
 } from 'axios';
-import { createAgent } from './agent';
+import { createAgent, retireAgent } from './agent';
 import { createPipeline, describeAttempt, sendAttempts } from './attempt';
 import { Counters, type GuardContext } from './context';
 import { ResetGuardAttachError, ResetGuardOptionError } from './errors';
@@ -55,7 +55,11 @@ export interface Guard {
   readonly agents: GuardAgents;
   /** A frozen snapshot of the guard's counters, agents and per-origin state. */
   stats(): GuardStats;
-  /** Removes every interceptor the guard added and destroys only the agents it created. Idempotent. */
+  /**
+   * Removes every interceptor the guard added and retires only the agents it created:
+   * requests in flight finish (without further retries), then their sockets close.
+   * Idempotent.
+   */
   detach(): void;
 }
 
@@ -184,7 +188,8 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
       if (previous.https === undefined && instance.defaults.httpsAgent === agents.https)
         delete instance.defaults.httpsAgent;
       for (const undo of untrack) undo();
-      for (const agent of owned) agent.destroy();
+      // Requests in flight finish (no further retries); the agents close once idle.
+      for (const agent of owned) retireAgent(agent);
       delete marked[GUARD];
     },
   });
