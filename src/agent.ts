@@ -2,7 +2,8 @@
  * The keep-alive agents the guard creates when an instance has none: agentkeepalive,
  * taught to obey the server's Keep-Alive hints, and their socket counts for `stats()`.
  */
-import type { Agent, ClientRequest } from 'node:http';
+import http, { type Agent, type ClientRequest } from 'node:http';
+import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import HttpAgent, { HttpsAgent, type HttpsOptions } from 'agentkeepalive';
@@ -72,11 +73,13 @@ export function createAgent(
     socketLifetime: number;
   },
   onReuse?: OnReuse,
+  inherited: Readonly<Record<string, unknown>> = {},
 ): HttpAgent | HttpsAgent {
   const { freeSocketTimeout, keepAliveHints: hints, maxSockets, maxFreeSockets, socketLifetime } = settings;
   // timeout 0: no active-socket timeout from the agent (agentkeepalive's default of 8 s
   // would kill slow responses); the request's own `timeout` option governs instead.
   const options = {
+    ...inherited,
     keepAlive: true,
     freeSocketTimeout,
     timeout: 0,
@@ -88,6 +91,39 @@ export function createAgent(
   const Hinted = hints ? withHints(Base, freeSocketTimeout) : Base;
   const Agent = onReuse === undefined ? Hinted : withReuseHook(Hinted, onReuse);
   return new Agent(options) as HttpAgent | HttpsAgent;
+}
+
+// What an agent's options say about pooling: the guard's own settings decide these.
+const POOLING = new Set([
+  'keepAlive',
+  'keepAliveMsecs',
+  'maxSockets',
+  'maxFreeSockets',
+  'maxTotalSockets',
+  'scheduling',
+  'timeout',
+  'freeSocketTimeout',
+  'socketActiveTTL',
+  'noDelay',
+  'path',
+]);
+
+/**
+ * What plain axios would have used for `protocol` when an instance has no agent of its
+ * own: Node's global agent. A replaced one of another class (a proxy agent, a custom
+ * subclass) is adopted as it is; Node's own keeps its connection settings (`ca`,
+ * `rejectUnauthorized`, client certificates, `lookup`, `family`, ...), which the guard's
+ * agent takes over (read once, at attach).
+ */
+export function globalAgentOf(
+  protocol: 'http' | 'https',
+): { adopt: Agent } | { inherit: Readonly<Record<string, unknown>> } {
+  const [global, NodeAgent] = protocol === 'http' ? [http.globalAgent, http.Agent] : [https.globalAgent, https.Agent];
+  if (Object.getPrototypeOf(global) !== NodeAgent.prototype) return { adopt: global };
+  const inherit: Record<string, unknown> = {};
+  const options = (global as Agent & { options?: Record<string, unknown> }).options ?? {};
+  for (const [key, value] of Object.entries(options)) if (!POOLING.has(key) && value !== undefined) inherit[key] = value;
+  return { inherit };
 }
 
 /** Socket counts of one agent, from `guard.stats().agents`. */

@@ -30,7 +30,7 @@ import axios, {
   type CreateAxiosDefaults,
   type InternalAxiosRequestConfig,
 } from 'axios';
-import { createAgent, retireAgent } from './agent';
+import { createAgent, globalAgentOf, retireAgent } from './agent';
 import { createPipeline, describeAttempt, sendAttempts } from './attempt';
 import { Counters, type GuardContext } from './context';
 import { ResetGuardAttachError, ResetGuardOptionError } from './errors';
@@ -105,16 +105,20 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
   const previous = { http: instance.defaults.httpAgent as unknown, https: instance.defaults.httpsAgent as unknown };
   const owned: Agent[] = [];
   const noAnswer = resolved.noAnswerMs > 0 ? watchForAnswer(resolved.noAnswerMs) : undefined;
-  const pick = (protocol: 'http' | 'https', current: unknown): Agent | undefined => {
-    if (isPoolingAgent(current)) return current;
+  const pick = (protocol: 'http' | 'https', current: unknown): { agent: Agent; install: boolean } | undefined => {
+    if (isPoolingAgent(current)) return { agent: current, install: false };
     if (current !== undefined || !resolved.agents) return undefined;
-    const agent = createAgent(protocol, resolved, noAnswer);
+    // What plain axios would use here: Node's global agent, whose settings the user may rely on.
+    const global = globalAgentOf(protocol);
+    if ('adopt' in global) return isPoolingAgent(global.adopt) ? { agent: global.adopt, install: false } : undefined;
+    const agent = createAgent(protocol, resolved, noAnswer, global.inherit);
     owned.push(agent);
-    return agent;
+    return { agent, install: true };
   };
-  const agents = Object.freeze({ http: pick('http', previous.http), https: pick('https', previous.https) });
-  if (agents.http !== undefined && previous.http === undefined) instance.defaults.httpAgent = agents.http;
-  if (agents.https !== undefined && previous.https === undefined) instance.defaults.httpsAgent = agents.https;
+  const picked = { http: pick('http', previous.http), https: pick('https', previous.https) };
+  const agents = Object.freeze({ http: picked.http?.agent, https: picked.https?.agent });
+  if (picked.http?.install === true) instance.defaults.httpAgent = agents.http;
+  if (picked.https?.install === true) instance.defaults.httpsAgent = agents.https;
   const untrack = [agents.http, agents.https]
     .filter((a): a is Agent => a !== undefined)
     .map((a) => origins.track(a, owned.includes(a)));
