@@ -305,10 +305,15 @@ test('the tarball holds the build, README (with the chart and examples it links 
     'README.md',
     'docs/demo.svg',
     'docs/keep-alive.md',
+    'docs/observability-otel.md',
     'package.json',
   ]);
   expect(packed).toEqual(
-    expect.arrayContaining(['examples/per-request-override.ts', 'examples/jest-user-project/orders.test.ts']),
+    expect.arrayContaining([
+      'examples/per-request-override.ts',
+      'examples/jest-user-project/orders.test.ts',
+      'examples/opentelemetry.ts',
+    ]),
   );
 });
 

@@ -8,7 +8,8 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { pause } from '../testbed';
 import { CLIENTS, makeClient, type ClientName } from './clients';
-import { percentile, renderSvg, renderTables, type ClientResult, type DemoReport, type ScenarioResult } from './report';
+import { renderSvg } from './chart';
+import { percentile, renderTables, type ClientResult, type DemoReport, type ScenarioResult } from './report';
 import { SCENARIOS, type Scenario, type Traffic } from './scenarios';
 
 async function drive(client: ClientName, scenario: Scenario, quick: boolean): Promise<ClientResult> {
