@@ -122,7 +122,8 @@ export function globalAgentOf(
   if (Object.getPrototypeOf(global) !== NodeAgent.prototype) return { adopt: global };
   const inherit: Record<string, unknown> = {};
   const options = (global as Agent & { options?: Record<string, unknown> }).options ?? {};
-  for (const [key, value] of Object.entries(options)) if (!POOLING.has(key) && value !== undefined) inherit[key] = value;
+  for (const [key, value] of Object.entries(options))
+    if (!POOLING.has(key) && value !== undefined) inherit[key] = value;
   return { inherit };
 }
 

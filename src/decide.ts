@@ -11,7 +11,7 @@ import { classifyError } from './classify';
 import type { GuardContext } from './context';
 import { logDecision, publishReset } from './events';
 import { isResetKind, NO_ANSWER_CODE, type ResetKind } from './kinds';
-import { isPoolingAgent, nativeRequestOf, originOfUrl } from './native';
+import { earlierAnswer, isPoolingAgent, nativeRequestOf, originOfUrl } from './native';
 import { decideRetry, refusal, type RetryContext, type RetryDecision } from './policy';
 import { requestLabel, targetOf } from './redact';
 import { parseRetryAfter } from './retry-after';
@@ -44,7 +44,7 @@ export function onAttemptFailed(error: unknown, ctx: GuardContext): void {
   const retryAfterMs = classification.kind === 'http-status' ? retryAfterOf(error.response) : undefined;
   const decision: RetryDecision = ctx.detached
     ? refusal('the guard was detached while the request was in flight')
-    : decideRetry(retryContext(config, state, classification, budget, retryAfterMs));
+    : decideRetry(retryContext(config, state, classification, budget, retryAfterMs, earlierAnswer(error.request)));
   state.decision = decision;
   // Withdrawn in the same tick as the decision, so concurrent failures cannot overdraw.
   if (decision.retry && budget !== undefined && cost !== undefined) {
@@ -64,6 +64,7 @@ function retryContext(
   classification: Classification,
   budget: RetryBudget | undefined,
   retryAfterMs?: number,
+  answeredBefore?: string,
 ): RetryContext {
   return {
     classification,
@@ -73,6 +74,7 @@ function retryContext(
     attempt: state.attempt,
     staleReplays: state.staleReplays,
     retryAfterMs,
+    answeredBefore,
     remainingMs: state.remainingMs(),
     budgetTokens: budget?.available,
     budgetCost: budget?.costOf(classification.kind),

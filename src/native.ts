@@ -69,3 +69,21 @@ export function originOfUrl(url: string): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * Why a response may already have arrived for the request behind axios's `error.request`
+ * before it failed, or `undefined`: a redirect that follow-redirects followed (the failure
+ * is then the next hop's, the original request possibly applied), or the fetch adapter,
+ * which follows redirects inside fetch where nothing of them can be seen.
+ */
+export function earlierAnswer(request: unknown): string | undefined {
+  if (typeof request !== 'object' || request === null) return undefined;
+  const r = request as { _redirectCount?: unknown; redirect?: unknown; url?: unknown };
+  if (typeof r._redirectCount === 'number' && r._redirectCount > 0) {
+    return `the server answered with a redirect before this failure (${r._redirectCount} followed)`;
+  }
+  if (r.redirect === 'follow' && typeof r.url === 'string') {
+    return "fetch follows redirects out of the guard's sight (maxRedirects: 0 lets it tell)";
+  }
+  return undefined;
+}

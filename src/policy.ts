@@ -22,6 +22,11 @@ export interface RetryContext {
   readonly method: string | undefined;
   /** The request carries an `Idempotency-Key` header. */
   readonly hasIdempotencyKey: boolean;
+  /**
+   * Why a response (a redirect) may already have arrived for this request before the
+   * failure, when one may have: its original request is then possibly applied.
+   */
+  readonly answeredBefore?: string | undefined;
   /** The body can be sent again ({@link isReplayableBody}): not a stream. */
   readonly bodyReplayable: boolean;
   /** The attempt that failed, 1-based. */
@@ -172,8 +177,11 @@ function decide(ctx: RetryContext): RetryDecision {
     reason = permission(ctx, method, true);
     if (reason === undefined) return no(`${method} is not idempotent and the server answered ${c.status}`);
   } else {
-    // A refused connection or a failed TLS handshake carried no HTTP bytes: safe for any method.
-    reason = permission(ctx, method, c.kind !== 'refused' && c.kind !== 'tls-reset');
+    // A refused connection or a failed TLS handshake carried no HTTP bytes: safe for any
+    // method, unless an earlier hop of the same request was answered (a redirect).
+    const answered = ctx.answeredBefore;
+    reason = permission(ctx, method, answered !== undefined || (c.kind !== 'refused' && c.kind !== 'tls-reset'));
+    if (reason === undefined && answered !== undefined) return no(`${method} may have been applied: ${answered}`);
     // Silence (a socket given up for no answer) may be a slow server, not a dead socket.
     if (reason === undefined && c.code === NO_ANSWER_CODE) {
       return no(`${method} got no answer on a long-idle reused connection, and may have reached the server`);
