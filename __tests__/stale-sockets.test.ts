@@ -5,7 +5,7 @@
  * staleWindowMs rule for a POST. Outcomes are asserted, never wall time.
  */
 import { attemptOf, failureOf } from '../src';
-import { idleClosingServer, pause, startHttpServer, startIdleDropProxy } from '../testbed';
+import { idleClosingServer, keepLoopBusy, pause, startHttpServer, startIdleDropProxy } from '../testbed';
 import { failure } from './support/failure';
 import { useFixtures } from './support/guarded';
 
@@ -41,6 +41,31 @@ describe.each([
     expect(proxy.resets).toBe(2);
     expect(guard.stats().resets['stale-socket']).toBe(2);
   });
+});
+
+it('a busy event loop does not make a POST the server worked on for 1.5 s look stale: applied once', async () => {
+  const applied: string[] = [];
+  const server = await serve(
+    startHttpServer({
+      handler: (req, res, _n, body) => {
+        if (req.method !== 'POST') return void res.end('warm');
+        applied.push(body); // committed, then the server dies before answering
+        setTimeout(() => req.socket.resetAndDestroy(), 1500);
+      },
+    }),
+  );
+  // staleIdleMs 0: any reused socket counts as long idle, the most permissive case
+  const { api, guard } = guarded(server.url, { staleIdleMs: 0, learnIdleLimits: false });
+  await api.get('/warm');
+  const stop = keepLoopBusy(0.8);
+  try {
+    const error = await failure(api.post('/orders', { id: 7 }));
+    expect(failureOf(error)!.classification).toMatchObject({ kind: 'reset', reusedSocket: true });
+    expect(applied).toEqual(['{"id":7}']);
+    expect(guard.stats().attempts).toBe(2); // the GET and the one POST
+  } finally {
+    stop();
+  }
 });
 
 describe('resets on a busy reused connection (idle only a few ms)', () => {

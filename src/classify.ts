@@ -92,7 +92,7 @@ export interface AttemptTiming {
   readonly startedAt?: number | undefined;
   /** When it failed; defaults to now. */
   readonly failedAt?: number | undefined;
-  /** Of that time, how long this process was busy computing rather than waiting; not counted. */
+  /** Of that time, how long this process was busy computing rather than waiting; not counted, up to `staleWindowMs`. */
   readonly busyMs?: number | undefined;
   /** Longest time from start to failure that still counts as a stale socket. */
   readonly staleWindowMs?: number | undefined;
@@ -115,10 +115,14 @@ export function classifyError(error: unknown, timing: AttemptTiming = {}): Class
   const stamp = reusedSocket ? stampOf(native?.socket) : undefined;
   const startedAt = timing.startedAt;
   const idleMs = stamp === undefined ? undefined : Math.max(0, (startedAt ?? Date.now()) - stamp.since);
+  const window = timing.staleWindowMs ?? DEFAULTS.staleWindowMs;
+  // Busy time only excuses lateness in noticing a failure that had already arrived, and
+  // never by more than the window itself: a reused socket failing later than twice the
+  // window after the attempt started was alive, however busy the loop (a busy loop must not
+  // make a server that worked 1.5 s on a POST before dying look like a forgotten socket).
   const failedFast =
     startedAt === undefined ||
-    (timing.failedAt ?? Date.now()) - startedAt - (timing.busyMs ?? 0) <=
-      (timing.staleWindowMs ?? DEFAULTS.staleWindowMs);
+    (timing.failedAt ?? Date.now()) - startedAt - Math.min(timing.busyMs ?? 0, window) <= window;
   // A reused plain-TCP socket that read bytes since it left the pool had begun to receive an
   // answer, even when Node gave up before a response object existed (a truncated head).
   // Not TLS: a server's close_notify alert is bytes too, sent when it closes an idle socket.
