@@ -5,7 +5,18 @@
  * staleWindowMs rule for a POST. Outcomes are asserted, never wall time.
  */
 import { attemptOf, failureOf } from '../src';
-import { idleClosingServer, keepLoopBusy, pause, startHttpServer, startIdleDropProxy } from '../testbed';
+import http from 'node:http';
+import https from 'node:https';
+import {
+  idleClosingServer,
+  keepLoopBusy,
+  pause,
+  startHttpServer,
+  startIdleDropProxy,
+  startRawServer,
+  testCertificate,
+  writeThenReset,
+} from '../testbed';
 import { failure } from './support/failure';
 import { useFixtures } from './support/guarded';
 
@@ -67,6 +78,47 @@ it('a busy event loop does not make a POST the server worked on for 1.5 s look s
     stop();
   }
 });
+
+describe.each(['http', 'https'] as const)(
+  'response bytes before the reset count on a reused %s socket: the POST is not resent',
+  (scheme) => {
+    const WARM = 'HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: keep-alive\r\n\r\nwarm';
+    it.each([
+      ['a partial response head', 'HTTP/1.1 201 Created\r\nContent-Type: text/pl'],
+      ['a complete 103 Early Hints', 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n'],
+      ['a complete 100 Continue', 'HTTP/1.1 100 Continue\r\n\r\n'],
+    ])('%s, then the server dies', async (_name, bytes) => {
+      const applied: string[] = [];
+      const certificate = testCertificate();
+      const server = await serve(
+        startRawServer(
+          (socket, _n, head, { tcp }) => {
+            if (head.startsWith('GET')) return void socket.write(WARM);
+            applied.push(head.split('\r\n')[0]!); // the POST is committed, then:
+            writeThenReset(socket, bytes, tcp);
+          },
+          scheme === 'https' ? certificate : undefined,
+        ),
+      );
+      const agent =
+        scheme === 'https'
+          ? new https.Agent({ keepAlive: true, ca: certificate.cert })
+          : new http.Agent({ keepAlive: true });
+      track({ close: () => Promise.resolve(agent.destroy()) });
+      // staleIdleMs 0: any reused socket counts as long idle, the most permissive case
+      const { api } = guarded(server.url, { staleIdleMs: 0 }, { httpAgent: agent, httpsAgent: agent });
+      await api.get('/warm');
+      const error = await failure(api.post('/orders', { id: 1 }));
+      expect(failureOf(error)!.classification).toMatchObject({
+        kind: 'reset-mid-response',
+        reusedSocket: true,
+        responseStarted: true,
+      });
+      expect(applied).toEqual(['POST /orders HTTP/1.1']);
+      expect(server.connections).toBe(1);
+    });
+  },
+);
 
 describe('resets on a busy reused connection (idle only a few ms)', () => {
   it('POST is not resent; GET is, at once', async () => {
@@ -155,20 +207,28 @@ describe('the staleWindowMs rule', () => {
     expect(failureOf(error)!.classification).toMatchObject({ kind: 'reset', reusedSocket: true });
   });
 
-  it('a stale socket stays stale when this process was busy while the RST came back', async () => {
+  it('busy time excuses a stale socket noticed late only up to the window: past it, a POST is not resent', async () => {
     const server = await serve(startHttpServer({ keepAliveTimeout: 0 }));
     const proxy = await serve(startIdleDropProxy(server.port, 100));
     const { api } = guarded(proxy.url, { staleIdleMs: 50, staleWindowMs: 100 });
-    await api.get('/warm');
+    const block = (ms: number): unknown =>
+      setImmediate(() => {
+        const until = Date.now() + ms;
+        while (Date.now() < until);
+      });
+    await api.get('/warm/1');
     await pause(250); // the proxy forgets the connection
     const sent = api.post<{ n: number }>('/orders', { id: 7 });
-    // 300 ms of CPU work right after the send: more than staleWindowMs, none of it network time
-    setImmediate(() => {
-      const until = Date.now() + 300;
-      while (Date.now() < until);
-    });
+    block(150); // 150 ms of CPU right after the send: over the 100 ms window, excused
     const res = await sent;
     expect(attemptOf(res)!.history).toMatchObject([{ kind: 'stale-socket' }]);
     expect(server.methods.filter((m) => m === 'POST')).toHaveLength(1);
+
+    await pause(250);
+    const late = failure(api.post('/orders', { id: 8 }));
+    block(400); // 400 ms: past twice the window, the failure can no longer be told from a crash
+    const error = await late;
+    expect(failureOf(error)!.classification).toMatchObject({ kind: 'reset', reusedSocket: true });
+    expect(server.methods.filter((m) => m === 'POST')).toHaveLength(1); // id 7 only: never resent
   });
 });

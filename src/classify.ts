@@ -1,4 +1,3 @@
-import type { Socket } from 'node:net';
 import { NO_ANSWER_CODE, type FailureKind } from './kinds';
 import type { Classification } from './types';
 import { nativeRequestOf, tlsHandshakeIncomplete } from './native';
@@ -123,12 +122,11 @@ export function classifyError(error: unknown, timing: AttemptTiming = {}): Class
   const failedFast =
     startedAt === undefined ||
     (timing.failedAt ?? Date.now()) - startedAt - Math.min(timing.busyMs ?? 0, window) <= window;
-  // A reused plain-TCP socket that read bytes since it left the pool had begun to receive an
-  // answer, even when Node gave up before a response object existed (a truncated head).
-  // Not TLS: a server's close_notify alert is bytes too, sent when it closes an idle socket.
-  const socket = native?.socket as (Socket & { encrypted?: boolean }) | null | undefined;
-  const bytesSinceReuse =
-    stamp !== undefined && socket?.encrypted !== true && (socket?.bytesRead ?? 0) > stamp.bytesRead;
+  // A reused socket that read bytes since it left the pool had begun to receive an answer,
+  // even when Node gave up before a response object existed (a truncated head, a 1xx). On
+  // TLS too: a TLSSocket counts decrypted bytes only, so a server's close_notify is not one.
+  const socket = native?.socket;
+  const bytesSinceReuse = stamp !== undefined && (socket?.bytesRead ?? 0) > stamp.bytesRead;
   const responseStarted =
     e.response != null ||
     (native as { res?: unknown } | undefined)?.res != null ||

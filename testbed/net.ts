@@ -6,6 +6,8 @@
  */
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import net, { type AddressInfo, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
 
 export interface Closeable {
   readonly port: number;
@@ -120,13 +122,28 @@ export interface RawServer extends Closeable {
 }
 
 /**
- * A TCP server that reads each request head (and the body its Content-Length announces),
- * then lets `respond` answer on the raw socket. `n` counts requests from 1, across connections.
+ * What a raw server answers on: `socket` to write on (the TLS socket under `secure`), and
+ * `tcp`, the connection under it, whose RST is the server dying (a TLS socket cannot send one).
  */
-export async function startRawServer(respond: (socket: Socket, n: number, head: string) => void): Promise<RawServer> {
+export interface RawConnection {
+  readonly socket: Duplex;
+  readonly tcp: Socket;
+}
+
+/**
+ * A TCP server (TLS with `secure`) that reads each request head (and the body its
+ * Content-Length announces), then lets `respond` answer on the raw socket. `n` counts
+ * requests from 1, across connections; a connection may carry several (keep-alive).
+ */
+export async function startRawServer(
+  respond: (socket: Socket, n: number, head: string, connection: RawConnection) => void,
+  secure?: { key: string; cert: string },
+): Promise<RawServer> {
   const state = { connections: 0, requests: 0 };
-  const server = net.createServer((socket) => {
+  const server = net.createServer((tcp) => {
     state.connections += 1;
+    tcp.on('error', () => undefined);
+    const socket: Duplex = secure ? new tls.TLSSocket(tcp, { isServer: true, ...secure }) : tcp;
     socket.on('error', () => undefined);
     let buffered = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
@@ -138,20 +155,21 @@ export async function startRawServer(respond: (socket: Socket, n: number, head: 
       if (buffered.length < end + 4 + length) return;
       buffered = buffered.subarray(end + 4 + length);
       state.requests += 1;
-      respond(socket, state.requests, head);
+      respond(socket as Socket, state.requests, head, { socket, tcp });
     });
   });
   const sockets = track(server);
-  return Object.assign(state, await listen(server, sockets));
+  return Object.assign(state, await listen(server, sockets, secure ? 'https' : 'http'));
 }
 
 /**
- * Writes `bytes`, then sends an RST 50 ms after they were handed to the kernel: an RST that
- * arrives together with the data is reported by libuv as an EOF, so the client must have
- * read the data first for the RST to show as ECONNRESET.
+ * Writes `bytes`, then sends an RST (on `tcp`, the connection under a TLS socket) 50 ms
+ * after they were handed to the kernel: an RST that arrives together with the data is
+ * reported by libuv as an EOF, so the client must have read the data first for the RST to
+ * show as ECONNRESET.
  */
-export const writeThenReset = (socket: Socket, bytes: string | Uint8Array): void => {
-  socket.write(bytes, () => setTimeout(() => socket.resetAndDestroy(), 50));
+export const writeThenReset = (socket: Duplex, bytes: string | Uint8Array, tcp: Socket = socket as Socket): void => {
+  socket.write(bytes, () => setTimeout(() => tcp.resetAndDestroy(), 50));
 };
 
 export interface IdleDropProxy extends Closeable {
