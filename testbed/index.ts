@@ -9,3 +9,4 @@ export * from './faults';
 export * from './chaos';
 export * from './proxies';
 export * from './watchdog';
+export * from './chromium';
