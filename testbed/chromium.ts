@@ -224,6 +224,8 @@ export function launchChromium(binary: string, progress: () => void = () => unde
         await exited;
       }
       clearTimeout(timer);
+      commands.destroy();
+      messages.destroy();
       // Its renderer and GPU processes share the group: none may outlive the test.
       killGroup();
       process.removeListener('exit', killGroup);
