@@ -3,7 +3,9 @@
  * project in the OS temp dir installs the tarball and uses it: `require` from CommonJS,
  * `import` from ESM (one copy of the code behind both), the bin through `npx`, and
  * TypeScript consumers compiled against the packed declarations under the module
- * settings in common use, each using `config.resetGuard` on an axios call.
+ * settings in common use, each using `config.resetGuard` on an axios call. Under the
+ * `browser`, `edge-light`, `workerd` and `react-native` conditions both `require` and
+ * `import` load the browser entry instead: the same public list, an inert guard.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -141,6 +143,38 @@ console.log(JSON.stringify({
 }));
 `;
 
+// Run with `node -C <condition>`: the browser entry, by require and by import, and what
+// its ES module imports (axios only: no Node built-in, no other file of the package).
+const BROWSER_CJS_CHECK = `'use strict';
+const axios = require('axios');
+const lib = require('axios-reset-guard');
+const guard = lib.attach(axios.create());
+console.log(JSON.stringify({
+  resolved: require.resolve('axios-reset-guard'),
+  names: Object.keys(lib).filter((name) => name !== '__esModule').sort(),
+  stats: guard.stats(),
+  classified: lib.classify(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })).kind,
+}));
+`;
+
+const BROWSER_ESM_CHECK = `import axios from 'axios';
+import * as lib from 'axios-reset-guard';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const file = fileURLToPath(import.meta.resolve('axios-reset-guard'));
+const text = readFileSync(file, 'utf8');
+const guard = lib.attach(axios.create());
+console.log(JSON.stringify({
+  resolved: import.meta.resolve('axios-reset-guard'),
+  names: Object.keys(lib).sort(),
+  imports: [...text.matchAll(/\\b(?:from|import)\\s*\\(?\\s*["']([^"']+)["']/g)].map((m) => m[1]),
+  requires: /\\brequire\\s*\\(/.test(text),
+  stats: guard.stats(),
+  classified: lib.classify(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })).kind,
+}));
+`;
+
 // Compiled, never run. Uses the public API the way the README shows, and proves the
 // `resetGuard` augmentation of axios's config reached the consumer: a misspelt or
 // instance-only option must be an error (an unused @ts-expect-error is one too).
@@ -244,6 +278,18 @@ beforeAll(async () => {
       compilerOptions: { ...compilerOptions, module: 'esnext', moduleResolution: 'bundler' },
       files: ['consumer.ts'],
     }),
+    'check-browser.cjs': BROWSER_CJS_CHECK,
+    'check-browser.mjs': BROWSER_ESM_CHECK,
+    // A front end's TypeScript told to resolve as its bundler does for the browser.
+    'tsconfig.browser.json': JSON.stringify({
+      compilerOptions: {
+        ...compilerOptions,
+        module: 'esnext',
+        moduleResolution: 'bundler',
+        customConditions: ['browser'],
+      },
+      files: ['consumer.ts'],
+    }),
     'tsconfig.node10.json': JSON.stringify({
       compilerOptions: { ...compilerOptions, module: 'commonjs', moduleResolution: 'node10' },
       files: ['consumer.ts'],
@@ -291,11 +337,16 @@ test('the tarball holds the build, README (with the chart and examples it links 
       'dist/esm/install.d.mts',
       'dist/esm/internals.mjs',
       'dist/esm/internals.d.mts',
+      'dist/esm/browser.mjs',
+      'dist/esm/browser.d.mts',
+      'dist/cjs/browser.js',
+      'dist/cjs/browser.d.ts',
+      'docs/runtimes-browser.md',
     ]),
   );
   const outside = packed.filter(
     (file) =>
-      !/^dist\/(cjs\/[a-z-]+\.(js|d\.ts)|cjs\/package\.json|esm\/([a-z-]+\.d\.mts|(index|internals)\.mjs))$/.test(
+      !/^dist\/(cjs\/[a-z-]+\.(js|d\.ts)|cjs\/package\.json|esm\/([a-z-]+\.d\.mts|(index|internals|browser)\.mjs))$/.test(
         file,
       ) && !file.startsWith('examples/'),
   );
@@ -306,6 +357,7 @@ test('the tarball holds the build, README (with the chart and examples it links 
     'docs/demo.svg',
     'docs/keep-alive.md',
     'docs/observability-otel.md',
+    'docs/runtimes-browser.md',
     'package.json',
   ]);
   expect(packed).toEqual(
@@ -389,6 +441,44 @@ test('import gets every named export of the CommonJS build, the very same object
   expect(report.requests).toBe(2);
 });
 
+// Bundlers for browsers (webpack, Vite, esbuild), Vercel's and Cloudflare's edge runtimes,
+// Metro for React Native, and Jest's jsdom environment resolve these conditions; Node's
+// `-C` makes Node resolve them too.
+describe.each(['browser', 'edge-light', 'workerd', 'react-native'])('under the "%s" condition', (condition) => {
+  interface BrowserReport {
+    resolved: string;
+    names: string[];
+    stats: { requests: number; attempts: number; retries: number; agents: object; origins: object };
+    classified: string;
+    imports?: string[];
+    requires?: boolean;
+  }
+  const check = async (script: string): Promise<BrowserReport> =>
+    JSON.parse(ok(await run(process.execPath, ['-C', condition, script], consumer), script).stdout) as BrowserReport;
+  const inert = (stats: BrowserReport['stats']): void => {
+    expect(stats).toMatchObject({ requests: 0, attempts: 0, retries: 0 });
+    expect([stats.agents, stats.origins]).toEqual([{}, {}]);
+  };
+
+  test('require() loads the CommonJS browser entry: the public list, an inert guard', async () => {
+    const report = await check('check-browser.cjs');
+    expect(report.resolved).toBe(join(consumer, 'node_modules', PACKAGE.name, 'dist', 'cjs', 'browser.js'));
+    expect(report.names).toEqual(PUBLIC_VALUES);
+    inert(report.stats);
+    expect(report.classified).toBe('reset');
+  });
+
+  test('import loads the browser entry, a real ES module importing axios alone', async () => {
+    const report = await check('check-browser.mjs');
+    expect(report.resolved).toMatch(new RegExp(`/node_modules/${PACKAGE.name}/dist/esm/browser\\.mjs$`));
+    expect(report.names).toEqual(PUBLIC_VALUES);
+    expect(report.imports).toEqual(['axios', 'axios']);
+    expect(report.requires).toBe(false);
+    inert(report.stats);
+    expect(report.classified).toBe('reset');
+  });
+});
+
 describe('the bin, through npx', () => {
   let server: Server;
   let url: string;
@@ -452,6 +542,12 @@ describe('TypeScript consumers compile against the packed declarations with zero
     const loaded = await compile('tsconfig.bundler.json');
     expect(loaded).toContain('dist/esm/index.d.mts');
     expect(loaded.filter((file) => file.startsWith('dist/cjs/'))).toEqual([]);
+  });
+
+  test("module esnext, moduleResolution bundler, customConditions browser: the browser entry's types", async () => {
+    const loaded = await compile('tsconfig.browser.json');
+    expect(loaded).toContain('dist/esm/browser.d.mts');
+    expect(loaded.filter((file) => file.startsWith('dist/cjs/') || file === 'dist/esm/index.d.mts')).toEqual([]);
   });
 
   test('moduleResolution node10 (no "exports" support): the "types" field', async () => {

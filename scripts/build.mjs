@@ -14,11 +14,15 @@
 //    axios's index.d.cts. An ESM consumer's `import axios from 'axios'` gets axios's
 //    index.d.ts: without the copy, `config.resetGuard` would be unknown there, and an
 //    instance from ESM axios would not match `attach`'s parameter type.
+// 4. dist/esm/browser.mjs and dist/cjs/browser.js: the browser, edge and React Native
+//    entry, bundled by esbuild (scripts/build-browser.mjs) into a real ES module and a
+//    CommonJS file with no Node built-in; dist/cjs/browser.d.ts and browser.d.mts type it.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildBrowser } from './build-browser.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -73,4 +77,9 @@ for (const file of readdirSync(cjsDir)) {
   declarations += 1;
 }
 
-console.log(`build: dist/cjs (CommonJS + .d.ts), dist/esm/${counts.join(', ')} and ${declarations} .d.mts`);
+// Replaces tsc's dist/cjs/browser.js (which requires Node-only modules) with the bundle.
+await buildBrowser(dist);
+
+console.log(
+  `build: dist/cjs (CommonJS + .d.ts), dist/esm/${counts.join(', ')} and ${declarations} .d.mts, browser.mjs and cjs/browser.js`,
+);

@@ -10,3 +10,4 @@ export * from './chaos';
 export * from './proxies';
 export * from './watchdog';
 export * from './busy';
+export * from './chromium';
