@@ -11,3 +11,4 @@ export * from './proxies';
 export * from './watchdog';
 export * from './busy';
 export * from './chromium';
+export * from './matrix';

@@ -1,0 +1,146 @@
+/**
+ * The fault matrix: every safety promise, cell by cell, on real sockets. Transport {http,
+ * https} x fault point {before the application, after the request head, after the body was
+ * applied, after the response head, mid-body} x method {GET, POST, POST with a key} x path
+ * {direct, 303, 307, through a forward proxy} x event loop {idle, 80 % busy}. The server's
+ * ledger says what was applied; the oracle below is the README's rules table, cell by cell.
+ * Each request meets its fault on a pooled socket that counts as long idle (staleIdleMs 0),
+ * the case where the guard resends the most. The regression net for classification and policy.
+ */
+import https from 'node:https';
+import axios from 'axios';
+import { attach, attemptOf, failureOf } from '../src';
+import {
+  FAULT_POINTS,
+  keepLoopBusy,
+  startFaultServer,
+  startRelayProxy,
+  testCertificate,
+  type FaultPoint,
+  type FaultServer,
+} from '../testbed';
+import { noWait } from './support/guarded';
+
+type Transport = 'http' | 'https';
+type Path = 'direct' | '303' | '307' | 'proxy';
+type Method = 'GET' | 'POST' | 'POST+key';
+const METHODS: readonly Method[] = ['GET', 'POST', 'POST+key'];
+const DEADLINE_MS = 10_000;
+
+interface Outcome {
+  readonly recovered: boolean;
+  readonly applied: number;
+}
+
+/**
+ * What the README promises for one cell. A GET, and a POST with an Idempotency-Key (which
+ * the server deduplicates), always recover. A POST without one is resent only after a
+ * stale-socket failure on a socket the guard watched idle, with no response byte and no
+ * earlier hop answered (a redirect): recovered when the fault struck before the
+ * application applied it, applied twice when it struck just after (the one residual risk,
+ * documented), never resent otherwise.
+ */
+function promised(transport: Transport, path: Path, point: FaultPoint, method: Method): Outcome {
+  if (method === 'GET') return { recovered: true, applied: 0 };
+  if (method === 'POST+key') return { recovered: true, applied: 1 };
+  const reachedApp = point !== 'before-app' && point !== 'after-head';
+  if (path === '303') return { recovered: false, applied: 1 }; // applied by the first hop
+  if (path === '307') return { recovered: false, applied: reachedApp ? 1 : 0 };
+  // Through a proxy, https goes in a CONNECT tunnel on axios's own agent: the guard never
+  // saw its socket idle, so it cannot call the failure stale.
+  const watched = !(transport === 'https' && path === 'proxy');
+  const staleRule = watched && point !== 'after-response-head' && point !== 'mid-body';
+  if (!staleRule) return { recovered: false, applied: reachedApp ? 1 : 0 };
+  return { recovered: true, applied: point === 'after-apply' ? 2 : 1 };
+}
+
+const RESIDUAL = (o: Outcome): boolean => o.applied > 1;
+
+const certificate = testCertificate();
+const originalCa = https.globalAgent.options.ca;
+beforeAll(() => {
+  // the guard's own agents take the global agent's TLS settings (what plain axios uses)
+  https.globalAgent.options.ca = certificate.cert;
+});
+afterAll(() => {
+  https.globalAgent.options.ca = originalCa;
+});
+
+const table: string[] = [];
+afterAll(() => {
+  console.log(
+    [
+      'fault matrix: recovered (ok) or failed (--), then times the server applied the POST; ! = the documented residual risk',
+      `${'transport path    loop'.padEnd(24)} ${FAULT_POINTS.map((p) => p.padEnd(27)).join(' ')}`,
+      `${''.padEnd(24)} ${FAULT_POINTS.map(() => METHODS.map((m) => m.padEnd(9)).join('')).join(' ')}`,
+      ...table,
+    ].join('\n'),
+  );
+});
+
+describe.each(['http', 'https'] as const)('%s', (transport) => {
+  describe.each(['direct', '303', '307', 'proxy'] as const)('path %s', (path) => {
+    it.each(['idle', 'busy'] as const)('event loop %s: every cell keeps its promise', async (loop) => {
+      const server: FaultServer = await startFaultServer(transport === 'https' ? certificate : undefined);
+      const proxy = path === 'proxy' ? await startRelayProxy(server.port) : undefined;
+      const stop = loop === 'busy' ? keepLoopBusy(0.8) : () => undefined;
+      const row: string[] = [];
+      const broken: string[] = [];
+      try {
+        for (const point of FAULT_POINTS) {
+          let cells = '';
+          for (const method of METHODS) {
+            const cell = `${transport}-${path}-${loop}-${point}-${method.replace('+', '-')}`;
+            const api = axios.create({
+              baseURL: server.url,
+              ...(proxy ? { proxy: { protocol: 'http', host: '127.0.0.1', port: proxy.port } } : {}),
+            });
+            const guard = attach(api, {
+              ...noWait,
+              staleIdleMs: 0, // every pooled socket counts as long idle: the most permissive case
+              learnIdleLimits: false,
+              idempotencyKey: method === 'POST+key',
+              deadlineMs: DEADLINE_MS,
+            });
+            try {
+              // two pooled connections: a redirect's next hop reuses the second (the first
+              // hop's socket goes with the redirect response)
+              await Promise.all([api.get('/warm'), api.get('/warm')]);
+              server.arm(cell, point);
+              const url = `${path === 'direct' || path === 'proxy' ? '/target' : `/r${path}`}?cell=${cell}`;
+              const started = Date.now();
+              const sent = method === 'GET' ? api.get<string>(url) : api.post<string>(url, { cell });
+              const result = await sent.then(
+                (res) => ({ ok: true as const, res }),
+                (error: unknown) => ({ ok: false as const, error }),
+              );
+              const elapsed = Date.now() - started;
+              const applied = server.applied.get(cell) ?? 0;
+              const want = promised(transport, path, point, method);
+              const got: Outcome = { recovered: result.ok, applied: method === 'GET' ? 0 : applied };
+              cells += `${got.recovered ? 'ok' : '--'}/${got.applied}${RESIDUAL(got) ? '!' : ''}`.padEnd(9);
+              if (got.recovered !== want.recovered || got.applied !== want.applied || elapsed >= DEADLINE_MS) {
+                const why = result.ok
+                  ? `recovered after ${attemptOf(result.res)?.attempt ?? '?'} attempts`
+                  : `failed: ${failureOf(result.error)?.reason ?? String(result.error)}`;
+                broken.push(
+                  `${cell}: promised ${JSON.stringify(want)}, got ${JSON.stringify(got)} in ${elapsed} ms (${why})`,
+                );
+              }
+              if (result.ok) expect(result.res.data).toBe(`ok:${cell}`);
+            } finally {
+              guard.detach();
+            }
+          }
+          row.push(cells);
+        }
+      } finally {
+        stop();
+        await proxy?.close();
+        await server.close();
+        table.push(`${transport.padEnd(9)} ${path.padEnd(8)} ${loop.padEnd(5)} ${row.join(' ')}`);
+      }
+      expect(broken).toEqual([]);
+    });
+  });
+});
