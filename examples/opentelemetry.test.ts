@@ -231,6 +231,7 @@ it('error.type values are documented: the guard’s failure kinds', () => {
     'dns',
     'canceled',
     'http-status',
+    'decode',
     'other',
   ]);
 });

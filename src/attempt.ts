@@ -93,17 +93,6 @@ export async function sendAttempts(
 }
 
 /**
- * The user's config, made to describe the attempt that produced `answered` (a retry's
- * response or error carries the retry's own config): its headers, the attempt number
- * among them, are the ones that attempt sent.
- */
-export function describeAttempt(config: InternalAxiosRequestConfig, answered: unknown): InternalAxiosRequestConfig {
-  const sent = answered as InternalAxiosRequestConfig | undefined;
-  if (sent !== undefined && sent !== config && sent.headers !== undefined) config.headers = sent.headers;
-  return config;
-}
-
-/**
  * A shallow copy of the config's own enumerable properties with `overrides` on top, as a
  * spread makes. axios 1.x
  * builds configs with a null prototype, and V8 spreads such an object several times

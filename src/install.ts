@@ -31,7 +31,7 @@ import axios, {
   type InternalAxiosRequestConfig,
 } from 'axios';
 import { createAgent, globalAgentOf, retireAgent } from './agent';
-import { createPipeline, describeAttempt, sendAttempts } from './attempt';
+import { createPipeline, sendAttempts } from './attempt';
 import { Counters, type GuardContext } from './context';
 import { ResetGuardAttachError, ResetGuardOptionError } from './errors';
 import { isPoolingAgent } from './native';
@@ -43,7 +43,7 @@ import { watchForAnswer } from './no-answer';
 import { OriginMemory } from './origins';
 import { isIdempotentMethod } from './policy';
 import { secretNames } from './redact';
-import { settleFailure } from './settle';
+import { describeAttempt, settleFailure } from './settle';
 import { RequestState, STATE_KEY } from './state';
 import { snapshot, type GuardAgents, type GuardStats } from './stats';
 

@@ -11,7 +11,6 @@ import {
   type AxiosError,
   type InternalAxiosRequestConfig,
 } from 'axios';
-import { describeAttempt } from './attempt';
 import { classifyError } from './classify';
 import type { GuardContext } from './context';
 import { publishGiveUp } from './events';
@@ -51,6 +50,17 @@ export async function settleFailure(
     await state.options.onGiveUp?.(giveUp);
   }
   return error;
+}
+
+/**
+ * The user's config, made to describe the attempt that produced `answered` (a retry's
+ * response or error carries the retry's own config): its headers, the attempt number
+ * among them, are the ones that attempt sent.
+ */
+export function describeAttempt(config: InternalAxiosRequestConfig, answered: unknown): InternalAxiosRequestConfig {
+  const sent = answered as InternalAxiosRequestConfig | undefined;
+  if (sent !== undefined && sent !== config && sent.headers !== undefined) config.headers = sent.headers;
+  return config;
 }
 
 /** Gives the final error the user's config and a `toJSON()` that redacts secrets. */
