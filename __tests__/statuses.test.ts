@@ -209,6 +209,23 @@ describe('on real sockets', () => {
       await nextStillServed(api, guard);
     });
 
+    it.each([
+      ['at once, with no retry left', 0],
+      ['after a retry, asynchronously', 1],
+    ])('the onGiveUp hook throws %s', async (_name, retries) => {
+      const server = await serve(big503());
+      const { api, guard } = guarded(server.url, {
+        maxSockets: 1,
+        retries,
+        onGiveUp: async () => {
+          await Promise.resolve();
+          throw new Error('give-up hook failed');
+        },
+      });
+      await expect(api.get('/busy', { responseType: 'stream' })).rejects.toThrow('give-up hook failed');
+      await nextStillServed(api, guard);
+    });
+
     it('the onRetry hook throws', async () => {
       const server = await serve(big503());
       const { api, guard } = guarded(server.url, {

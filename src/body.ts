@@ -15,3 +15,14 @@ export function isReplayableBody(data: unknown): boolean {
   if (typeof FormData !== 'undefined' && data instanceof FormData) return true;
   return typeof candidate[Symbol.asyncIterator] !== 'function';
 }
+
+/**
+ * Lets go of a streamed body nobody will read: a Node stream is destroyed, a web stream
+ * cancelled (its socket goes back to the pool or closes). Anything else is left alone.
+ */
+export function discardBody(data: unknown): void {
+  const stream = data as { destroy?: unknown; cancel?: unknown } | null | undefined;
+  if (typeof stream?.destroy === 'function') (stream.destroy as () => void).call(stream);
+  else if (typeof stream?.cancel === 'function')
+    void (stream.cancel as () => Promise<void>).call(stream).catch(() => {});
+}

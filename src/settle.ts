@@ -11,6 +11,7 @@ import {
   type AxiosError,
   type InternalAxiosRequestConfig,
 } from 'axios';
+import { discardBody } from './body';
 import { classifyError } from './classify';
 import type { GuardContext } from './context';
 import { publishGiveUp } from './events';
@@ -47,7 +48,13 @@ export async function settleFailure(
       { error },
     );
     publishGiveUp(giveUp);
-    await state.options.onGiveUp?.(giveUp);
+    try {
+      await state.options.onGiveUp?.(giveUp);
+    } catch (hookError) {
+      // The hook's error replaces this one: nobody can read its streamed body any more.
+      discardBody(error.response?.data);
+      throw hookError;
+    }
   }
   return error;
 }

@@ -11,6 +11,7 @@ import {
   type AxiosRequestConfig,
   type InternalAxiosRequestConfig,
 } from 'axios';
+import { discardBody } from './body';
 import type { GuardContext } from './context';
 import { publishRetry } from './events';
 import { deadlineRefusal, refusal, type RetryDecision } from './policy';
@@ -95,15 +96,8 @@ export async function beforeRetry(error: AxiosError, config: AxiosRequestConfig,
     // attempt's error (a late refusal: then it is the caller's, as in plain axios). Anyone
     // else's would keep its socket out of the pool for good (with maxSockets, starving the
     // next request): the retry's, or a hook's error or a cancel that replaces it.
-    if (!yours) discard(error.response?.data);
+    if (!yours) discardBody(error.response?.data);
   }
-}
-
-function discard(data: unknown): void {
-  const stream = data as { destroy?: unknown; cancel?: unknown } | null | undefined;
-  if (typeof stream?.destroy === 'function') (stream.destroy as () => void).call(stream);
-  else if (typeof stream?.cancel === 'function')
-    void (stream.cancel as () => Promise<void>).call(stream).catch(() => {});
 }
 
 interface Subscribable {
