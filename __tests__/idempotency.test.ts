@@ -170,6 +170,18 @@ describe('on real sockets', () => {
   const { guarded, serve } = useFixtures();
 
   describe('a server that resets new connections', () => {
+    it.each([false, null, ''])(
+      'an Idempotency-Key header set to %p is no key (not sent, or empty): the POST is not resent',
+      async (value) => {
+        const server = await serve(startHttpServer({ resetFirst: 1 }));
+        const { api } = guarded(server.url, { idempotencyKey: true });
+        const error = await failure(api.post('/orders', { id: 1 }, { headers: { 'Idempotency-Key': value as never } }));
+        expect(failureOf(error)!.reason).toMatch(/POST is not idempotent/);
+        expect(server.hits).toBe(1);
+        expect(server.headers[0]!['idempotency-key'] ?? '').toBe(''); // absent, or empty: no key
+      },
+    );
+
     it('POST on a fresh-connection reset is not retried', async () => {
       const server = await serve(startHttpServer({ resetFirst: 1 }));
       const { api } = guarded(server.url);

@@ -69,7 +69,7 @@ function retryContext(
   return {
     classification,
     method: config.method,
-    hasIdempotencyKey: config.headers?.has?.('idempotency-key') === true,
+    hasIdempotencyKey: sendsIdempotencyKey(config),
     bodyReplayable: isReplayableBody(config.data),
     attempt: state.attempt,
     staleReplays: state.staleReplays,
@@ -80,6 +80,15 @@ function retryContext(
     budgetCost: budget?.costOf(classification.kind),
     options: state.options,
   };
+}
+
+/**
+ * Whether the request goes out with an `Idempotency-Key`: a header set to `false` or `null`
+ * (axios's way to say "do not send it") is present in AxiosHeaders but never sent.
+ */
+function sendsIdempotencyKey(config: InternalAxiosRequestConfig): boolean {
+  const value: unknown = config.headers?.get?.('idempotency-key');
+  return (typeof value === 'string' && value.trim() !== '') || typeof value === 'number';
 }
 
 /** How a request given up for no answer is classified (`classify.ts` says the same). */
