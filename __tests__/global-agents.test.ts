@@ -69,6 +69,26 @@ it('adopts a global agent replaced by another class, and never closes it', async
   custom.destroy();
 });
 
+it('adopts Node’s own global agent when a method was patched on it (as cacheable-lookup does)', async () => {
+  const server = await serve(startTlsServer(0));
+  const patched = new https.Agent({ keepAlive: true });
+  let calls = 0;
+  const original = patched.createConnection.bind(patched);
+  // the patch is what makes TLS work here: it adds the CA
+  patched.createConnection = ((options: https.RequestOptions, callback: never) => {
+    calls += 1;
+    return original({ ...options, ca: server.ca }, callback);
+  });
+  https.globalAgent = patched;
+  const api = axios.create({ baseURL: server.url });
+  const guard = attach(api, noWait);
+  guards.push(guard);
+  expect(guard.agents.https).toBe(patched);
+  expect((await api.get<{ ok: boolean }>('/guarded')).data.ok).toBe(true);
+  expect(calls).toBe(1);
+  patched.destroy();
+});
+
 it('the same for http: a replaced global agent is adopted, Node’s own is replaced by a keep-alive one', async () => {
   const server = await serve(startHttpServer());
   const custom = new (class extends http.Agent {})({ keepAlive: true });

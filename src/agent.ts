@@ -111,7 +111,7 @@ const POOLING = new Set([
 /**
  * What plain axios would have used for `protocol` when an instance has no agent of its
  * own: Node's global agent. A replaced one of another class (a proxy agent, a custom
- * subclass) is adopted as it is; Node's own keeps its connection settings (`ca`,
+ * subclass), or one with a method patched on it, is adopted as it is; Node's own keeps its connection settings (`ca`,
  * `rejectUnauthorized`, client certificates, `lookup`, `family`, ...), which the guard's
  * agent takes over (read once, at attach).
  */
@@ -119,7 +119,10 @@ export function globalAgentOf(
   protocol: 'http' | 'https',
 ): { adopt: Agent } | { inherit: Readonly<Record<string, unknown>> } {
   const [global, NodeAgent] = protocol === 'http' ? [http.globalAgent, http.Agent] : [https.globalAgent, https.Agent];
-  if (Object.getPrototypeOf(global) !== NodeAgent.prototype) return { adopt: global };
+  // Another class, or Node's own with a method patched on the instance (cacheable-lookup's
+  // way): its behaviour is more than its options, so it is used as it is.
+  const patched = Object.values(global).some((value) => typeof value === 'function');
+  if (Object.getPrototypeOf(global) !== NodeAgent.prototype || patched) return { adopt: global };
   const inherit: Record<string, unknown> = {};
   const options = (global as Agent & { options?: Record<string, unknown> }).options ?? {};
   for (const [key, value] of Object.entries(options))
