@@ -2,7 +2,14 @@
 import axios from 'axios';
 import fc from 'fast-check';
 import { attach, ResetGuardOptionError, type GuardOptions } from '../src';
-import { normalizeOptions, parseRetryAfter, redactHeaders, redactUrl, SECRET_HEADERS } from '../src/internals';
+import {
+  normalizeOptions,
+  parseRetryAfter,
+  redactErrorJSON,
+  redactHeaders,
+  redactUrl,
+  SECRET_HEADERS,
+} from '../src/internals';
 
 const anything = fc.oneof(
   fc.constant(undefined),
@@ -161,6 +168,24 @@ describe('redactUrl over the URL shapes axios sends', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('sweeps URLs embedded in a query: written out, scheme-relative, without slashes, percent-encoded', () => {
+    for (const embedded of [
+      'https://u:S3CRET@idp/cb',
+      '//u:S3CRET@idp/cb',
+      'http:u:S3CRET@idp',
+      encodeURIComponent('https://u:S3CRET@idp/cb'),
+    ]) {
+      expect(redactUrl(`http://h.test/login?next=${embedded}&x=1`)).not.toContain('S3CRET');
+    }
+    // an e-mail address or a mailto: link is no userinfo
+    expect(redactUrl('http://h.test/cb?to=mailto:me@x.org&from=a@b.c')).toBe(
+      'http://h.test/cb?to=mailto:me@x.org&from=a@b.c',
+    );
+    const json = redactErrorJSON({ config: { url: '/x', params: { next: 'https://u:S3CRET@idp/', page: 2 } } });
+    expect(JSON.stringify(json)).not.toContain('S3CRET');
+    expect(json).toMatchObject({ config: { params: { next: 'https://[redacted]@idp/', page: 2 } } });
   });
 
   it('leaves URLs without userinfo, and relative paths, as they were', () => {

@@ -41,8 +41,13 @@ export function redactHeaders(
   return out;
 }
 
-// Any `scheme://userinfo@` inside a string (a query parameter, a path): swept as well.
-const EMBEDDED_USERINFO = /([a-z][a-z0-9+.-]*:[\\/]{2})[^/\\?#@\s]+@/gi;
+// URLs inside a string (a query parameter, a path) lose their userinfo too: written out
+// (`scheme://u:p@`, `//u:p@`, `http:u:p@`), or percent-encoded (`https%3A%2F%2Fu%3Ap%40`).
+const EMBEDDED_USERINFO = [
+  /((?:[a-z][a-z0-9+.-]*:)?[\\/]{2})[^/\\?#@\s&=]+@/gi,
+  /((?:^|[^a-z0-9+.-])[a-z][a-z0-9+.-]*:)[^/\\?#@\s&=:]+:[^/\\?#@\s&=]*@/gi,
+  /((?:%3A)?(?:%2F){2})(?:(?!%2F|%3F|%23)[^/?#&=\s])+?%40/gi,
+];
 // What the WHATWG parser drops before parsing: edge spaces and C0 controls, inner tabs and newlines.
 // eslint-disable-next-line no-control-regex -- the parser strips exactly these
 const IGNORED_BY_PARSER = /^[\x00-\x20]+|[\x00-\x20]+$|[\t\n\r]/g;
@@ -75,7 +80,10 @@ export function redactUrl(url: string): string {
     const scheme = /^[a-z][a-z0-9+.-]*:/i.test(cleaned) ? parsed.protocol : '';
     out = `${scheme}//${REDACTED}@${parsed.host}${parsed.pathname}${parsed.search}${parsed.hash}`;
   }
-  return out.replace(EMBEDDED_USERINFO, `$1${REDACTED}@`);
+  return EMBEDDED_USERINFO.reduce(
+    (text, pattern, i) => text.replace(pattern, `$1${REDACTED}${i === 2 ? '%40' : '@'}`),
+    out,
+  );
 }
 
 // axios's own test (isAbsoluteURL): a scheme and `//`, or `//` alone; anything else joins the baseURL.
@@ -122,6 +130,13 @@ export function redactErrorJSON(json: unknown, secrets: ReadonlySet<string> = DE
     if (c.headers !== undefined) c.headers = redactHeaders(c.headers, secrets);
     if (typeof c.url === 'string') c.url = redactUrl(c.url);
     if (typeof c.baseURL === 'string') c.baseURL = redactUrl(c.baseURL);
+    // A URL passed as a query parameter carries its userinfo as well.
+    if (typeof c.params === 'object' && c.params !== null) {
+      const params: Record<string, unknown> = {};
+      for (const [name, value] of Object.entries(c.params))
+        params[name] = typeof value === 'string' ? redactUrl(value) : value;
+      c.params = params;
+    }
     // The user part too: for many APIs it is the key itself (`sk_live_...`).
     if (typeof c.auth === 'object' && c.auth !== null) c.auth = { username: REDACTED, password: REDACTED };
     if (typeof c.proxy === 'object' && c.proxy !== null) {
