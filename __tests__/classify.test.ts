@@ -76,7 +76,9 @@ describe('staleWindowMs: a reused socket is stale only if it failed soon, not co
   it.each([
     ['fails within the window', { failedAt: 5_100 }, 'stale-socket'],
     ['fails after it', { failedAt: 5_600 }, 'reset'],
-    ['fails after it, but the loop was busy for most of that', { failedAt: 5_600, busyMs: 300 }, 'stale-socket'],
+    ['fails after it, but the loop was busy nearly all along', { failedAt: 5_600, busyMs: 550 }, 'stale-socket'],
+    // red team: a block right after the send, then an idle loop while the server worked
+    ['fails after it, busy only at first, then idle for 430 ms', { failedAt: 5_950, busyMs: 520 }, 'reset'],
     // busy time excuses at most the window itself: 1.6 s after the start is late, 80 % busy or not
     ['fails 1.6 s after the start, the loop 80 % busy', { failedAt: 6_600, busyMs: 1_280 }, 'reset'],
     ['fails just within twice the window, busy all along', { failedAt: 6_000, busyMs: 1_000 }, 'stale-socket'],

@@ -54,6 +54,29 @@ describe.each([
   });
 });
 
+it('a loop busy only right after the send, idle while the server worked 700 ms before dying: not stale', async () => {
+  const applied: string[] = [];
+  const server = await serve(
+    startHttpServer({
+      handler: (req, res, _n, body) => {
+        if (req.method !== 'POST') return void res.end('warm');
+        applied.push(body);
+        setTimeout(() => req.socket.resetAndDestroy(), 700);
+      },
+    }),
+  );
+  const { api } = guarded(server.url, { staleIdleMs: 0, staleWindowMs: 1000, learnIdleLimits: false });
+  await api.get('/warm');
+  const sent = failure(api.post('/orders', { id: 5 }));
+  setImmediate(() => {
+    const until = Date.now() + 520; // 520 ms of CPU once the request is written
+    while (Date.now() < until);
+  });
+  const error = await sent;
+  expect(failureOf(error)!.classification).toMatchObject({ kind: 'reset', reusedSocket: true });
+  expect(applied).toEqual(['{"id":5}']);
+});
+
 it('a busy event loop does not make a POST the server worked on for 1.5 s look stale: applied once', async () => {
   const applied: string[] = [];
   const server = await serve(

@@ -91,7 +91,7 @@ export interface AttemptTiming {
   readonly startedAt?: number | undefined;
   /** When it failed; defaults to now. */
   readonly failedAt?: number | undefined;
-  /** Of that time, how long this process was busy computing rather than waiting; not counted, up to `staleWindowMs`. */
+  /** Of that time, how long this process was busy computing rather than waiting (see {@link classifyError}). */
   readonly busyMs?: number | undefined;
   /** Longest time from start to failure that still counts as a stale socket. */
   readonly staleWindowMs?: number | undefined;
@@ -115,13 +115,14 @@ export function classifyError(error: unknown, timing: AttemptTiming = {}): Class
   const startedAt = timing.startedAt;
   const idleMs = stamp === undefined ? undefined : Math.max(0, (startedAt ?? Date.now()) - stamp.since);
   const window = timing.staleWindowMs ?? DEFAULTS.staleWindowMs;
-  // Busy time only excuses lateness in noticing a failure that had already arrived, and
-  // never by more than the window itself: a reused socket failing later than twice the
-  // window after the attempt started was alive, however busy the loop (a busy loop must not
-  // make a server that worked 1.5 s on a POST before dying look like a forgotten socket).
-  const failedFast =
-    startedAt === undefined ||
-    (timing.failedAt ?? Date.now()) - startedAt - Math.min(timing.busyMs ?? 0, window) <= window;
+  // Later than the window, busy time excuses the lateness only when the loop had no chance
+  // to notice sooner: a forgotten connection answers within a round trip, so all the idle
+  // time must come before that answer (at most a quarter of the window), and never past
+  // twice the window. A loop that was idle while a server worked on a POST and then died
+  // does not make the failure look early.
+  const elapsed = (timing.failedAt ?? Date.now()) - (startedAt ?? 0);
+  const idle = elapsed - Math.min(timing.busyMs ?? 0, elapsed);
+  const failedFast = startedAt === undefined || elapsed <= window || (elapsed <= 2 * window && idle <= window / 4);
   // A reused socket that read bytes since it left the pool had begun to receive an answer,
   // even when Node gave up before a response object existed (a truncated head, a 1xx). On
   // TLS too: a TLSSocket counts decrypted bytes only, so a server's close_notify is not one.
