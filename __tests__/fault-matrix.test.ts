@@ -35,8 +35,8 @@ interface Outcome {
 /**
  * What the README promises for one cell. A GET, and a POST with an Idempotency-Key (which
  * the server deduplicates), always recover. A POST without one is resent only after a
- * stale-socket failure on a socket the guard watched idle, with no response byte and no
- * earlier hop answered (a redirect): recovered when the fault struck before the
+ * stale-socket failure on a socket the guard watched idle, with no response byte, no
+ * earlier hop answered (a redirect), and over TLS a close rather than a bare reset: recovered when the fault struck before the
  * application applied it, applied twice when it struck just after (the one residual risk,
  * documented), never resent otherwise.
  */
@@ -46,10 +46,10 @@ function promised(transport: Transport, path: Path, point: FaultPoint, method: M
   const reachedApp = point !== 'before-app' && point !== 'after-head';
   if (path === '303') return { recovered: false, applied: 1 }; // applied by the first hop
   if (path === '307') return { recovered: false, applied: reachedApp ? 1 : 0 };
-  // Through a proxy, https goes in a CONNECT tunnel on axios's own agent: the guard never
-  // saw its socket idle, so it cannot call the failure stale.
-  const watched = !(transport === 'https' && path === 'proxy');
-  const staleRule = watched && point !== 'after-response-head' && point !== 'mid-body';
+  // Over TLS a bare reset (the faults here are RSTs) may hide half a record of an answer
+  // that could not be decrypted: the stale rule then never resends a POST. (Through a proxy,
+  // https also goes in a CONNECT tunnel on axios's own agent, whose sockets the guard never saw.)
+  const staleRule = transport === 'http' && point !== 'after-response-head' && point !== 'mid-body';
   if (!staleRule) return { recovered: false, applied: reachedApp ? 1 : 0 };
   return { recovered: true, applied: point === 'after-apply' ? 2 : 1 };
 }

@@ -6,15 +6,18 @@
  */
 import { attemptOf, failureOf } from '../src';
 import http from 'node:http';
+import net from 'node:net';
 import https from 'node:https';
 import {
   idleClosingServer,
   keepLoopBusy,
+  listen,
   pause,
   startHttpServer,
   startIdleDropProxy,
   startRawServer,
   testCertificate,
+  track as trackSockets,
   writeThenReset,
 } from '../testbed';
 import { failure } from './support/failure';
@@ -142,6 +145,45 @@ describe.each(['http', 'https'] as const)(
     });
   },
 );
+
+it('over TLS, half a record of an answer then a reset: nothing decrypts, so a bare reset never resends a POST', async () => {
+  const certificate = testCertificate();
+  let applied = 0;
+  const origin = https.createServer(certificate, (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.method === 'POST') applied += 1;
+      res.writeHead(201, { 'x-pad': 'p'.repeat(600) }).end('done');
+    });
+  });
+  origin.keepAliveTimeout = 60_000;
+  const upstream = await serve(listen(origin, trackSockets(origin), 'https'));
+  // a relay that passes on half of the POST's answer, then resets the client's connection
+  let cut = false;
+  const relay = net.createServer((client) => {
+    const up = net.connect(upstream.port, '127.0.0.1');
+    client.on('error', () => undefined);
+    up.on('error', () => undefined);
+    client.on('data', (chunk) => up.write(chunk));
+    up.on('data', (chunk: Buffer) => {
+      if (!cut || chunk.length < 100) return void client.write(chunk);
+      cut = false;
+      writeThenReset(client, chunk.subarray(0, chunk.length >> 1));
+      up.destroy();
+    });
+  });
+  const front = await serve(listen(relay, trackSockets(relay), 'https'));
+  const agent = new https.Agent({ keepAlive: true, ca: certificate.cert });
+  track({ close: () => Promise.resolve(agent.destroy()) });
+  const { api } = guarded(front.url, { staleIdleMs: 0 }, { httpsAgent: agent });
+  await api.get('/warm');
+  cut = true;
+  const error = await failure(api.post('/pay', { a: 1 }));
+  expect(failureOf(error)!.reason).toBe(
+    'POST failed on a TLS connection reset before any byte could be read: part of an answer may have arrived undecrypted',
+  );
+  expect(applied).toBe(1);
+});
 
 describe('resets on a busy reused connection (idle only a few ms)', () => {
   it('POST is not resent; GET is, at once', async () => {

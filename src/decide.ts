@@ -44,7 +44,7 @@ export function onAttemptFailed(error: unknown, ctx: GuardContext): void {
   const retryAfterMs = classification.kind === 'http-status' ? retryAfterOf(error.response) : undefined;
   const decision: RetryDecision = ctx.detached
     ? refusal('the guard was detached while the request was in flight')
-    : decideRetry(retryContext(config, state, classification, budget, retryAfterMs, earlierAnswer(error.request)));
+    : decideRetry(retryContext(config, state, classification, budget, retryAfterMs, error));
   state.decision = decision;
   // Withdrawn in the same tick as the decision, so concurrent failures cannot overdraw.
   if (decision.retry && budget !== undefined && cost !== undefined) {
@@ -64,7 +64,7 @@ function retryContext(
   classification: Classification,
   budget: RetryBudget | undefined,
   retryAfterMs?: number,
-  answeredBefore?: string,
+  error?: AxiosError,
 ): RetryContext {
   return {
     classification,
@@ -74,7 +74,8 @@ function retryContext(
     attempt: state.attempt,
     staleReplays: state.staleReplays,
     retryAfterMs,
-    answeredBefore,
+    answeredBefore: error === undefined ? undefined : earlierAnswer(error.request),
+    tlsBareReset: error !== undefined && classification.kind === 'stale-socket' && bareTlsReset(error),
     remainingMs: state.remainingMs(),
     budgetTokens: budget?.available,
     budgetCost: budget?.costOf(classification.kind),
@@ -89,6 +90,22 @@ function retryContext(
 function sendsIdempotencyKey(config: InternalAxiosRequestConfig): boolean {
   const value: unknown = config.headers?.get?.('idempotency-key');
   return (typeof value === 'string' && value.trim() !== '') || typeof value === 'number';
+}
+
+/**
+ * A TLS socket reset by the peer with no close first (a read ECONNRESET): a TLSSocket
+ * counts decrypted bytes only, so half a record of an answer would leave no trace.
+ */
+function bareTlsReset(error: AxiosError): boolean {
+  const socket = nativeRequestOf(error.request)?.socket as { encrypted?: unknown } | null | undefined;
+  if (socket?.encrypted !== true) return false;
+  let current: unknown = error;
+  for (let depth = 0; typeof current === 'object' && current !== null && depth < 8; depth += 1) {
+    const e = current as { code?: unknown; syscall?: unknown; cause?: unknown };
+    if (e.code === 'ECONNRESET' && e.syscall === 'read') return true;
+    current = e.cause;
+  }
+  return false;
 }
 
 /** How a request given up for no answer is classified (`classify.ts` says the same). */

@@ -27,6 +27,11 @@ export interface RetryContext {
    * failure, when one may have: its original request is then possibly applied.
    */
   readonly answeredBefore?: string | undefined;
+  /**
+   * The socket spoke TLS and the peer reset it (no close) before any byte could be read:
+   * part of a TLS record, an answer begun, may have arrived that cannot be decrypted.
+   */
+  readonly tlsBareReset?: boolean | undefined;
   /** The body can be sent again ({@link isReplayableBody}): not a stream. */
   readonly bodyReplayable: boolean;
   /** The attempt that failed, 1-based. */
@@ -190,6 +195,11 @@ function decide(ctx: RetryContext): RetryDecision {
       if (ctx.staleReplays > 0) return no(`${method} was already resent once after a stale socket`);
       if (c.idleMs === undefined) {
         return no(`${method} failed on a reused socket of unknown idle time (not an agent the guard tracks)`);
+      }
+      if (ctx.tlsBareReset === true) {
+        return no(
+          `${method} failed on a TLS connection reset before any byte could be read: part of an answer may have arrived undecrypted`,
+        );
       }
       if (c.idleMs < o.staleIdleMs) {
         return no(
