@@ -51,9 +51,27 @@ export function createPipeline(ctx: GuardContext): AxiosInstance {
     config['axios-retry'] = { ...config['axios-retry'], retries: state.maxAttempts - 1 };
     // On the merged config the pipeline dispatches (hooks saw the copy, with the user's adapter).
     config.adapter = (c) => toAdapter(c, state, ctx);
+    if (state.options.body !== undefined) freshBody(config, state);
     return onAttemptStart(config, ctx.counters);
   });
   return pipeline;
+}
+
+/**
+ * Gives a retry a new body from the request's `body` factory. The spent one, when it is a
+ * stream (a file left half read by a reset), is closed first. A factory that throws ends
+ * the request with its own error, and the retry it would have fed costs nothing.
+ */
+function freshBody(config: InternalAxiosRequestConfig, state: RequestState): void {
+  const spent = config.data as { destroy?: unknown } | null | undefined;
+  if (typeof spent?.destroy === 'function') (spent.destroy as () => void).call(spent);
+  try {
+    config.data = (state.options.body as NonNullable<RequestState['options']['body']>)(config);
+  } catch (error) {
+    state.budget?.deposit(state.lastCost);
+    state.hookError = error;
+    throw error;
+  }
 }
 
 /**
