@@ -39,6 +39,7 @@ import {
   type GuardOptions,
   type GuardStats,
   type OriginStats,
+  type PerRequestOptions,
   type RequestOptions,
   type ResetGuardErrorCode,
   type ResetGuardErrorInfo,
@@ -108,10 +109,10 @@ afterEach(() => {
 
 describe('config.resetGuard (the augmentation of axios)', () => {
   test('is typed on every request config of axios', () => {
-    expectTypeOf<AxiosRequestConfig['resetGuard']>().toEqualTypeOf<RequestOptions | undefined>();
-    expectTypeOf<AxiosRequestConfig<{ id: number }>['resetGuard']>().toEqualTypeOf<RequestOptions | undefined>();
-    expectTypeOf<InternalAxiosRequestConfig['resetGuard']>().toEqualTypeOf<RequestOptions | undefined>();
-    expectTypeOf<CreateAxiosDefaults['resetGuard']>().toEqualTypeOf<RequestOptions | undefined>();
+    expectTypeOf<AxiosRequestConfig['resetGuard']>().toEqualTypeOf<PerRequestOptions | undefined>();
+    expectTypeOf<AxiosRequestConfig<{ id: number }>['resetGuard']>().toEqualTypeOf<PerRequestOptions | undefined>();
+    expectTypeOf<InternalAxiosRequestConfig['resetGuard']>().toEqualTypeOf<PerRequestOptions | undefined>();
+    expectTypeOf<CreateAxiosDefaults['resetGuard']>().toEqualTypeOf<PerRequestOptions | undefined>();
     // The default export and any instance, not only guarded ones.
     expectTypeOf(axios.get).toBeCallableWith('/orders/42', { resetGuard: { retries: 2 } });
     expectTypeOf(axios.request).toBeCallableWith({ url: '/orders/42', resetGuard: { retry: false } });
@@ -190,10 +191,12 @@ describe('the option types match the README table and DEFAULTS', () => {
     expectTypeOf<keyof GuardOptions>().toEqualTypeOf<
       (typeof REQUEST_OPTION_NAMES)[number] | (typeof INSTANCE_OPTION_NAMES)[number]
     >();
-    expectTypeOf<keyof ResolvedOptions>().toEqualTypeOf<keyof GuardOptions>();
+    // `body` is per request only: resolved, never an instance option
+    expectTypeOf<keyof ResolvedOptions>().toEqualTypeOf<keyof GuardOptions | 'body'>();
+    expectTypeOf<keyof PerRequestOptions>().toEqualTypeOf<keyof RequestOptions | 'body'>();
     expectTypeOf<GuardOptions>().toExtend<RequestOptions>();
     expectTypeOf(DEFAULTS).toEqualTypeOf<Readonly<ResolvedOptions>>();
-    expect(Object.keys(DEFAULTS).sort()).toEqual([...REQUEST_OPTION_NAMES, ...INSTANCE_OPTION_NAMES].sort());
+    expect(Object.keys(DEFAULTS).sort()).toEqual([...REQUEST_OPTION_NAMES, ...INSTANCE_OPTION_NAMES, 'body'].sort());
   });
 
   test('value types', () => {

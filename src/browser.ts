@@ -14,7 +14,7 @@ export { attemptOf } from './state';
 export { classify } from './classify';
 export { failureOf } from './settle';
 export { DEFAULTS } from './normalize';
-export type { GuardOptions, IdempotencyKeyFactory, RequestOptions } from './options';
+export type { BodyFactory, GuardOptions, IdempotencyKeyFactory, PerRequestOptions, RequestOptions } from './options';
 export type { ResolvedOptions } from './normalize';
 export type { BudgetStats, ResolvedRetryBudget, RetryBudgetOptions } from './budget';
 export { CHANNELS } from './events';

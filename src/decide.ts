@@ -70,7 +70,8 @@ function retryContext(
     classification,
     method: config.method,
     hasIdempotencyKey: sendsIdempotencyKey(config),
-    bodyReplayable: isReplayableBody(config.data),
+    // a body factory makes any body again, a stream included
+    bodyReplayable: state.options.body !== undefined || isReplayableBody(config.data),
     attempt: state.attempt,
     staleReplays: state.staleReplays,
     retryAfterMs,

@@ -150,6 +150,7 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
     ctx.counters.requests += 1;
     // A factory that throws rejects the request with its own error, before anything is sent.
     addIdempotencyKey(config, state);
+    if (config.data === undefined && state.options.body !== undefined) config.data = state.options.body(config);
     try {
       const response = await sendAttempts(config, state, ctx, pipeline);
       if (state.attempt > 1) ctx.counters.recovered += 1;

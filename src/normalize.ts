@@ -5,7 +5,7 @@
  */
 import type { ResolvedRetryBudget } from './budget';
 import { ResetGuardOptionError } from './errors';
-import type { GuardOptions, IdempotencyKeyFactory, RequestOptions } from './options';
+import type { BodyFactory, GuardOptions, IdempotencyKeyFactory, PerRequestOptions, RequestOptions } from './options';
 import { MAX_TIMER_MS, sleep as defaultSleep } from './sleep';
 import type { GiveUpInfo, RetryInfo } from './types';
 
@@ -50,6 +50,8 @@ export interface ResolvedOptions {
   readonly onRetry: ((info: RetryInfo) => void | Promise<void>) | undefined;
   /** {@inheritDoc RequestOptions.onGiveUp} */
   readonly onGiveUp: ((info: GiveUpInfo) => void | Promise<void>) | undefined;
+  /** {@inheritDoc PerRequestOptions.body} */
+  readonly body: BodyFactory | undefined;
   /** {@inheritDoc GuardOptions.agents} */
   readonly agents: boolean;
   /** {@inheritDoc GuardOptions.freeSocketTimeout} */
@@ -96,6 +98,7 @@ export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
   requestIdHeader: false,
   onRetry: undefined,
   onGiveUp: undefined,
+  body: undefined,
   agents: true,
   freeSocketTimeout: 4000,
   keepAliveHints: true,
@@ -221,6 +224,9 @@ const REQUEST_CHECKS = {
   onGiveUp: fn,
 } satisfies Record<keyof RequestOptions, Check>;
 
+// A body belongs to one request: `body` is not an instance option.
+const PER_REQUEST_CHECKS = { ...REQUEST_CHECKS, body: fn } satisfies Record<keyof PerRequestOptions, Check>;
+
 const GUARD_CHECKS = {
   ...REQUEST_CHECKS,
   agents: bool,
@@ -267,6 +273,6 @@ export function normalizeOptions(options?: GuardOptions): ResolvedOptions {
 }
 
 /** Merges a request's `config.resetGuard` over the instance's resolved options. */
-export function mergeRequestOptions(base: ResolvedOptions, perRequest: RequestOptions | undefined): ResolvedOptions {
-  return merge(base, perRequest, REQUEST_CHECKS, 'resetGuard');
+export function mergeRequestOptions(base: ResolvedOptions, perRequest: PerRequestOptions | undefined): ResolvedOptions {
+  return merge(base, perRequest, PER_REQUEST_CHECKS, 'resetGuard');
 }

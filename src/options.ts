@@ -12,12 +12,18 @@ declare module 'axios' {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
   interface AxiosRequestConfig<D, P> {
     /** Per-request options of axios-reset-guard, merged over the instance's. */
-    resetGuard?: RequestOptions;
+    resetGuard?: PerRequestOptions;
   }
 }
 
 /** Makes the `Idempotency-Key` value of one logical request. */
 export type IdempotencyKeyFactory = (config: InternalAxiosRequestConfig) => string;
+
+/**
+ * Makes a fresh request body for one attempt: a new file stream, a new `form-data`
+ * instance. Called with the attempt's config.
+ */
+export type BodyFactory = (config: InternalAxiosRequestConfig) => unknown;
 
 /** Options that can be set per instance (`attach`) and per request (`config.resetGuard`). */
 export interface RequestOptions {
@@ -137,6 +143,21 @@ export interface RequestOptions {
    * @default undefined
    */
   onGiveUp?: ((info: GiveUpInfo) => void | Promise<void>) | undefined;
+}
+
+/** Options of one request (`config.resetGuard`): every {@link RequestOptions} field, and `body`. */
+export interface PerRequestOptions extends RequestOptions {
+  /**
+   * Makes the body of a request whose body is a stream (a file upload, `form-data`) again,
+   * for each retry: a stream is consumed by the attempt that sent it, so without a factory
+   * such a request is never resent. The first attempt sends `data` when set, else the
+   * factory's body. The usual method rules still apply (a POST needs an Idempotency-Key or
+   * the stale-socket rule); axios sets the headers of each new body (a new multipart
+   * boundary); a `Content-Length` you set must hold for every body. A factory that throws
+   * ends the request with its own error.
+   * @default undefined
+   */
+  body?: BodyFactory | undefined;
 }
 
 /** Options of `attach()` / `createClient()`. */

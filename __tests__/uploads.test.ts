@@ -1,0 +1,155 @@
+/**
+ * Replayable uploads: a stream body (a file, form-data) is consumed by the attempt that
+ * sends it, so only a `resetGuard.body` factory makes it retryable. On real sockets: an
+ * upload cut by a reset is resent whole and byte-identical, a multipart body gets a
+ * consistent new boundary, a factory that throws ends the request with its own error.
+ * With nock: the factory is called once per retry.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, mkdtempSync, rmSync, writeFileSync, type ReadStream } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import FormData from 'form-data';
+import nock from 'nock';
+import { attemptOf, failureOf } from '../src';
+import { listen, track, type Closeable } from '../testbed';
+import { failure } from './support/failure';
+import { useFixtures } from './support/guarded';
+import { ORIGIN, reset, rig, useNock } from './support/nock-rig';
+
+const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+const dir = mkdtempSync(join(tmpdir(), 'arg-upload-'));
+const file = join(dir, 'upload.bin');
+const content = randomBytes(1024 * 1024);
+writeFileSync(file, content);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Received {
+  readonly hash: string;
+  readonly bytes: Buffer;
+  readonly contentType: string;
+}
+
+/** Resets the first upload after 64 KiB arrived; takes the others whole. */
+async function uploadServer(): Promise<Closeable & { uploads: Received[]; hits: number }> {
+  const state = { uploads: [] as Received[], hits: 0 };
+  const server = http.createServer((req, res) => {
+    state.hits += 1;
+    const first = state.hits === 1;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (first && size >= 64 * 1024) req.socket.resetAndDestroy();
+    });
+    req.on('end', () => {
+      if (first) return;
+      const bytes = Buffer.concat(chunks);
+      state.uploads.push({ hash: sha256(bytes), bytes, contentType: String(req.headers['content-type']) });
+      res.end('stored');
+    });
+  });
+  return Object.assign(state, await listen(server, track(server)));
+}
+
+describe('on real sockets', () => {
+  const { guarded, serve } = useFixtures();
+
+  it('a file upload cut by a reset is resent whole and byte-identical; the cut stream is closed', async () => {
+    const server = await serve(uploadServer());
+    const { api } = guarded(server.url);
+    const streams: ReadStream[] = [];
+    const open = (): ReadStream => {
+      const stream = createReadStream(file);
+      streams.push(stream);
+      return stream;
+    };
+    const first = open();
+    const res = await api.put('/files/a', first, { resetGuard: { body: open } });
+    expect(res.data).toBe('stored');
+    expect(attemptOf(res)!.attempt).toBe(2);
+    expect(streams).toHaveLength(2); // `data` for the first attempt, the factory for the retry
+    expect(server.uploads.map((u) => u.hash)).toEqual([sha256(content)]);
+    expect(first.destroyed).toBe(true);
+  });
+
+  it('a multipart upload (form-data) is resent with a new boundary that its Content-Type names', async () => {
+    const server = await serve(uploadServer());
+    const { api } = guarded(server.url, { idempotencyKey: true });
+    const form = (): FormData => {
+      const f = new FormData();
+      f.append('name', 'report');
+      f.append('file', createReadStream(file), { filename: 'upload.bin' });
+      return f;
+    };
+    // no `data`: the factory makes the first body too
+    const res = await api.post('/forms', undefined, { resetGuard: { body: form } });
+    expect(res.data).toBe('stored');
+    expect(attemptOf(res)!.attempt).toBe(2);
+    const [upload] = server.uploads;
+    const boundary = /boundary=(\S+)/.exec(upload!.contentType)![1]!;
+    const body = upload!.bytes;
+    expect(body.subarray(body.length - boundary.length - 6).toString()).toBe(`--${boundary}--\r\n`);
+    const start = body.indexOf('\r\n\r\n', body.indexOf('filename="upload.bin"')) + 4;
+    expect(sha256(body.subarray(start, start + content.length))).toBe(sha256(content));
+  });
+
+  it('a POST upload without a key is still not resent after a reset (the method rules hold)', async () => {
+    const server = await serve(uploadServer());
+    const { api } = guarded(server.url);
+    const error = await failure(
+      api.post('/files', createReadStream(file), { resetGuard: { body: () => createReadStream(file) } }),
+    );
+    expect(failureOf(error)!.reason).toBe('POST is not idempotent and a reset failure may have reached the server');
+    expect(server.hits).toBe(1);
+  });
+
+  it('a factory that throws ends the request with its own error', async () => {
+    const server = await serve(uploadServer());
+    const { api, guard } = guarded(server.url);
+    const gone = new Error('the file is gone');
+    const error = await api
+      .put('/files/b', createReadStream(file), {
+        resetGuard: {
+          body: () => {
+            throw gone;
+          },
+        },
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBe(gone);
+    expect(server.hits).toBe(1);
+    expect(guard.stats().attempts).toBe(1);
+  });
+});
+
+describe('with nock', () => {
+  let guard: ReturnType<typeof rig>['guard'] | undefined;
+  useNock(() => guard);
+
+  it('calls the factory once per retry, and the retry sends its body', async () => {
+    const rigged = rig(ORIGIN);
+    guard = rigged.guard;
+    const bodies: string[] = [];
+    nock(ORIGIN)
+      .put('/up', (body: string) => (bodies.push(body), true))
+      .replyWithError(reset())
+      .put('/up', (body: string) => (bodies.push(body), true))
+      .reply(200, 'ok');
+    let calls = 0;
+    const res = await rigged.instance.put('/up', Readable.from(['first']), {
+      headers: { 'content-type': 'application/octet-stream' },
+      resetGuard: { body: () => Readable.from([`again-${(calls += 1)}`]) },
+    });
+    expect(res.data).toBe('ok');
+    expect(calls).toBe(1);
+    expect(bodies[bodies.length - 1]).toBe('again-1');
+  });
+
+  it('refuses `body` as an instance option: a body belongs to one request', () => {
+    expect(() => rig(ORIGIN, { body: () => 'x' } as never)).toThrow(/"body" must be a known option/);
+  });
+});
