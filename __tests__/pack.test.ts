@@ -305,6 +305,7 @@ test('the tarball holds the build, README (with the chart and examples it links 
     'README.md',
     'docs/demo.svg',
     'docs/keep-alive.md',
+    'docs/runtimes.md',
     'package.json',
   ]);
   expect(packed).toEqual(
