@@ -358,6 +358,7 @@ test('the tarball holds the build, README (with the chart and examples it links 
     'docs/keep-alive.md',
     'docs/observability-otel.md',
     'docs/runtimes-browser.md',
+    'docs/runtimes.md',
     'package.json',
   ]);
   expect(packed).toEqual(

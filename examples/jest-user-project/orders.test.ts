@@ -8,7 +8,7 @@ import { createOrdersClient, type OrdersClient } from './orders-client';
 
 const ORIGIN = 'http://orders.internal';
 
-// nock 14: pass an Error carrying the code. A plain object such as
+// nock 14 and 15: pass an Error carrying the code. A plain object such as
 // replyWithError({ code: 'ECONNRESET' }) never settles the request.
 const reset = (): Error => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
 
