@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import FormData from 'form-data';
 import nock from 'nock';
-import { attemptOf, failureOf } from '../src';
+import axios from 'axios';
+import { attach, attemptOf, failureOf, type Guard } from '../src';
 import { listen, track, type Closeable } from '../testbed';
 import { failure } from './support/failure';
 import { useFixtures } from './support/guarded';
@@ -105,6 +106,72 @@ describe('on real sockets', () => {
     );
     expect(failureOf(error)!.reason).toBe('POST is not idempotent and a reset failure may have reached the server');
     expect(server.hits).toBe(1);
+  });
+
+  it("a retry does not inherit the first body's Content-Length: a longer body arrives whole", async () => {
+    const server = await serve(uploadServer());
+    const { api } = guarded(server.url);
+    const first = Buffer.alloc(100 * 1024, 1); // reset after 64 KiB
+    const longer = Buffer.alloc(150 * 1024, 2);
+    const res = await api.put('/files/c', first, { resetGuard: { body: () => longer } });
+    expect(res.data).toBe('stored');
+    expect(server.uploads.map((u) => u.hash)).toEqual([sha256(longer)]);
+  });
+
+  it('a Content-Length the caller declared is kept for every body', async () => {
+    const server = await serve(uploadServer());
+    const { api } = guarded(server.url);
+    const res = await api.put('/files/d', undefined, {
+      headers: { 'content-length': String(content.length) },
+      resetGuard: { body: () => createReadStream(file) },
+    });
+    expect(res.data).toBe('stored');
+    expect(server.uploads.map((u) => u.hash)).toEqual([sha256(content)]);
+  });
+
+  it('the last stream the factory made is closed when the request fails (the caller never held it)', async () => {
+    const server = await serve(uploadServer());
+    const { api } = guarded(server.url);
+    const made: ReadStream[] = [];
+    const error = await failure(
+      api.post('/files', undefined, {
+        resetGuard: {
+          body: () => {
+            const stream = createReadStream(file);
+            made.push(stream);
+            return stream;
+          },
+        },
+      }),
+    );
+    expect(failureOf(error)!.reason).toMatch(/^POST is not idempotent/);
+    expect(made).toHaveLength(1);
+    expect(made[0]!.destroyed).toBe(true);
+  });
+
+  it('a factory must return what an adapter sends as it is, not a promise or an object', async () => {
+    const server = await serve(uploadServer());
+    const { api } = guarded(server.url);
+    for (const body of [() => Promise.resolve('x'), () => ({ a: 1 })]) {
+      await expect(api.put('/files/e', undefined, { resetGuard: { body } })).rejects.toMatchObject({
+        name: 'ResetGuardOptionError',
+        option: 'resetGuard.body',
+      });
+    }
+    expect(server.hits).toBe(0);
+  });
+
+  it('a request let in just before detach() still sends the body its factory makes', async () => {
+    const server = await serve(uploadServer());
+    server.hits = 1; // no reset: take the first upload whole
+    const api = axios.create({ baseURL: server.url });
+    const holder: { guard?: Guard } = {};
+    // added before attach, so it runs after the guard's interceptor
+    api.interceptors.request.use((config) => (holder.guard!.detach(), config));
+    holder.guard = attach(api);
+    const res = await api.put('/files/f', undefined, { resetGuard: { body: () => createReadStream(file) } });
+    expect(res.data).toBe('stored');
+    expect(server.uploads.map((u) => u.hash)).toEqual([sha256(content)]);
   });
 
   it('a factory that throws ends the request with its own error', async () => {

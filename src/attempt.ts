@@ -14,11 +14,11 @@ import axios, {
   type InternalAxiosRequestConfig,
 } from 'axios';
 import axiosRetry from 'axios-retry';
-import { discardBody } from './body';
 import type { Counters, GuardContext } from './context';
 import { onAttemptFailed } from './decide';
 import { sendWatched } from './no-answer';
 import { stateOf, type RequestState } from './state';
+import { freshBody } from './uploads';
 import { beforeRetry } from './wait';
 
 // The outer request is already transformed once; attempts must send and return raw data.
@@ -56,22 +56,6 @@ export function createPipeline(ctx: GuardContext): AxiosInstance {
     return onAttemptStart(config, ctx.counters);
   });
   return pipeline;
-}
-
-/**
- * Gives a retry a new body from the request's `body` factory. The spent one, when it is a
- * stream (a file left half read by a reset), is closed first. A factory that throws ends
- * the request with its own error, and the retry it would have fed costs nothing.
- */
-function freshBody(config: InternalAxiosRequestConfig, state: RequestState): void {
-  discardBody(config.data);
-  try {
-    config.data = (state.options.body as NonNullable<RequestState['options']['body']>)(config);
-  } catch (error) {
-    state.budget?.deposit(state.lastCost);
-    state.hookError = error;
-    throw error;
-  }
 }
 
 /**

@@ -44,6 +44,7 @@ import { OriginMemory } from './origins';
 import { isIdempotentMethod } from './policy';
 import { secretNames } from './redact';
 import { describeAttempt, settleFailure } from './settle';
+import { dropUpload, firstBody } from './uploads';
 import { RequestState, STATE_KEY } from './state';
 import { snapshot, type GuardAgents, type GuardStats } from './stats';
 
@@ -141,6 +142,9 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
     if (ctx.detached) {
       // no stale metadata from an earlier trip through the guard
       delete config[STATE_KEY];
+      // a request let in before detach() still sends the body its factory makes
+      const body = config.resetGuard?.body;
+      if (config.data === undefined && typeof body === 'function') config.data = body(config);
       return getAdapter(adapter ?? axios.defaults.adapter, config)(config);
     }
     const state = new RequestState(mergeRequestOptions(resolved, config.resetGuard), Date.now());
@@ -150,7 +154,7 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
     ctx.counters.requests += 1;
     // A factory that throws rejects the request with its own error, before anything is sent.
     addIdempotencyKey(config, state);
-    if (config.data === undefined && state.options.body !== undefined) config.data = state.options.body(config);
+    if (state.options.body !== undefined) firstBody(config, state);
     try {
       const response = await sendAttempts(config, state, ctx, pipeline);
       if (state.attempt > 1) ctx.counters.recovered += 1;
@@ -165,6 +169,7 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
       response.config = describeAttempt(config, response.config);
       return response;
     } catch (error) {
+      dropUpload(state);
       throw await settleFailure(error, config, state, ctx);
     }
   };

@@ -4,6 +4,7 @@ import type { ResolvedOptions } from './normalize';
 import type { Agent } from 'node:http';
 import type { RetryBudget } from './budget';
 import type { PoolStamp } from './stamps';
+import type { Upload } from './uploads';
 import type { RetryDecision } from './policy';
 import type { AttemptInfo, Classification, FailureRecord } from './types';
 
@@ -43,6 +44,8 @@ export class RequestState {
   blackHole: { readonly agent: Agent; readonly stamp: PoolStamp; readonly idleMs: number } | undefined;
   /** The request's origin label (`https://host:443`), once needed. */
   origin: string | undefined;
+  /** The uploads of a request with a body factory (`resetGuard.body`). */
+  upload: Upload | undefined;
   /** An error thrown by a hook: it ends the request as it is. */
   hookError: unknown;
   /** `performance.nodeTiming.idleTime` when the current attempt started (to tell CPU time from network time). */
