@@ -272,7 +272,9 @@ describe('the staleWindowMs rule', () => {
     expect(failureOf(error)!.classification).toMatchObject({ kind: 'reset', reusedSocket: true });
   });
 
-  it('busy time excuses a stale socket noticed late only up to the window: past it, a POST is not resent', async () => {
+  // (When busy time does excuse a late failure depends on the loop's idle time, which a
+  // busy machine changes: that rule is tested with injected timings in classify.test.ts.)
+  it('a stale socket noticed only after a CPU block past twice the window: POST not resent, GET recovered', async () => {
     const server = await serve(startHttpServer({ keepAliveTimeout: 0 }));
     const proxy = await serve(startIdleDropProxy(server.port, 100));
     const { api } = guarded(proxy.url, { staleIdleMs: 50, staleWindowMs: 100 });
@@ -283,17 +285,16 @@ describe('the staleWindowMs rule', () => {
       });
     await api.get('/warm/1');
     await pause(250); // the proxy forgets the connection
-    const sent = api.post<{ n: number }>('/orders', { id: 7 });
-    block(150); // 150 ms of CPU right after the send: over the 100 ms window, excused
-    const res = await sent;
-    expect(attemptOf(res)!.history).toMatchObject([{ kind: 'stale-socket' }]);
-    expect(server.methods.filter((m) => m === 'POST')).toHaveLength(1);
-
-    await pause(250);
     const late = failure(api.post('/orders', { id: 8 }));
     block(400); // 400 ms: past twice the window, the failure can no longer be told from a crash
     const error = await late;
     expect(failureOf(error)!.classification).toMatchObject({ kind: 'reset', reusedSocket: true });
-    expect(server.methods.filter((m) => m === 'POST')).toHaveLength(1); // id 7 only: never resent
+    expect(server.methods.filter((m) => m === 'POST')).toHaveLength(0); // never resent
+
+    await api.get('/warm/2');
+    await pause(250);
+    const get = api.get<{ n: number }>('/again');
+    block(400);
+    expect(attemptOf(await get)!.history).toMatchObject([{ kind: 'reset', reusedSocket: true }]);
   });
 });
