@@ -376,6 +376,7 @@ const PUBLIC_VALUES = [
   'FAILURE_KINDS',
   'RESET_KINDS',
   'ResetGuardAttachError',
+  'ResetGuardConflictError',
   'ResetGuardOptionError',
   'attach',
   'attemptOf',
@@ -412,6 +413,7 @@ test('require() loads the CommonJS build; the main entry holds the curated API, 
     failureOf: 'function',
     ResetGuardOptionError: 'function',
     ResetGuardAttachError: 'function',
+    ResetGuardConflictError: 'function',
     DEFAULTS: 'object',
   });
 });

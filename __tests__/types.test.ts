@@ -25,6 +25,7 @@ import {
   RESET_KINDS,
   isResetGuardError,
   ResetGuardAttachError,
+  ResetGuardConflictError,
   ResetGuardOptionError,
   type AgentStatus,
   type BudgetStats,
@@ -42,6 +43,7 @@ import {
   type RequestOptions,
   type ResetGuardErrorCode,
   type ResetGuardErrorInfo,
+  type RetryLibrary,
   type ResetKind,
   type ResolvedOptions,
   type RetryInfo,
@@ -367,8 +369,17 @@ describe('public functions have the types the README gives them', () => {
     expectTypeOf<ResetGuardOptionError['option']>().toEqualTypeOf<string>();
     expectTypeOf<ResetGuardOptionError['value']>().toBeUnknown();
     expectTypeOf<ResetGuardAttachError['code']>().toEqualTypeOf<'ERR_RESET_GUARD_ATTACHED'>();
-    expectTypeOf<ResetGuardErrorCode>().toEqualTypeOf<'ERR_RESET_GUARD_OPTION' | 'ERR_RESET_GUARD_ATTACHED'>();
-    expectTypeOf(isResetGuardError).guards.toEqualTypeOf<ResetGuardOptionError | ResetGuardAttachError>();
+    expectTypeOf<ResetGuardConflictError['code']>().toEqualTypeOf<'ERR_RESET_GUARD_CONFLICT'>();
+    expectTypeOf<ResetGuardConflictError['library']>().toEqualTypeOf<RetryLibrary>();
+    expectTypeOf<RetryLibrary>().toEqualTypeOf<'axios-retry' | 'retry-axios'>();
+    expectTypeOf<ResetGuardErrorCode>().toEqualTypeOf<
+      'ERR_RESET_GUARD_OPTION' | 'ERR_RESET_GUARD_ATTACHED' | 'ERR_RESET_GUARD_CONFLICT'
+    >();
+    expectTypeOf(isResetGuardError).guards.toEqualTypeOf<
+      ResetGuardOptionError | ResetGuardAttachError | ResetGuardConflictError
+    >();
+    // not an attach error: code that ignores "already guarded" must not swallow it
+    expectTypeOf<ResetGuardConflictError>().not.toExtend<ResetGuardAttachError>();
     const error: unknown = new ResetGuardAttachError();
     if (!isResetGuardError(error)) throw new Error('expected a guard error');
     expectTypeOf(error.code).toEqualTypeOf<ResetGuardErrorCode>();

@@ -33,7 +33,8 @@ import axios, {
 import { createAgent, globalAgentOf, retireAgent } from './agent';
 import { createPipeline, sendAttempts } from './attempt';
 import { Counters, type GuardContext } from './context';
-import { ResetGuardAttachError, ResetGuardOptionError } from './errors';
+import { InterceptorWatch, retryLibraryOn } from './conflicts';
+import { ResetGuardAttachError, ResetGuardConflictError, ResetGuardOptionError } from './errors';
 import { isPoolingAgent } from './native';
 import { mergeRequestOptions, normalizeOptions } from './normalize';
 import type { ResolvedOptions } from './normalize';
@@ -86,7 +87,11 @@ type GuardedAdapter = AxiosAdapter & { [ORIGINAL]?: UserAdapter };
  *
  * Your own interceptors keep running exactly once per logical request, whatever order
  * they were added in: retries happen below them.
+
  * @throws {ResetGuardAttachError} when the instance already has a guard.
+ * @throws {ResetGuardConflictError} when the instance already retries with axios-retry
+ * (its interceptors or its options in `defaults`) or retry-axios; a request throws it too
+ * when axios-retry's interceptors were added after `attach()`.
  * @throws {ResetGuardOptionError} on an invalid option.
  * @example
  * const api = axios.create({ baseURL: 'https://api.example.com' });
@@ -95,6 +100,8 @@ type GuardedAdapter = AxiosAdapter & { [ORIGINAL]?: UserAdapter };
 export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
   const marked = instance as Marked;
   if (marked[GUARD] !== undefined) throw new ResetGuardAttachError();
+  const library = retryLibraryOn(instance);
+  if (library !== undefined) throw new ResetGuardConflictError(library, 'attach');
   const resolved = normalizeOptions(options);
   const origins = new OriginMemory({
     configuredMs: resolved.freeSocketTimeout,
@@ -168,7 +175,11 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
     }
   };
 
+  const watch = new InterceptorWatch(instance);
   const interceptorId = instance.interceptors.request.use((config: StatefulConfig) => {
+    // axios-retry added after attach() would resend what the guard already retried.
+    const added = watch.check();
+    if (added !== undefined) throw new ResetGuardConflictError(added, 'request');
     // A config re-sent by hand (error.config) carries a guard's adapter: unwrap the one it stands in for.
     const current = config.adapter as GuardedAdapter | UserAdapter;
     const adapter = typeof current === 'function' && ORIGINAL in current ? current[ORIGINAL] : current;
@@ -177,6 +188,8 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
     config.adapter = guarded;
     return config;
   });
+  // The lists as they are with the guard's own interceptor: only later changes are looked at.
+  watch.accept();
 
   const guard: Guard = Object.freeze({
     options: resolved,
