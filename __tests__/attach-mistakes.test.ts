@@ -1,8 +1,10 @@
 /**
  * Mistakes caught at attach: another retry layer on the instance (axios-retry before or
- * after the guard, axios-retry's or retry-axios's options in `defaults`). With nock, then
- * on real sockets against a server that resets every request.
+ * after the guard, axios-retry's or retry-axios's options in `defaults`), and the guard on
+ * axios's default export, whose defaults `axios.create()` copies. With nock, then on real
+ * sockets against a server that resets every request.
  */
+import http from 'node:http';
 import axios, { type AxiosInstance, type InternalAxiosRequestConfig } from 'axios';
 import axiosRetry from 'axios-retry';
 import nock from 'nock';
@@ -14,6 +16,7 @@ import {
   ResetGuardConflictError,
   type Guard,
 } from '../src';
+import { nativeRequestOf } from '../src/internals';
 import { startHttpServer } from '../testbed';
 import { failure } from './support/failure';
 import { noWait, useFixtures } from './support/guarded';
@@ -55,6 +58,9 @@ function withInterceptorSource(source: string): AxiosInstance {
   instance.interceptors.response.use(undefined, (error: Error) => Promise.reject(error));
   return instance;
 }
+
+/** The agent that carried a response's request. */
+const agentOf = (request: unknown): unknown => (nativeRequestOf(request) as { agent?: unknown } | undefined)?.agent;
 
 /** What `fn` throws (`undefined` when it returns). */
 function thrownBy(fn: () => unknown): unknown {
@@ -151,6 +157,45 @@ describe('with nock', () => {
       expect(sent).toBe(2);
     });
   });
+
+  describe("axios's default export", () => {
+    afterEach(() => {
+      guard?.detach();
+      guard = undefined;
+    });
+
+    it('is guarded without writing its agents into axios.defaults, so axios.create() copies none', async () => {
+      guard = attach(axios, noWait);
+      expect(guard.agents.http).toBeDefined();
+      expect(axios.defaults.httpAgent).toBeUndefined();
+      const created = axios.create({ baseURL: ORIGIN });
+      expect(created.defaults.httpAgent).toBeUndefined();
+
+      nock(ORIGIN).get('/g').replyWithError(reset()).get('/g').reply(200, 'ok');
+      const res = await axios.get(`${ORIGIN}/g`);
+      expect(attemptOf(res)).toMatchObject({ attempt: 2 });
+      expect(res.config.httpAgent).toBe(guard.agents.http);
+
+      // an instance created from it is plain axios: no retry, no agent of the guard's
+      nock(ORIGIN).get('/c').replyWithError(reset());
+      const error = await failure(created.get('/c'));
+      expect(error.code).toBe('ECONNRESET');
+      expect(attemptOf(error)).toBeUndefined();
+      expect(error.config!.httpAgent).toBeUndefined();
+
+      // an agent named by the request itself is used as it is
+      const own = new http.Agent();
+      nock(ORIGIN).get('/own').reply(200, 'ok');
+      expect((await axios.get(`${ORIGIN}/own`, { httpAgent: own })).config.httpAgent).toBe(own);
+      own.destroy();
+
+      guard.detach();
+      expect(axios.defaults.httpAgent).toBeUndefined();
+      expect((axios.interceptors.request as unknown as { handlers: unknown[] }).handlers.filter(Boolean)).toHaveLength(
+        0,
+      );
+    });
+  });
 });
 
 describe('on real sockets', () => {
@@ -186,5 +231,27 @@ describe('on real sockets', () => {
     expect(await failure(late.get('/late'))).toBeInstanceOf(ResetGuardConflictError);
     expect(server.hits - hitsBefore).toBe(0);
     expect(guard.stats().attempts).toBe(0);
+  });
+
+  it("the default export: its requests use the guard's pooled agent and are retried; created instances use neither", async () => {
+    const server = await serve(startHttpServer({ resetWhen: (_req, n) => n === 2 })); // the 2nd request dies
+    const defaultGuard = attach(axios, noWait);
+    guards.push(defaultGuard);
+    const created = axios.create({ baseURL: server.url });
+    try {
+      await axios.get(`${server.url}/one`);
+      const res = await axios.get(`${server.url}/two`); // on the pooled socket, reset: resent
+      expect(attemptOf(res)!.history.map((h) => h.kind)).toEqual(['stale-socket']);
+      expect(agentOf(res.request)).toBe(defaultGuard.agents.http);
+
+      const plain = await created.get('/three');
+      expect(attemptOf(plain)).toBeUndefined();
+      expect(agentOf(plain.request)).not.toBe(defaultGuard.agents.http);
+      expect(defaultGuard.stats().requests).toBe(2);
+    } finally {
+      defaultGuard.detach();
+    }
+    expect(axios.defaults.httpAgent).toBeUndefined();
+    expect((await created.get<{ ok: boolean }>('/after')).data.ok).toBe(true);
   });
 });

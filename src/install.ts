@@ -87,7 +87,11 @@ type GuardedAdapter = AxiosAdapter & { [ORIGINAL]?: UserAdapter };
  *
  * Your own interceptors keep running exactly once per logical request, whatever order
  * they were added in: retries happen below them.
-
+ *
+ * On axios's default export (`attach(axios)`) the guard's agents are not written into
+ * `axios.defaults`, which `axios.create()` copies: they go on each request the guard
+ * handles instead, so instances created from it stay plain axios (no guard, no agents of
+ * this one). Attach to those instances themselves, or use {@link createClient}.
  * @throws {ResetGuardAttachError} when the instance already has a guard.
  * @throws {ResetGuardConflictError} when the instance already retries with axios-retry
  * (its interceptors or its options in `defaults`) or retry-axios; a request throws it too
@@ -103,6 +107,8 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
   const library = retryLibraryOn(instance);
   if (library !== undefined) throw new ResetGuardConflictError(library, 'attach');
   const resolved = normalizeOptions(options);
+  // axios.create() copies the default export's defaults: its agents go on each request instead.
+  const shared = isDefaultExport(instance);
   const origins = new OriginMemory({
     configuredMs: resolved.freeSocketTimeout,
     learn: resolved.learnIdleLimits,
@@ -124,8 +130,12 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
   };
   const picked = { http: pick('http', previous.http), https: pick('https', previous.https) };
   const agents = Object.freeze({ http: picked.http?.agent, https: picked.https?.agent });
-  if (picked.http?.install === true) instance.defaults.httpAgent = agents.http;
-  if (picked.https?.install === true) instance.defaults.httpsAgent = agents.https;
+  const perRequest = {
+    http: shared && picked.http?.install === true ? agents.http : undefined,
+    https: shared && picked.https?.install === true ? agents.https : undefined,
+  };
+  if (!shared && picked.http?.install === true) instance.defaults.httpAgent = agents.http;
+  if (!shared && picked.https?.install === true) instance.defaults.httpsAgent = agents.https;
   const untrack = [agents.http, agents.https]
     .filter((a): a is Agent => a !== undefined)
     .map((a) => origins.track(a, owned.includes(a)));
@@ -155,6 +165,9 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
     state.attemptTimeout = attemptTimeoutOf(state.options.attemptTimeoutMs, config.timeout);
     config[STATE_KEY] = state;
     ctx.counters.requests += 1;
+    // The default export's agents, where the request and axios.defaults name none.
+    if (perRequest.http !== undefined && config.httpAgent === undefined) config.httpAgent = perRequest.http;
+    if (perRequest.https !== undefined && config.httpsAgent === undefined) config.httpsAgent = perRequest.https;
     // A factory that throws rejects the request with its own error, before anything is sent.
     addIdempotencyKey(config, state);
     try {
@@ -223,6 +236,12 @@ export function createClient(options?: GuardOptions, axiosConfig?: CreateAxiosDe
   const client = axios.create(axiosConfig);
   const guard = attach(client, options);
   return Object.defineProperty(client, 'guard', { value: guard, enumerable: false }) as GuardedInstance;
+}
+
+/** axios's default export (any installed copy): it carries the statics instances lack. */
+function isDefaultExport(instance: AxiosInstance): boolean {
+  const statics = instance as AxiosInstance & { Axios?: unknown; default?: unknown };
+  return instance === axios || (typeof statics.Axios === 'function' && statics.default === instance);
 }
 
 /** The shorter of `attemptTimeoutMs` and axios's `timeout`, where 0 means none. */
