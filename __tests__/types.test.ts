@@ -25,8 +25,8 @@ import {
   RESET_KINDS,
   isResetGuardError,
   ResetGuardAttachError,
-  ResetGuardConflictError,
   ResetGuardOptionError,
+  type ResetGuardConflictError,
   type AgentStatus,
   type BudgetStats,
   type BudgetSummary,
@@ -118,6 +118,16 @@ describe('config.resetGuard (the augmentation of axios)', () => {
     expectTypeOf(axios.get).toBeCallableWith('/orders/42', { resetGuard: { retries: 2 } });
     expectTypeOf(axios.request).toBeCallableWith({ url: '/orders/42', resetGuard: { retry: false } });
     expectTypeOf(axios.create().post).toBeCallableWith('/payments', {}, { resetGuard: { retryNonIdempotent: true } });
+  });
+
+  test('a misspelled name or the on/off switch given a count does not compile', () => {
+    // @ts-expect-error `retrys` is no option (the compiler suggests `retry`; the runtime check offers both)
+    expectTypeOf(axios.get).toBeCallableWith('/a', { resetGuard: { retrys: 2 } });
+    // @ts-expect-error `retry` is the on/off switch: a count goes in `retries`
+    expectTypeOf(axios.get).toBeCallableWith('/a', { resetGuard: { retry: 2 } });
+    const built = { retrys: 2 };
+    // @ts-expect-error built apart, it shares no property with RequestOptions (a weak type)
+    expectTypeOf(axios.get).toBeCallableWith('/a', { resetGuard: built });
   });
 
   test('takes every per-request option on every method, and the guard applies it', async () => {
