@@ -26,7 +26,7 @@ export function onAttemptFailed(error: unknown, ctx: GuardContext): void {
   if (state === undefined) return;
   const config = error.config;
   state.failedAt = Date.now();
-  const classification = classifyError(error, {
+  let classification = classifyError(error, {
     startedAt: state.startedAt,
     failedAt: state.failedAt,
     // Time this process spent computing (GC, CPU work, building a big body) is not
@@ -34,6 +34,12 @@ export function onAttemptFailed(error: unknown, ctx: GuardContext): void {
     busyMs: busySince(state),
     staleWindowMs: state.options.staleWindowMs,
   });
+  // A status the request retries is transient by its own rule: say so (classify() alone cannot know).
+  if (classification.status !== undefined && classification.kind === 'http-status') {
+    if (state.options.retryStatuses.includes(classification.status)) {
+      classification = Object.freeze({ ...classification, retryable: true });
+    }
+  }
   state.classification = classification;
   ctx.counters.failures[classification.kind] += 1;
   const { kind } = classification;

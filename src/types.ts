@@ -8,7 +8,11 @@ export type { FailureKind, ResetKind } from './kinds';
 export interface Classification {
   /** What kind of failure it was. */
   readonly kind: FailureKind;
-  /** The failure is transient: a new attempt may succeed (before any method or body rule). */
+  /**
+   * The failure is transient: a new attempt may succeed (before any method or body rule).
+   * For an `http-status` failure: true when the status is in the request's `retryStatuses`,
+   * as the guard saw it; `classify()` of an error that did not pass a guard says false.
+   */
   readonly retryable: boolean;
   /** The attempt ran on a keep-alive socket taken from the pool (Node's `req.reusedSocket`). */
   readonly reusedSocket: boolean;
@@ -78,7 +82,11 @@ export interface RetryInfo {
   readonly delayMs: number;
   /** The failed attempt's classification. */
   readonly classification: Classification;
-  /** Why the policy retries (e.g. "GET is idempotent"). */
+  /**
+   * Why the policy retries, naming the rule: `GET is idempotent` after a reset; for a
+   * status, the rule and where the wait comes from, as in `status 503 is in retryStatuses;
+   * GET is idempotent; waiting 2000 ms as Retry-After asks`.
+   */
   readonly reason: string;
   /** The failed attempt's error. */
   readonly error: AxiosError;
