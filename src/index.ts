@@ -22,10 +22,15 @@ export type { AgentStatus } from './agent';
 export type { TimeoutSource } from './origins';
 export type {
   AttemptInfo,
+  BudgetExhaustedEvent,
+  BudgetRestoredEvent,
   Classification,
   FailureKind,
   FailureRecord,
   GiveUpInfo,
+  IdleLimitEvent,
+  PurgeEvent,
+  RecoveredEvent,
   ResetGuardErrorInfo,
   ResetEvent,
   ResetKind,

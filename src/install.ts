@@ -39,7 +39,8 @@ import { isPoolingAgent } from './native';
 import { mergeRequestOptions, normalizeOptions } from './normalize';
 import type { ResolvedOptions } from './normalize';
 import type { GuardOptions } from './options';
-import { originOf } from './decide';
+import { onBudgetRecovery, originOf } from './decide';
+import { announceRecovered } from './events';
 import { watchForAnswer } from './no-answer';
 import { OriginMemory } from './origins';
 import { isIdempotentMethod } from './policy';
@@ -172,7 +173,11 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
     addIdempotencyKey(config, state);
     try {
       const response = await sendAttempts(config, state, ctx, pipeline);
-      if (state.attempt > 1) ctx.counters.recovered += 1;
+      if (state.attempt > 1) {
+        ctx.counters.recovered += 1;
+        const took = Date.now() - state.firstStartedAt;
+        announceRecovered(config, () => state.requestId, state.attempt, state.maxAttempts, state.history, took);
+      }
       // A black hole is learned once the resend on a fresh connection answered in time.
       if (state.blackHole !== undefined && Date.now() - state.startedAt < resolved.noAnswerMs) {
         origins.confirmBlackHole(state.blackHole.agent, state.blackHole.stamp, state.blackHole.idleMs);
@@ -180,7 +185,7 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
       // An origin that never failed has a full budget (or none yet): nothing to look up.
       const budget =
         state.budget ?? (origins.hasBudgets ? origins.existingBudgetOf(originOf(config, state)) : undefined);
-      budget?.onSuccess(state.lastCost);
+      if (budget !== undefined) onBudgetRecovery(config, state, budget, budget.onSuccess(state.lastCost));
       response.config = describeAttempt(config, response.config);
       return response;
     } catch (error) {

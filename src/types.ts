@@ -146,3 +146,82 @@ export interface ResetEvent {
   /** The origin (`https://host:443`) of the pool the socket came from, when the guard tracks it. */
   readonly origin: string | undefined;
 }
+
+/** Published on `CHANNELS.recovered` when a request succeeded after at least one retry. */
+export interface RecoveredEvent {
+  /** {@inheritDoc AttemptInfo.requestId} */
+  readonly requestId: string;
+  /** Upper-case HTTP method. */
+  readonly method: string;
+  /** Where the request went, with any URL password redacted. */
+  readonly url: string;
+  /** Attempts sent, the successful last one included (at least 2). */
+  readonly attempts: number;
+  /** The failed attempts before it, oldest first (as in {@link AttemptInfo.history}). */
+  readonly failures: readonly FailureRecord[];
+  /** From the start of the logical request to the answer, waits included, in ms. */
+  readonly durationMs: number;
+}
+
+/**
+ * Published on `CHANNELS.learned` when the guard learns an origin's idle limit, or lowers
+ * one it had learned (a confirmation of the standing limit publishes nothing).
+ */
+export interface IdleLimitEvent {
+  /** The origin (`https://host:443`). */
+  readonly origin: string;
+  /** The limit now applied to free sockets to this origin on the guard's own agents, in ms. */
+  readonly limitMs: number;
+  /** The learned limit it replaces, if one stood. */
+  readonly previousMs: number | undefined;
+  /** How long the socket that taught it had idled, in ms (the limit is 0.75 of it, at least 250 ms). */
+  readonly idleMs: number;
+  /**
+   * What taught it: `stale-socket`, a pooled socket found dead after at least 500 ms idle;
+   * `corroborated`, two found dead after less, within a minute (the shorter idle counts);
+   * `no-answer`, a pooled socket that heard nothing while its resend on a fresh one was answered.
+   */
+  readonly evidence: 'stale-socket' | 'corroborated' | 'no-answer';
+}
+
+/** Published on `CHANNELS.purge` when a dead pooled socket takes its idle peers with it. */
+export interface PurgeEvent {
+  /** The origin (`https://host:443`) of the pool. */
+  readonly origin: string;
+  /** Free sockets destroyed: those that had idled at least as long as the dead one. */
+  readonly purged: number;
+  /** How long the dead socket had idled, in ms, when known. */
+  readonly idleMs: number | undefined;
+}
+
+/**
+ * Published on `CHANNELS.budgetExhausted` when an origin's retry budget refuses a retry,
+ * the first refusal since it last had enough tokens.
+ */
+export interface BudgetExhaustedEvent {
+  /** The origin (`https://host:443`) whose bucket ran out. */
+  readonly origin: string;
+  /** Tokens left. */
+  readonly tokens: number;
+  /** Tokens in a full bucket. */
+  readonly capacity: number;
+  /** What the refused retry would have cost. */
+  readonly cost: number;
+}
+
+/**
+ * Published on `CHANNELS.budgetRestored` when an exhausted origin's bucket has refilled to
+ * half its capacity (at least one retry's cost): successes put tokens back.
+ */
+export interface BudgetRestoredEvent {
+  /** The origin (`https://host:443`). */
+  readonly origin: string;
+  /** Tokens in the bucket now. */
+  readonly tokens: number;
+  /** Tokens in a full bucket. */
+  readonly capacity: number;
+  /** Retries refused at this origin since it ran out. */
+  readonly refused: number;
+  /** How long it was exhausted, in ms. */
+  readonly exhaustedMs: number;
+}
