@@ -1,10 +1,12 @@
 /**
  * What whoever is on call sees: the channels for a recovered request, a learned idle
- * limit, purged sockets, a retry budget exhausted and restored, and the NODE_DEBUG lines (a 404 only under the verbose switch). With nock for
+ * limit, purged sockets, a retry budget exhausted and restored, the attempt tracing
+ * channel, and the NODE_DEBUG lines (a 404 only under the verbose switch). With nock for
  * the wiring, a deterministic clock for the origin memory, then real sockets.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawnSync } from 'node:child_process';
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { subscribe, tracingChannel, unsubscribe } from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import type { Agent } from 'node:http';
 import type { Socket } from 'node:net';
@@ -14,6 +16,7 @@ import nock from 'nock';
 import {
   attemptOf,
   CHANNELS,
+  type AttemptContext,
   type BudgetExhaustedEvent,
   type BudgetRestoredEvent,
   type Guard,
@@ -22,6 +25,7 @@ import {
   type PurgeEvent,
   type RecoveredEvent,
 } from '../src';
+import * as events from '../src/events';
 import { noteHint, OriginMemory, stampOf } from '../src/internals';
 import { pause, startHttpServer, startIdleDropProxy } from '../testbed';
 import { failure } from './support/failure';
@@ -92,6 +96,92 @@ describe('with nock', () => {
     expect(restored).toMatchObject({ origin: `${ORIGIN}:80`, tokens: 5, capacity: 10, refused: 2 });
     expect(restored.exhaustedMs).toBeGreaterThanOrEqual(0);
     expect(Object.isFrozen(exhausted) && Object.isFrozen(restored)).toBe(true);
+  });
+
+  describe('the attempt tracing channel', () => {
+    const trace = tracingChannel(CHANNELS.attempt);
+
+    it('start, end, then error or asyncStart/asyncEnd for every attempt, stores bound while the adapter runs', async () => {
+      const log: string[] = [];
+      const contexts: AttemptContext[] = [];
+      const store = new AsyncLocalStorage<number>();
+      const inAdapter: (number | undefined)[] = [];
+      const handlers = {
+        start: (c: unknown) => {
+          contexts.push(c as AttemptContext);
+          log.push(`start ${(c as AttemptContext).attempt}`);
+        },
+        end: () => void log.push('end'),
+        asyncStart: () => void log.push('asyncStart'),
+        asyncEnd: (c: unknown) => void log.push(`asyncEnd ${'result' in (c as object) ? 'ok' : 'failed'}`),
+        error: () => void log.push('error'),
+      };
+      trace.subscribe(handlers);
+      trace.start.bindStore(store, (c) => (c as AttemptContext).attempt);
+      let instance = axios.create();
+      const http = axios.getAdapter('http');
+      ({ instance, guard } = rig(
+        ORIGIN,
+        {},
+        {
+          headers: { Authorization: 'Bearer s3cr3t' },
+          adapter: (config) => {
+            inAdapter.push(store.getStore());
+            return http(config);
+          },
+        },
+      ));
+      try {
+        nock(ORIGIN).get('/t').replyWithError(reset()).get('/t').reply(200, 'ok');
+        const res = await instance.get('/t');
+        expect(log).toEqual([
+          'start 1',
+          'end',
+          'error',
+          'asyncStart',
+          'asyncEnd failed',
+          'start 2',
+          'end',
+          'asyncStart',
+          'asyncEnd ok',
+        ]);
+        expect(inAdapter).toEqual([1, 2]);
+        const [first, second] = contexts as [AttemptContext, AttemptContext];
+        expect({ ...first }).toEqual({
+          requestId: attemptOf(res)!.requestId,
+          method: 'GET',
+          url: `${ORIGIN}/t`,
+          attempt: 1,
+          maxAttempts: 4,
+        });
+        expect((first.error as { code?: string }).code).toBe('ECONNRESET');
+        expect(second.result).toBe(res);
+        expect(second.config.headers.Authorization).toBe('Bearer s3cr3t'); // there, not enumerable
+        expect(JSON.stringify(contexts)).not.toContain('s3cr3t');
+        expect(() => Object.assign(first, { attempt: 9 })).toThrow(TypeError); // read-only summary
+      } finally {
+        trace.unsubscribe(handlers);
+        trace.start.unbindStore(store);
+      }
+    });
+
+    it('is not entered while nobody subscribes: the gate is a few reads', async () => {
+      const traced = jest.spyOn(events, 'traceAttempt');
+      let instance = axios.create();
+      ({ instance, guard } = rig(ORIGIN));
+      try {
+        nock(ORIGIN).get('/q').times(2).reply(200, 'ok');
+        await instance.get('/q');
+        expect(traced).not.toHaveBeenCalled();
+        const start = (): void => undefined; // one plain subscriber on its start channel is enough
+        subscribe(`tracing:${CHANNELS.attempt}:start`, start);
+        await instance.get('/q');
+        unsubscribe(`tracing:${CHANNELS.attempt}:start`, start);
+        expect(traced).toHaveBeenCalledTimes(1);
+      } finally {
+        traced.mockRestore();
+      }
+    });
   });
 });
 

@@ -1,9 +1,10 @@
-import { channel } from 'node:diagnostics_channel';
+import { channel, tracingChannel } from 'node:diagnostics_channel';
 import { debuglog } from 'node:util';
-import type { InternalAxiosRequestConfig } from 'axios';
+import type { AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import type { RetryDecision } from './policy';
 import { requestLabel } from './redact';
 import type {
+  AttemptContext,
   BudgetExhaustedEvent,
   BudgetRestoredEvent,
   Classification,
@@ -49,6 +50,17 @@ export const CHANNELS = Object.freeze({
    * retry's cost): {@link BudgetRestoredEvent}.
    */
   budgetRestored: 'axios-reset-guard:budget-restored',
+  /**
+   * A `TracingChannel` name (Node >= 18.19): every attempt, first or retry, as the guard
+   * hands it to the adapter. `start` (with stores bound by `runStores`, so a span made
+   * there is active while the adapter sends), `end`, then `error` on failure and
+   * `asyncStart`/`asyncEnd` when it settles; the context is an {@link AttemptContext}.
+   * Nothing is allocated per attempt while nobody subscribes.
+   * @example
+   * // tracingChannel from node:diagnostics_channel
+   * tracingChannel(CHANNELS.attempt).subscribe({ start(c) {}, end() {}, asyncStart() {}, asyncEnd(c) {}, error(c) {} });
+   */
+  attempt: 'axios-reset-guard:attempt',
 } as const);
 
 const retryChannel = channel(CHANNELS.retry);
@@ -59,6 +71,8 @@ const learnedChannel = channel(CHANNELS.learned);
 const purgeChannel = channel(CHANNELS.purge);
 const exhaustedChannel = channel(CHANNELS.budgetExhausted);
 const restoredChannel = channel(CHANNELS.budgetRestored);
+// Node 18 before 18.19 has no tracing channels: attempts are then not traced.
+const attemptTrace = typeof tracingChannel === 'function' ? tracingChannel(CHANNELS.attempt) : undefined;
 
 // NODE_DEBUG=axios-reset-guard: one line per retry decision on a transient failure, and per
 // event above. NODE_DEBUG=axios-reset-guard-verbose adds the failures the guard leaves
@@ -193,4 +207,62 @@ export function announceBudgetRestored(event: BudgetRestoredEvent): void {
     event.exhaustedMs,
     event.refused,
   );
+}
+
+/** True when someone listens on {@link CHANNELS.attempt}: five reads, nothing allocated. */
+export function tracingAttempts(): boolean {
+  const t = attemptTrace;
+  return (
+    t !== undefined &&
+    (t.start.hasSubscribers ||
+      t.end.hasSubscribers ||
+      t.asyncStart.hasSubscribers ||
+      t.asyncEnd.hasSubscribers ||
+      t.error.hasSubscribers)
+  );
+}
+
+/**
+ * Sends one attempt under {@link CHANNELS.attempt}, as `TracingChannel.tracePromise` would,
+ * except that the context's `result` and `error` are non-enumerable (they hold the config,
+ * headers and all) and its summary fields read-only. Call only when {@link tracingAttempts}.
+ */
+export function traceAttempt(
+  config: InternalAxiosRequestConfig,
+  summary: Omit<AttemptContext, 'method' | 'url' | 'config' | 'result' | 'error'>,
+  send: () => Promise<AxiosResponse>,
+): Promise<AxiosResponse> {
+  const t = attemptTrace as NonNullable<typeof attemptTrace>;
+  const context: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries({ ...summary, ...requestLabel(config) })) {
+    Object.defineProperty(context, key, { value, enumerable: true, writable: false });
+  }
+  Object.defineProperty(context, 'config', { value: config, enumerable: false });
+  const set = (key: 'result' | 'error', value: unknown): void =>
+    void Object.defineProperty(context, key, { value, enumerable: false, configurable: true });
+  return t.start.runStores(context, () => {
+    try {
+      return send().then(
+        (result) => {
+          set('result', result);
+          t.asyncStart.publish(context);
+          t.asyncEnd.publish(context);
+          return result;
+        },
+        (error: unknown) => {
+          set('error', error);
+          t.error.publish(context);
+          t.asyncStart.publish(context);
+          t.asyncEnd.publish(context);
+          throw error;
+        },
+      );
+    } catch (error) {
+      set('error', error);
+      t.error.publish(context);
+      throw error;
+    } finally {
+      t.end.publish(context);
+    }
+  });
 }

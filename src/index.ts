@@ -21,6 +21,7 @@ export type { BudgetSummary, GuardAgents, GuardStats, OriginStats } from './stat
 export type { AgentStatus } from './agent';
 export type { TimeoutSource } from './origins';
 export type {
+  AttemptContext,
   AttemptInfo,
   BudgetExhaustedEvent,
   BudgetRestoredEvent,

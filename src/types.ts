@@ -1,4 +1,4 @@
-import type { AxiosError, InternalAxiosRequestConfig } from 'axios';
+import type { AxiosError, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 
 import type { FailureKind, ResetKind } from './kinds';
 
@@ -224,4 +224,29 @@ export interface BudgetRestoredEvent {
   readonly refused: number;
   /** How long it was exhausted, in ms. */
   readonly exhaustedMs: number;
+}
+
+/**
+ * The context of one attempt on the `CHANNELS.attempt` tracing channel. Not frozen, unlike
+ * the other payloads: a tracing subscriber may keep its own state on it (its span), and the
+ * outcome is added as the attempt settles. The summary fields are read-only; `config`,
+ * `result` and `error` are non-enumerable, so logging the context leaks no header.
+ */
+export interface AttemptContext {
+  /** {@inheritDoc AttemptInfo.requestId} */
+  readonly requestId: string;
+  /** Upper-case HTTP method. */
+  readonly method: string;
+  /** Where the request went, with any URL password redacted. */
+  readonly url: string;
+  /** This attempt, 1-based: 2 and up are retries. */
+  readonly attempt: number;
+  /** {@inheritDoc AttemptInfo.maxAttempts} */
+  readonly maxAttempts: number;
+  /** The config this attempt is sent with (non-enumerable). */
+  readonly config: InternalAxiosRequestConfig;
+  /** The response, once the attempt succeeded (non-enumerable). */
+  readonly result?: AxiosResponse;
+  /** The attempt's error, once it failed (non-enumerable). */
+  readonly error?: unknown;
 }
