@@ -277,6 +277,9 @@ describe('on real sockets', () => {
     expect(byName(CHANNELS.recovered)).toHaveLength(1);
     const stats = guard.stats();
     expect(stats.purgedSockets).toBe(1);
+    // resets are the reset kinds' entries of failures, not a second count
+    expect(stats.resets['stale-socket']).toBe(1);
+    expect(stats.failures['stale-socket']).toBe(1);
     expect(stats.learnedIdleLimits).toEqual({ [label]: learned.limitMs });
     expect(stats.origins[label]).toMatchObject({ staleResets: 1, freeSocketTimeoutSource: 'learned' });
     expect(stats.origins[label]!.lastResetAt).toBeGreaterThanOrEqual(before);
