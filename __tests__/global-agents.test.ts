@@ -75,10 +75,10 @@ it('adopts Node’s own global agent when a method was patched on it (as cacheab
   let calls = 0;
   const original = patched.createConnection.bind(patched);
   // the patch is what makes TLS work here: it adds the CA
-  patched.createConnection = ((options: https.RequestOptions, callback: never) => {
+  patched.createConnection = (options: https.RequestOptions, callback: never) => {
     calls += 1;
     return original({ ...options, ca: server.ca }, callback);
-  });
+  };
   https.globalAgent = patched;
   const api = axios.create({ baseURL: server.url });
   const guard = attach(api, noWait);
