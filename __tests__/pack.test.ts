@@ -357,6 +357,7 @@ test('the tarball holds the build, README (with the chart and examples it links 
     'docs/demo.svg',
     'docs/keep-alive.md',
     'docs/observability-otel.md',
+    'docs/on-call.md',
     'docs/runtimes-browser.md',
     'package.json',
   ]);
