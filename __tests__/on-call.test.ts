@@ -304,6 +304,9 @@ describe('on real sockets', () => {
 });
 
 describe('NODE_DEBUG', () => {
+  // a child process under ts-node (two in the second test): slow on a busy machine
+  const CHILD_MS = 120_000;
+
   function run(section: string): string[] {
     const script = join(__dirname, 'support', 'on-call-child.ts');
     const child = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', script], {
@@ -316,33 +319,41 @@ describe('NODE_DEBUG', () => {
     return child.stderr.split('\n').filter((l) => l.startsWith('AXIOS-RESET-GUARD'));
   }
 
-  it('axios-reset-guard: retries, recoveries, learned limits, purges and the budget; no 404', () => {
-    const lines = run('axios-reset-guard').map((l) => l.replace(/^AXIOS-RESET-GUARD \d+: /, ''));
-    const expected = [
-      /^GET http:\/\/127\.0\.0\.1:\d+\/recover attempt 1\/4 failed \(reset ECONNRESET\): retry in 0 ms, GET is idempotent$/,
-      /^GET http:\/\/127\.0\.0\.1:\d+\/recover recovered at attempt 2\/4 after reset ECONNRESET, in \d+ ms$/,
-      /^purged 1 idle socket\(s\) to http:\/\/127\.0\.0\.1:\d+: a peer idle \d+ ms was found dead$/,
-      /^learned an idle limit of \d+ ms for http:\/\/127\.0\.0\.1:\d+: a pooled socket was found dead after \d+ ms idle$/,
-      /^GET http:\/\/127\.0\.0\.1:\d+\/c attempt 1\/4 failed \(stale-socket ECONNRESET\): retry in 0 ms, GET is idempotent$/,
-      /^GET http:\/\/127\.0\.0\.1:\d+\/c recovered at attempt 2\/4 after stale-socket ECONNRESET, in \d+ ms$/,
-      /^GET http:\/\/127\.0\.0\.1:\d+\/down attempt 1\/4 failed \(reset ECONNRESET\): retry in 0 ms, GET is idempotent$/,
-      /^GET http:\/\/127\.0\.0\.1:\d+\/down attempt 2\/4 failed \(reset ECONNRESET\): retry in 0 ms, GET is idempotent$/,
-      /^retry budget exhausted for http:\/\/127\.0\.0\.1:\d+: 0 of 10 tokens left, a retry costs 5; no retries there until requests succeed$/,
-      /^GET http:\/\/127\.0\.0\.1:\d+\/down attempt 3\/4 failed \(reset ECONNRESET\): no retry, retry budget exhausted \(0 tokens left, this retry costs 5\)$/,
-      /^retry budget restored for http:\/\/127\.0\.0\.1:\d+: 5 of 10 tokens after \d+ ms; 1 retries refused meanwhile$/,
-    ];
-    expect(lines).toHaveLength(expected.length);
-    lines.forEach((l, i) => expect(l).toMatch(expected[i]!));
-  });
+  it(
+    'axios-reset-guard: retries, recoveries, learned limits, purges and the budget; no 404',
+    () => {
+      const lines = run('axios-reset-guard').map((l) => l.replace(/^AXIOS-RESET-GUARD \d+: /, ''));
+      const expected = [
+        /^GET http:\/\/127\.0\.0\.1:\d+\/recover attempt 1\/4 failed \(reset ECONNRESET\): retry in 0 ms, GET is idempotent$/,
+        /^GET http:\/\/127\.0\.0\.1:\d+\/recover recovered at attempt 2\/4 after reset ECONNRESET, in \d+ ms$/,
+        /^purged 1 idle socket\(s\) to http:\/\/127\.0\.0\.1:\d+: a peer idle \d+ ms was found dead$/,
+        /^learned an idle limit of \d+ ms for http:\/\/127\.0\.0\.1:\d+: a pooled socket was found dead after \d+ ms idle$/,
+        /^GET http:\/\/127\.0\.0\.1:\d+\/c attempt 1\/4 failed \(stale-socket ECONNRESET\): retry in 0 ms, GET is idempotent$/,
+        /^GET http:\/\/127\.0\.0\.1:\d+\/c recovered at attempt 2\/4 after stale-socket ECONNRESET, in \d+ ms$/,
+        /^GET http:\/\/127\.0\.0\.1:\d+\/down attempt 1\/4 failed \(reset ECONNRESET\): retry in 0 ms, GET is idempotent$/,
+        /^GET http:\/\/127\.0\.0\.1:\d+\/down attempt 2\/4 failed \(reset ECONNRESET\): retry in 0 ms, GET is idempotent$/,
+        /^retry budget exhausted for http:\/\/127\.0\.0\.1:\d+: 0 of 10 tokens left, a retry costs 5; no retries there until requests succeed$/,
+        /^GET http:\/\/127\.0\.0\.1:\d+\/down attempt 3\/4 failed \(reset ECONNRESET\): no retry, retry budget exhausted \(0 tokens left, this retry costs 5\)$/,
+        /^retry budget restored for http:\/\/127\.0\.0\.1:\d+: 5 of 10 tokens after \d+ ms; 1 retries refused meanwhile$/,
+      ];
+      expect(lines).toHaveLength(expected.length);
+      lines.forEach((l, i) => expect(l).toMatch(expected[i]!));
+    },
+    CHILD_MS,
+  );
 
-  it('axios-reset-guard-verbose alone prints the same and the failures the guard leaves alone (the 404)', () => {
-    const lines = run('axios-reset-guard-verbose');
-    expect(lines.every((l) => l.startsWith('AXIOS-RESET-GUARD-VERBOSE '))).toBe(true);
-    expect(lines).toHaveLength(12);
-    expect(lines[2]).toMatch(
-      /\/missing attempt 1\/4 failed \(http-status ERR_BAD_REQUEST 404\): no retry, a status 404 is not retried$/,
-    );
-    // both sections: each line once
-    expect(run('axios-reset-guard,axios-reset-guard-verbose')).toHaveLength(12);
-  });
+  it(
+    'axios-reset-guard-verbose alone prints the same and the failures the guard leaves alone (the 404)',
+    () => {
+      const lines = run('axios-reset-guard-verbose');
+      expect(lines.every((l) => l.startsWith('AXIOS-RESET-GUARD-VERBOSE '))).toBe(true);
+      expect(lines).toHaveLength(12);
+      expect(lines[2]).toMatch(
+        /\/missing attempt 1\/4 failed \(http-status ERR_BAD_REQUEST 404\): no retry, a status 404 is not retried$/,
+      );
+      // both sections: each line once
+      expect(run('axios-reset-guard,axios-reset-guard-verbose')).toHaveLength(12);
+    },
+    CHILD_MS,
+  );
 });
