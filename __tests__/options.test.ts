@@ -105,6 +105,14 @@ describe('DEFAULTS and normalizeOptions', () => {
 
   it('rejects unknown option names (typos) and non-objects', () => {
     expect(() => normalizeOptions({ retires: 3 } as never)).toThrow(/"retires" must be a known option/);
+    // the close names retry (on/off) and retries (a count) are both offered, nearest first
+    expect(() => normalizeOptions({ retrys: 2 } as never)).toThrow(
+      'option "retrys" must be a known option (did you mean "retry" or "retries"?), got 2',
+    );
+    expect(() => mergeRequestOptions(DEFAULTS, { retires: 2 } as never)).toThrow(
+      'option "resetGuard.retires" must be a known option (did you mean "retries"?), got 2',
+    );
+    expect(() => normalizeOptions({ zzz: 1 } as never)).toThrow(/"zzz" must be a known option \(retry, retries, /);
     expect(() => normalizeOptions('fast' as never)).toThrow(/"options" must be an object, got "fast"/);
   });
 

@@ -150,7 +150,13 @@ describe('decideRetry: statuses, Retry-After, deadline, budget', () => {
     expect(decideRetry(ctx({ method: 'post', classification: status(503) })).reason).toBe(
       'POST is not idempotent and the server answered 503',
     );
-    expect(decideRetry(ctx({ method: 'post', hasIdempotencyKey: true, classification: status(503) })).retry).toBe(true);
+    expect(
+      decideRetry(ctx({ method: 'post', hasIdempotencyKey: true, classification: status(503), options: half })),
+    ).toMatchObject({
+      retry: true,
+      reason:
+        'status 503 is in retryStatuses; POST carries an Idempotency-Key header; waiting 100 ms of backoff (no Retry-After)',
+    });
     expect(decideRetry(ctx({ classification: status(503), options: { ...DEFAULTS, retryStatuses: [] } })).retry).toBe(
       false,
     );
@@ -160,6 +166,7 @@ describe('decideRetry: statuses, Retry-After, deadline, budget', () => {
     expect(decideRetry(ctx({ classification: status(429), retryAfterMs: 3000 }))).toMatchObject({
       retry: true,
       delayMs: 3000,
+      reason: 'status 429 is in retryStatuses; GET is idempotent; waiting 3000 ms as Retry-After asks',
     });
     expect(decideRetry(ctx({ classification: status(503), retryAfterMs: 0 }))).toMatchObject({ delayMs: 0 });
     const over = decideRetry(ctx({ classification: status(503), retryAfterMs: 120_000 }));

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import net, { type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { main } from '../src/cli';
-import { probe, type ProbeReport } from '../src/probe';
+import type { KeepAliveHint } from '../src/internals';
+import { advise, probe, type ProbeAdvice, type ProbeReport } from '../src/probe';
 import { idleClosingServer, startHttpServer, startIdleDropProxy } from '../testbed';
 
 function sink(): Writable & { text: string; isTTY?: boolean } {
@@ -33,7 +34,9 @@ it('times a graceful idle close (FIN after 1.5 s) within ±0.3 s', async () => {
     expect(report.kind).toBe('graceful-close');
     expect(report.lowMs).toBeGreaterThanOrEqual(1200);
     expect(report.highMs).toBeLessThanOrEqual(1800);
+    expect(report).toMatchObject({ advice: 'set', hint: undefined });
     expect(report.recommendedFreeSocketTimeout).toBeLessThan(1500);
+    expect(report.effectiveFreeSocketTimeout).toBe(report.recommendedFreeSocketTimeout);
   } finally {
     await server.close();
   }
@@ -56,18 +59,86 @@ it('brackets a silent drop (proxy at 0.8 s) within ±0.3 s and reports JSON thro
   }
 });
 
-it('prints the hint, the limit and a snippet to paste; quiet progress when not a TTY', async () => {
+it('--max shorter than the limit: says so and asks for a rerun, no value to paste; quiet progress when not a TTY', async () => {
   const server = await startHttpServer({ keepAliveTimeout: 60_000 });
   try {
     const { code, out, err } = await cli(['probe', server.url, '--max', '0.5']);
     expect(code).toBe(0);
     expect(out).toContain('idle limit: none within 0.50 s');
     expect(out).toContain('Keep-Alive hint: timeout=60');
-    expect(out).toContain('attach(api, { freeSocketTimeout: 4000 });');
+    expect(out).toContain('nothing closed within 0.50 s: rerun with a larger --max (at least 5 s,');
+    expect(out).not.toContain('attach(');
     expect(err).toBe('');
   } finally {
     await server.close();
   }
+});
+
+describe('which of freeSocketTimeout and the Keep-Alive hint takes effect', () => {
+  const hint = (timeoutSeconds: number | undefined): KeepAliveHint => ({ timeoutSeconds, max: undefined });
+
+  it.each<[string, Parameters<typeof advise>, ReturnType<typeof advise>]>([
+    ['limit 1.5 s, no hint: set 1125', ['graceful-close', 1500, 3000, undefined], set(1125)],
+    ['limit 1.5 s, timeout=5 allows 4000: freeSocketTimeout wins', ['graceful-close', 1500, 3000, hint(5)], set(1125)],
+    [
+      'limit 1.5 s, timeout=2 allows 1000: the hint wins',
+      ['graceful-close', 1500, 3000, hint(2)],
+      other('hint-wins', 1000),
+    ],
+    ['timeout=1 (or 0): no reuse at all', ['silent-drop', 8000, 65_000, hint(1)], other('no-reuse', 0)],
+    [
+      'limit 60 s, timeout=75: the default stays under both',
+      ['silent-drop', 60_000, 65_000, hint(75)],
+      other('keep-default', 4000),
+    ],
+    [
+      'none within 65 s: the default is safe',
+      ['none-within-max', 65_000, 65_000, undefined],
+      other('keep-default', 4000),
+    ],
+    [
+      'none within 65 s, timeout=3: the hint wins',
+      ['none-within-max', 65_000, 65_000, hint(3)],
+      other('hint-wins', 2000),
+    ],
+    ['none within 4.9 s: cannot tell', ['none-within-max', 4900, 4900, hint(60)], other('rerun', undefined)],
+  ])('%s', (_name, args, expected) => {
+    expect(advise(...args)).toEqual(expected);
+  });
+
+  function set(ms: number): ReturnType<typeof advise> {
+    return { advice: 'set', recommendedFreeSocketTimeout: ms, effectiveFreeSocketTimeout: ms };
+  }
+  function other(advice: ProbeAdvice, effective: number | undefined): ReturnType<typeof advise> {
+    return { advice, recommendedFreeSocketTimeout: undefined, effectiveFreeSocketTimeout: effective };
+  }
+
+  it('says which wins against real servers that close idle connections at 1.5 s and announce 2 s, 5 s or 1 s', async () => {
+    const servers = await Promise.all([
+      idleClosingServer(1500, 'timeout=2'),
+      idleClosingServer(1500, 'timeout=5'),
+      idleClosingServer(1500, 'timeout=1'),
+    ]);
+    try {
+      const [short, long, none] = await Promise.all([
+        cli(['probe', servers[0].url, '--max', '2']),
+        cli(['probe', servers[1].url, '--max', '2']),
+        cli(['probe', servers[2].url, '--max', '0.5']),
+      ]);
+      expect(short.out).toMatch(
+        /the hint wins: the guard's agents keep a free socket at most 1000 ms \(one second under timeout=2\)/,
+      );
+      expect(short.out).not.toContain('attach(');
+      expect(long.out).toMatch(
+        /recommended freeSocketTimeout: \d+ ms \(a quarter under the limit\); it wins over the hint \(timeout=5/,
+      );
+      expect(long.out).toMatch(/attach\(api, \{ freeSocketTimeout: \d+ \}\);/);
+      expect(none.out).toContain('the hint wins: timeout=1 leaves no idle time');
+      expect(none.out).not.toContain('attach(');
+    } finally {
+      await Promise.all(servers.map((s) => s.close()));
+    }
+  });
 });
 
 it('fails with one clear line and a non-zero exit on bad input or an unusable peer', async () => {

@@ -6,7 +6,7 @@
 import type axios from 'axios';
 import { AxiosError, type AxiosInstance } from 'axios';
 import nock from 'nock';
-import { attemptOf, failureOf, type Guard, type GuardOptions } from '../src';
+import { attemptOf, failureOf, type Guard, type GuardOptions, type RetryInfo } from '../src';
 import { pause, startHttpServer } from '../testbed';
 import { failure } from './support/failure';
 import { useFixtures } from './support/guarded';
@@ -28,13 +28,19 @@ describe('with nock', () => {
   useNock(() => guard);
 
   describe('status retries and Retry-After', () => {
-    it('retries a 503 with Retry-After in seconds, waiting what it asks', async () => {
-      setup();
+    it('retries a 503 with Retry-After in seconds, waiting what it asks, and says so', async () => {
+      const seen: RetryInfo[] = [];
+      setup({ onRetry: (info) => void seen.push(info) });
       nock(ORIGIN).get('/busy').reply(503, 'busy', { 'retry-after': '2' }).get('/busy').reply(200, 'ok');
       const res = await instance.get('/busy');
       expect(res.data).toBe('ok');
       expect(sleeps).toEqual([2000]);
       expect(attemptOf(res)!.history).toMatchObject([{ kind: 'http-status', delayMs: 2000 }]);
+      // the rule, the permission and the source of the wait; a retried status is retryable
+      expect(seen[0]!.reason).toBe(
+        'status 503 is in retryStatuses; GET is idempotent; waiting 2000 ms as Retry-After asks',
+      );
+      expect(seen[0]!.classification).toMatchObject({ kind: 'http-status', status: 503, retryable: true });
     });
 
     it('retries a 429 with an HTTP-date Retry-After (a date in the past means now)', async () => {
@@ -141,11 +147,15 @@ describe('on real sockets', () => {
           },
         }),
       );
-      const planned: number[] = [];
-      const { api } = guarded(server.url, { onRetry: (i) => void planned.push(i.delayMs) });
+      const planned: RetryInfo[] = [];
+      const { api } = guarded(server.url, { onRetry: (i) => void planned.push(i) });
       const res = await api.get<string>('/');
       expect(res.data).toBe('ready');
-      expect(planned).toEqual([0]);
+      expect(planned.map((i) => i.delayMs)).toEqual([0]);
+      expect(planned[0]!.reason).toBe(
+        'status 503 is in retryStatuses; GET is idempotent; waiting 0 ms as Retry-After asks',
+      );
+      expect(planned[0]!.classification.retryable).toBe(true);
       expect(server.hits).toBe(2);
     });
 

@@ -26,6 +26,7 @@ import {
   isResetGuardError,
   ResetGuardAttachError,
   ResetGuardOptionError,
+  type ResetGuardConflictError,
   type AgentStatus,
   type BudgetStats,
   type BudgetSummary,
@@ -43,6 +44,7 @@ import {
   type RequestOptions,
   type ResetGuardErrorCode,
   type ResetGuardErrorInfo,
+  type RetryLibrary,
   type ResetKind,
   type ResolvedOptions,
   type RetryInfo,
@@ -117,6 +119,16 @@ describe('config.resetGuard (the augmentation of axios)', () => {
     expectTypeOf(axios.get).toBeCallableWith('/orders/42', { resetGuard: { retries: 2 } });
     expectTypeOf(axios.request).toBeCallableWith({ url: '/orders/42', resetGuard: { retry: false } });
     expectTypeOf(axios.create().post).toBeCallableWith('/payments', {}, { resetGuard: { retryNonIdempotent: true } });
+  });
+
+  test('a misspelled name or the on/off switch given a count does not compile', () => {
+    // @ts-expect-error `retrys` is no option (the compiler suggests `retry`; the runtime check offers both)
+    expectTypeOf(axios.get).toBeCallableWith('/a', { resetGuard: { retrys: 2 } });
+    // @ts-expect-error `retry` is the on/off switch: a count goes in `retries`
+    expectTypeOf(axios.get).toBeCallableWith('/a', { resetGuard: { retry: 2 } });
+    const built = { retrys: 2 };
+    // @ts-expect-error built apart, it shares no property with RequestOptions (a weak type)
+    expectTypeOf(axios.get).toBeCallableWith('/a', { resetGuard: built });
   });
 
   test('takes every per-request option on every method, and the guard applies it', async () => {
@@ -370,8 +382,17 @@ describe('public functions have the types the README gives them', () => {
     expectTypeOf<ResetGuardOptionError['option']>().toEqualTypeOf<string>();
     expectTypeOf<ResetGuardOptionError['value']>().toBeUnknown();
     expectTypeOf<ResetGuardAttachError['code']>().toEqualTypeOf<'ERR_RESET_GUARD_ATTACHED'>();
-    expectTypeOf<ResetGuardErrorCode>().toEqualTypeOf<'ERR_RESET_GUARD_OPTION' | 'ERR_RESET_GUARD_ATTACHED'>();
-    expectTypeOf(isResetGuardError).guards.toEqualTypeOf<ResetGuardOptionError | ResetGuardAttachError>();
+    expectTypeOf<ResetGuardConflictError['code']>().toEqualTypeOf<'ERR_RESET_GUARD_CONFLICT'>();
+    expectTypeOf<ResetGuardConflictError['library']>().toEqualTypeOf<RetryLibrary>();
+    expectTypeOf<RetryLibrary>().toEqualTypeOf<'axios-retry' | 'retry-axios'>();
+    expectTypeOf<ResetGuardErrorCode>().toEqualTypeOf<
+      'ERR_RESET_GUARD_OPTION' | 'ERR_RESET_GUARD_ATTACHED' | 'ERR_RESET_GUARD_CONFLICT'
+    >();
+    expectTypeOf(isResetGuardError).guards.toEqualTypeOf<
+      ResetGuardOptionError | ResetGuardAttachError | ResetGuardConflictError
+    >();
+    // not an attach error: code that ignores "already guarded" must not swallow it
+    expectTypeOf<ResetGuardConflictError>().not.toExtend<ResetGuardAttachError>();
     const error: unknown = new ResetGuardAttachError();
     if (!isResetGuardError(error)) throw new Error('expected a guard error');
     expectTypeOf(error.code).toEqualTypeOf<ResetGuardErrorCode>();

@@ -16,6 +16,7 @@ import axios, {
 import axiosRetry from 'axios-retry';
 import type { Counters, GuardContext } from './context';
 import { onAttemptFailed } from './decide';
+import { traceAttempt, tracingAttempts } from './events';
 import { sendWatched } from './no-answer';
 import { stateOf, type RequestState } from './state';
 import { freshBody } from './uploads';
@@ -141,7 +142,10 @@ async function firstAttempt(
  */
 function toAdapter(config: InternalAxiosRequestConfig, state: RequestState, ctx: GuardContext): Promise<AxiosResponse> {
   // the config lets the fetch adapter pick up a custom `env.fetch`, as axios does
-  return sendWatched(getAdapter(state.adapter ?? axios.defaults.adapter, config), config, state, ctx);
+  const adapter = getAdapter(state.adapter ?? axios.defaults.adapter, config);
+  if (!tracingAttempts()) return sendWatched(adapter, config, state, ctx);
+  const { requestId, attempt, maxAttempts } = state;
+  return traceAttempt(config, { requestId, attempt, maxAttempts }, () => sendWatched(adapter, config, state, ctx));
 }
 
 function onAttemptStart(config: InternalAxiosRequestConfig, counters: Counters): InternalAxiosRequestConfig {

@@ -19,17 +19,23 @@ export type { ResolvedOptions } from './normalize';
 export type { BudgetStats, ResolvedRetryBudget, RetryBudgetOptions } from './budget';
 export { CHANNELS } from './events';
 export { FAILURE_KINDS, RESET_KINDS } from './kinds';
-export { ResetGuardOptionError, ResetGuardAttachError, isResetGuardError } from './errors';
-export type { ResetGuardErrorCode } from './errors';
+export { ResetGuardOptionError, ResetGuardAttachError, ResetGuardConflictError, isResetGuardError } from './errors';
+export type { ResetGuardErrorCode, RetryLibrary } from './errors';
 export type { BudgetSummary, GuardAgents, GuardStats, OriginStats } from './stats';
 export type { AgentStatus } from './agent';
 export type { TimeoutSource } from './origins';
 export type {
+  AttemptContext,
   AttemptInfo,
+  BudgetExhaustedEvent,
+  BudgetRestoredEvent,
   Classification,
   FailureKind,
   FailureRecord,
   GiveUpInfo,
+  IdleLimitEvent,
+  PurgeEvent,
+  RecoveredEvent,
   ResetGuardErrorInfo,
   ResetEvent,
   ResetKind,

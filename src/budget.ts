@@ -54,6 +54,14 @@ export interface BudgetStats {
   readonly refused: number;
 }
 
+/** How an exhausted spell of a {@link RetryBudget} ended, from its `deposit()`. */
+export interface BudgetRecovery {
+  /** Retries refused during the spell. */
+  readonly refused: number;
+  /** How long it lasted, in ms. */
+  readonly exhaustedMs: number;
+}
+
 /**
  * A token bucket shared by every request of one guard, modelled on the AWS SDKs' standard
  * retry quota. Retries withdraw, successes deposit, so the retry rate follows the success
@@ -64,10 +72,15 @@ export class RetryBudget {
   private tokens: number;
   /** Retries the bucket could not pay for. */
   refused = 0;
+  // Since when it has been refusing (`undefined` while it pays), and its refusals before that.
+  private exhaustedAt: number | undefined;
+  private refusedBefore = 0;
 
   constructor(
     /** The bucket's sizes, resolved. */
     readonly sizes: ResolvedRetryBudget,
+    /** The clock (tests inject one). */
+    private readonly now: () => number = Date.now,
   ) {
     this.tokens = sizes.capacity;
   }
@@ -89,22 +102,35 @@ export class RetryBudget {
     this.tokens -= cost;
   }
 
-  /** Counts a retry the bucket could not pay for. */
-  refuse(): void {
+  /** Counts a retry the bucket could not pay for; true when it starts an exhausted spell. */
+  refuse(): boolean {
     this.refused += 1;
+    if (this.exhaustedAt !== undefined) return false;
+    this.exhaustedAt = this.now();
+    this.refusedBefore = this.refused - 1;
+    return true;
   }
 
-  /** Puts tokens back, up to capacity. */
-  deposit(amount: number): void {
+  /**
+   * Puts tokens back, up to capacity. Ends an exhausted spell once the bucket holds half its
+   * capacity (at least one retry's cost, at most all of it): then says how it went.
+   */
+  deposit(amount: number): BudgetRecovery | undefined {
     this.tokens = Math.min(this.sizes.capacity, this.tokens + amount);
+    if (this.exhaustedAt === undefined) return undefined;
+    const { capacity, retryCost } = this.sizes;
+    if (this.tokens < Math.min(capacity, Math.max(retryCost, capacity / 2))) return undefined;
+    const recovery = { refused: this.refused - this.refusedBefore, exhaustedMs: this.now() - this.exhaustedAt };
+    this.exhaustedAt = undefined;
+    return recovery;
   }
 
   /**
    * A request succeeded: as in the AWS SDKs, a success after retries returns what its last
    * retry cost, and a first-attempt success puts back `successRefund`.
    */
-  onSuccess(lastRetryCost: number): void {
-    this.deposit(lastRetryCost > 0 ? lastRetryCost : this.sizes.successRefund);
+  onSuccess(lastRetryCost: number): BudgetRecovery | undefined {
+    return this.deposit(lastRetryCost > 0 ? lastRetryCost : this.sizes.successRefund);
   }
 
   /** A frozen snapshot for `guard.stats().budget`. */

@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 /** `axios-reset-guard probe <url> [--max <seconds>] [--json] [--insecure]` */
+import { DEFAULTS } from './normalize';
 import { probe, ProbeError, type ProbeReport } from './probe';
 
 const USAGE = 'usage: axios-reset-guard probe <url> [--max <seconds, default 65>] [--json] [--insecure]';
 
 function human(r: ProbeReport): string {
   const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+  const timeout = r.hint?.timeoutSeconds;
   const hint = r.hint
-    ? `Keep-Alive hint: timeout=${r.hint.timeoutSeconds ?? '-'}${r.hint.max === undefined ? '' : `, max=${r.hint.max}`}`
+    ? `Keep-Alive hint: timeout=${timeout ?? '-'}${r.hint.max === undefined ? '' : `, max=${r.hint.max}`}`
     : 'Keep-Alive hint: none';
   const found =
     r.kind === 'graceful-close'
@@ -15,13 +17,31 @@ function human(r: ProbeReport): string {
       : r.kind === 'silent-drop'
         ? `idle limit: between ${s(r.lowMs)} and ${s(r.highMs)} (silent drop: reuse after that got a reset)`
         : `idle limit: none within ${s(r.maxMs)}`;
-  return [
-    r.url,
-    found,
-    hint,
-    `recommended freeSocketTimeout: ${r.recommendedFreeSocketTimeout} ms`,
-    `  attach(api, { freeSocketTimeout: ${r.recommendedFreeSocketTimeout} });`,
-  ].join('\n');
+  const effective = r.effectiveFreeSocketTimeout;
+  const advice: Record<ProbeReport['advice'], () => string[]> = {
+    rerun: () => [
+      `nothing closed within ${s(r.maxMs)}: rerun with a larger --max (at least ${(DEFAULTS.freeSocketTimeout + 1000) / 1000} s, ` +
+        `to cover the default freeSocketTimeout of ${DEFAULTS.freeSocketTimeout} ms)`,
+    ],
+    'no-reuse': () => [
+      `the hint wins: timeout=${timeout} leaves no idle time (Node's agent does not reuse a connection announced ` +
+        'for 1 s or less), so keep-alive does nothing for this server, whatever freeSocketTimeout says',
+    ],
+    'hint-wins': () => [
+      `the hint wins: the guard's agents keep a free socket at most ${effective} ms (one second under timeout=${timeout}), ` +
+        `which the idle limit allows: nothing to set (keepAliveHints: false would ignore the hint)`,
+    ],
+    'keep-default': () => [
+      `keep the default freeSocketTimeout (${effective} ms): the far side keeps idle connections longer` +
+        (timeout === undefined ? '' : `, and it wins over the hint (timeout=${timeout})`),
+    ],
+    set: () => [
+      `recommended freeSocketTimeout: ${r.recommendedFreeSocketTimeout} ms (a quarter under the limit)` +
+        (timeout === undefined ? '' : `; it wins over the hint (timeout=${timeout} would allow more)`),
+      `  attach(api, { freeSocketTimeout: ${r.recommendedFreeSocketTimeout} });`,
+    ],
+  };
+  return [r.url, found, hint, ...advice[r.advice]()].join('\n');
 }
 
 /** The installed package's version, read from its package.json (two levels up in dist/cjs). */

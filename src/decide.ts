@@ -6,10 +6,10 @@
 import { performance } from 'node:perf_hooks';
 import { isAxiosError, type AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { isReplayableBody } from './body';
-import type { RetryBudget } from './budget';
+import type { BudgetRecovery, RetryBudget } from './budget';
 import { classifyError } from './classify';
 import type { GuardContext } from './context';
-import { logDecision, publishReset } from './events';
+import { announceBudgetExhausted, announceBudgetRestored, logDecision, publishReset } from './events';
 import { isResetKind, NO_ANSWER_CODE, type ResetKind } from './kinds';
 import { earlierAnswer, isPoolingAgent, nativeRequestOf, originOfUrl } from './native';
 import { decideRetry, refusal, type RetryContext, type RetryDecision } from './policy';
@@ -26,7 +26,7 @@ export function onAttemptFailed(error: unknown, ctx: GuardContext): void {
   if (state === undefined) return;
   const config = error.config;
   state.failedAt = Date.now();
-  const classification = classifyError(error, {
+  let classification = classifyError(error, {
     startedAt: state.startedAt,
     failedAt: state.failedAt,
     // Time this process spent computing (GC, CPU work, building a big body) is not
@@ -34,6 +34,12 @@ export function onAttemptFailed(error: unknown, ctx: GuardContext): void {
     busyMs: busySince(state),
     staleWindowMs: state.options.staleWindowMs,
   });
+  // A status the request retries is transient by its own rule: say so (classify() alone cannot know).
+  if (classification.status !== undefined && classification.kind === 'http-status') {
+    if (state.options.retryStatuses.includes(classification.status)) {
+      classification = Object.freeze({ ...classification, retryable: true });
+    }
+  }
   state.classification = classification;
   ctx.counters.failures[classification.kind] += 1;
   const { kind } = classification;
@@ -51,7 +57,10 @@ export function onAttemptFailed(error: unknown, ctx: GuardContext): void {
     budget.withdraw(cost);
     state.lastCost = cost;
   } else if (decision.limit === 'budget') {
-    budget?.refuse();
+    if (budget?.refuse() === true) {
+      const { tokens, capacity } = budget.stats();
+      announceBudgetExhausted({ origin: originOf(config, state), tokens, capacity, cost: cost ?? 0 });
+    }
     ctx.counters.budgetRefused += 1;
   }
   logDecision(config, state.attempt, state.maxAttempts, classification, decision);
@@ -177,6 +186,18 @@ function busySince(state: RequestState): number {
   if (state.idleAtStart === undefined) return 0;
   const elapsed = state.failedAt - state.startedAt;
   return Math.max(0, elapsed - (performance.nodeTiming.idleTime - state.idleAtStart));
+}
+
+/** Announces the end of an exhausted spell of the request's origin budget, when a deposit ended one. */
+export function onBudgetRecovery(
+  config: Parameters<typeof targetOf>[0],
+  state: RequestState,
+  budget: RetryBudget,
+  recovery: BudgetRecovery | undefined,
+): void {
+  if (recovery === undefined) return;
+  const { tokens, capacity } = budget.stats();
+  announceBudgetRestored({ origin: originOf(config, state), tokens, capacity, ...recovery });
 }
 
 /** The origin label of the request's target (computed once per logical request). */

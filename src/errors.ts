@@ -2,7 +2,7 @@
 const BRAND = Symbol.for('axios-reset-guard.error');
 
 /** Stable error codes thrown by axios-reset-guard itself. */
-export type ResetGuardErrorCode = 'ERR_RESET_GUARD_OPTION' | 'ERR_RESET_GUARD_ATTACHED';
+export type ResetGuardErrorCode = 'ERR_RESET_GUARD_OPTION' | 'ERR_RESET_GUARD_ATTACHED' | 'ERR_RESET_GUARD_CONFLICT';
 
 /**
  * Thrown when an option has a wrong type or an out-of-range value.
@@ -37,8 +37,59 @@ export class ResetGuardAttachError extends Error {
   }
 }
 
+/** Another retry layer the guard found on an instance. */
+export type RetryLibrary = 'axios-retry' | 'retry-axios';
+
+// How each library's options map onto the guard's, for the message (docs/on-call.md has the table).
+const MIGRATION: Readonly<Record<RetryLibrary, string>> = {
+  'axios-retry':
+    'retries -> retries; retryDelay -> baseDelayMs and maxDelayMs (exponential, full jitter; Retry-After is ' +
+    'honoured by default); retryCondition -> retryStatuses, retryTimeouts, retryNonIdempotent or idempotencyKey ' +
+    '(network errors are classified for you, and POST is resent only when that is safe); shouldResetTimeout -> ' +
+    'attemptTimeoutMs and deadlineMs; onRetry -> onRetry; onMaxRetryTimesExceeded -> onGiveUp; per request: ' +
+    "config['axios-retry'] -> config.resetGuard",
+  'retry-axios':
+    'retry -> retries; retryDelay and backoffType -> baseDelayMs and maxDelayMs; statusCodesToRetry -> ' +
+    'retryStatuses; httpMethodsToRetry -> retryNonIdempotent or idempotencyKey; onRetryAttempt -> onRetry; ' +
+    'per request: config.raxConfig -> config.resetGuard',
+};
+
+/**
+ * Thrown by `attach()` when the instance already retries by other means (axios-retry's
+ * interceptors, or its options or retry-axios's in `instance.defaults`), and by a request
+ * through a guarded instance when such interceptors were added after `attach()`: the two
+ * layers would multiply each other's attempts (4 x 4 = 16 for one failing call).
+ * The message says how to move that library's options to the guard's.
+ *
+ * Not a {@link ResetGuardAttachError}: code that ignores "already guarded" on purpose
+ * must not swallow this one.
+ */
+export class ResetGuardConflictError extends Error {
+  /** Stable code of this error. */
+  readonly code = 'ERR_RESET_GUARD_CONFLICT' as const;
+  /** The retry library found on the instance. */
+  readonly library: RetryLibrary;
+
+  constructor(library: RetryLibrary, when: 'attach' | 'request') {
+    const found =
+      when === 'attach'
+        ? `this Axios instance already retries with ${library}`
+        : `${library} was added to this Axios instance after the guard`;
+    super(
+      `axios-reset-guard: ${found}; both would resend every failed request (4 x 4 = 16 attempts for one ` +
+        `failing call). Remove ${library} from this instance and keep the guard, which retries resets ` +
+        `safely; its options map as: ${MIGRATION[library]}. See docs/on-call.md.`,
+    );
+    this.name = 'ResetGuardConflictError';
+    this.library = library;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+}
+
 /** True for any error thrown by axios-reset-guard itself (any installed copy). */
-export function isResetGuardError(value: unknown): value is ResetGuardOptionError | ResetGuardAttachError {
+export function isResetGuardError(
+  value: unknown,
+): value is ResetGuardOptionError | ResetGuardAttachError | ResetGuardConflictError {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
 }
 

@@ -33,12 +33,14 @@ import axios, {
 import { createAgent, globalAgentOf, retireAgent } from './agent';
 import { createPipeline, sendAttempts } from './attempt';
 import { Counters, type GuardContext } from './context';
-import { ResetGuardAttachError, ResetGuardOptionError } from './errors';
+import { InterceptorWatch, retryLibraryOn } from './conflicts';
+import { ResetGuardAttachError, ResetGuardConflictError, ResetGuardOptionError } from './errors';
 import { isPoolingAgent } from './native';
 import { mergeRequestOptions, normalizeOptions } from './normalize';
 import type { ResolvedOptions } from './normalize';
 import type { GuardOptions } from './options';
-import { originOf } from './decide';
+import { onBudgetRecovery, originOf } from './decide';
+import { announceRecovered } from './events';
 import { watchForAnswer } from './no-answer';
 import { OriginMemory } from './origins';
 import { isIdempotentMethod } from './policy';
@@ -87,7 +89,15 @@ type GuardedAdapter = AxiosAdapter & { [ORIGINAL]?: UserAdapter };
  *
  * Your own interceptors keep running exactly once per logical request, whatever order
  * they were added in: retries happen below them.
+ *
+ * On axios's default export (`attach(axios)`) the guard's agents are not written into
+ * `axios.defaults`, which `axios.create()` copies: they go on each request the guard
+ * handles instead, so instances created from it stay plain axios (no guard, no agents of
+ * this one). Attach to those instances themselves, or use {@link createClient}.
  * @throws {ResetGuardAttachError} when the instance already has a guard.
+ * @throws {ResetGuardConflictError} when the instance already retries with axios-retry
+ * (its interceptors or its options in `defaults`) or retry-axios; a request throws it too
+ * when axios-retry's interceptors were added after `attach()`.
  * @throws {ResetGuardOptionError} on an invalid option.
  * @example
  * const api = axios.create({ baseURL: 'https://api.example.com' });
@@ -96,7 +106,11 @@ type GuardedAdapter = AxiosAdapter & { [ORIGINAL]?: UserAdapter };
 export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
   const marked = instance as Marked;
   if (marked[GUARD] !== undefined) throw new ResetGuardAttachError();
+  const library = retryLibraryOn(instance);
+  if (library !== undefined) throw new ResetGuardConflictError(library, 'attach');
   const resolved = normalizeOptions(options);
+  // axios.create() copies the default export's defaults: its agents go on each request instead.
+  const shared = isDefaultExport(instance);
   const origins = new OriginMemory({
     configuredMs: resolved.freeSocketTimeout,
     learn: resolved.learnIdleLimits,
@@ -118,8 +132,12 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
   };
   const picked = { http: pick('http', previous.http), https: pick('https', previous.https) };
   const agents = Object.freeze({ http: picked.http?.agent, https: picked.https?.agent });
-  if (picked.http?.install === true) instance.defaults.httpAgent = agents.http;
-  if (picked.https?.install === true) instance.defaults.httpsAgent = agents.https;
+  const perRequest = {
+    http: shared && picked.http?.install === true ? agents.http : undefined,
+    https: shared && picked.https?.install === true ? agents.https : undefined,
+  };
+  if (!shared && picked.http?.install === true) instance.defaults.httpAgent = agents.http;
+  if (!shared && picked.https?.install === true) instance.defaults.httpsAgent = agents.https;
   const untrack = [agents.http, agents.https]
     .filter((a): a is Agent => a !== undefined)
     .map((a) => origins.track(a, owned.includes(a)));
@@ -152,12 +170,19 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
     state.attemptTimeout = attemptTimeoutOf(state.options.attemptTimeoutMs, config.timeout);
     config[STATE_KEY] = state;
     ctx.counters.requests += 1;
+    // The default export's agents, where the request and axios.defaults name none.
+    if (perRequest.http !== undefined && config.httpAgent === undefined) config.httpAgent = perRequest.http;
+    if (perRequest.https !== undefined && config.httpsAgent === undefined) config.httpsAgent = perRequest.https;
     // A factory that throws rejects the request with its own error, before anything is sent.
     addIdempotencyKey(config, state);
     if (state.options.body !== undefined) firstBody(config, state);
     try {
       const response = await sendAttempts(config, state, ctx, pipeline);
-      if (state.attempt > 1) ctx.counters.recovered += 1;
+      if (state.attempt > 1) {
+        ctx.counters.recovered += 1;
+        const took = Date.now() - state.firstStartedAt;
+        announceRecovered(config, () => state.requestId, state.attempt, state.maxAttempts, state.history, took);
+      }
       // A black hole is learned once the resend on a fresh connection answered in time.
       if (state.blackHole !== undefined && Date.now() - state.startedAt < resolved.noAnswerMs) {
         origins.confirmBlackHole(state.blackHole.agent, state.blackHole.stamp, state.blackHole.idleMs);
@@ -165,7 +190,7 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
       // An origin that never failed has a full budget (or none yet): nothing to look up.
       const budget =
         state.budget ?? (origins.hasBudgets ? origins.existingBudgetOf(originOf(config, state)) : undefined);
-      budget?.onSuccess(state.lastCost);
+      if (budget !== undefined) onBudgetRecovery(config, state, budget, budget.onSuccess(state.lastCost));
       response.config = describeAttempt(config, response.config);
       return response;
     } catch (error) {
@@ -174,7 +199,11 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
     }
   };
 
+  const watch = new InterceptorWatch(instance);
   const interceptorId = instance.interceptors.request.use((config: StatefulConfig) => {
+    // axios-retry added after attach() would resend what the guard already retried.
+    const added = watch.check();
+    if (added !== undefined) throw new ResetGuardConflictError(added, 'request');
     // A config re-sent by hand (error.config) carries a guard's adapter: unwrap the one it stands in for.
     const current = config.adapter as GuardedAdapter | UserAdapter;
     const adapter = typeof current === 'function' && ORIGINAL in current ? current[ORIGINAL] : current;
@@ -183,6 +212,8 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
     config.adapter = guarded;
     return config;
   });
+  // The lists as they are with the guard's own interceptor: only later changes are looked at.
+  watch.accept();
 
   const guard: Guard = Object.freeze({
     options: resolved,
@@ -216,6 +247,12 @@ export function createClient(options?: GuardOptions, axiosConfig?: CreateAxiosDe
   const client = axios.create(axiosConfig);
   const guard = attach(client, options);
   return Object.defineProperty(client, 'guard', { value: guard, enumerable: false }) as GuardedInstance;
+}
+
+/** axios's default export (any installed copy): it carries the statics instances lack. */
+function isDefaultExport(instance: AxiosInstance): boolean {
+  const statics = instance as AxiosInstance & { Axios?: unknown; default?: unknown };
+  return instance === axios || (typeof statics.Axios === 'function' && statics.default === instance);
 }
 
 /** The shorter of `attemptTimeoutMs` and axios's `timeout`, where 0 means none. */

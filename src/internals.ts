@@ -8,7 +8,7 @@
 export { createAgent, type OnReuse } from './agent';
 export { backoffDelay, type BackoffOptions } from './backoff';
 export { isReplayableBody } from './body';
-export { RetryBudget } from './budget';
+export { RetryBudget, type BudgetRecovery } from './budget';
 export { classifyError, type AttemptTiming } from './classify';
 export { isResetKind } from './kinds';
 export { isPoolingAgent, nativeRequestOf, originLabel, originOfUrl, tlsHandshakeIncomplete } from './native';

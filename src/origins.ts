@@ -9,8 +9,10 @@
 import type { Agent } from 'node:http';
 import type { Socket } from 'node:net';
 import { RetryBudget, type BudgetStats, type ResolvedRetryBudget } from './budget';
+import { announceLearned, announcePurge } from './events';
 import { originLabel } from './native';
 import { purgeIdlePeers, stampOf, stampSockets, type PoolStamp } from './stamps';
+import type { IdleLimitEvent } from './types';
 import {
   CORROBORATE_MS,
   FORGET_AFTER_MS,
@@ -133,15 +135,19 @@ export class OriginMemory {
     this.heard(dead.origin, entry, now);
     entry.staleResets += 1;
     entry.lastResetAt = now;
-    this.purgedSockets += purgeIdlePeers(agent, dead);
-    if (learn) this.learnFrom(agent, entry, dead, idleMs, now);
+    const purged = purgeIdlePeers(agent, dead);
+    if (purged > 0) {
+      this.purgedSockets += purged;
+      announcePurge(dead.origin, purged, idleMs);
+    }
+    if (learn) this.learnFrom(agent, entry, dead, idleMs, now, 'stale-socket');
   }
 
   /** A socket given up for no answer turned out dead (its resend answered in time): learn from it. */
   confirmBlackHole(agent: Agent, dead: PoolStamp, idleMs: number): void {
     const now = this.now();
     const entry = this.entry(dead.origin, now);
-    this.learnFrom(agent, entry, dead, idleMs, now);
+    this.learnFrom(agent, entry, dead, idleMs, now, 'no-answer');
     // The resend's socket went free before the answer confirmed the black hole: it and
     // its free peers get the new limit now, not at their next release.
     const limit = this.learnedOf(entry, now);
@@ -151,9 +157,17 @@ export class OriginMemory {
     }
   }
 
-  private learnFrom(agent: Agent, entry: Entry, dead: PoolStamp, idleMs: number | undefined, now: number): void {
+  private learnFrom(
+    agent: Agent,
+    entry: Entry,
+    dead: PoolStamp,
+    idleMs: number | undefined,
+    now: number,
+    how: 'stale-socket' | 'no-answer',
+  ): void {
     if (idleMs === undefined || !this.settings.learn || !this.owned.has(agent)) return;
     let evidence: number | undefined = idleMs;
+    let taught: IdleLimitEvent['evidence'] = how;
     if (idleMs < PLAUSIBLE_IDLE_MS) {
       const earlier = entry.shortReset;
       const fresh = earlier === undefined || now - earlier.at > CORROBORATE_MS;
@@ -165,13 +179,18 @@ export class OriginMemory {
       } else {
         entry.shortReset = undefined;
         evidence = Math.min(idleMs, earlier.idleMs);
+        taught = 'corroborated';
       }
     }
     if (evidence === undefined) return;
     const limit = learnedIdleLimit(evidence);
     const standing = this.learnedOf(entry, now);
-    if (standing === undefined || limit < standing) entry.learned = { limit, at: now };
-    else entry.learned = { limit: standing, at: now }; // confirmed: its recovery starts over
+    if (standing !== undefined && limit >= standing) {
+      entry.learned = { limit: standing, at: now }; // confirmed: its recovery starts over
+      return;
+    }
+    entry.learned = { limit, at: now };
+    announceLearned({ origin: dead.origin, limitMs: limit, previousMs: standing, idleMs: evidence, evidence: taught });
   }
 
   /** The origin's retry budget, made full on first use; `undefined` when budgets are off. */
@@ -182,7 +201,7 @@ export class OriginMemory {
     const entry = this.entry(origin, now);
     this.heard(origin, entry, now);
     if (entry.budget === undefined) {
-      entry.budget = new RetryBudget(sizes);
+      entry.budget = new RetryBudget(sizes, this.now);
       this.budgets += 1;
     }
     return entry.budget;

@@ -179,8 +179,9 @@ function decide(ctx: RetryContext): RetryDecision {
   let staleReplay = false;
   const immediate = c.kind === 'stale-socket';
   if (status) {
-    reason = permission(ctx, method, true);
-    if (reason === undefined) return no(`${method} is not idempotent and the server answered ${c.status}`);
+    const allowed = permission(ctx, method, true);
+    if (allowed === undefined) return no(`${method} is not idempotent and the server answered ${c.status}`);
+    reason = `status ${c.status} is in retryStatuses; ${allowed}`;
   } else {
     // A refused connection or a failed TLS handshake carried no HTTP bytes: safe for any
     // method, unless an earlier hop of the same request was answered (a redirect).
@@ -220,6 +221,13 @@ function decide(ctx: RetryContext): RetryDecision {
       return no(`Retry-After asks for ${asked}, over maxRetryAfterMs (${o.maxRetryAfterMs} ms)`, true, 'retry-after');
     }
     delayMs = Math.round(ctx.retryAfterMs);
+  }
+  // A status retry says where its wait comes from: the server's Retry-After, or the backoff.
+  if (status) {
+    reason +=
+      ctx.retryAfterMs === undefined
+        ? `; waiting ${delayMs} ms of backoff (no Retry-After)`
+        : `; waiting ${delayMs} ms as Retry-After asks`;
   }
   const waitTooLong = deadlineRefusal(o.deadlineMs, ctx.attempt, ctx.remainingMs, delayMs);
   if (waitTooLong !== undefined) return waitTooLong;

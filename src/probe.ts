@@ -1,7 +1,21 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
-import { parseKeepAlive, learnedIdleLimit, type KeepAliveHint } from './keep-alive';
+import { hintedFreeSocketTimeout, learnedIdleLimit, parseKeepAlive, type KeepAliveHint } from './keep-alive';
+import { DEFAULTS } from './normalize';
+
+/**
+ * What to do about the server probed, given the limit found and its `Keep-Alive` hint:
+ * - `set`: paste `freeSocketTimeout: recommendedFreeSocketTimeout`;
+ * - `keep-default`: the default freeSocketTimeout already stays under the limit;
+ * - `hint-wins`: the guard's agents follow the hint (`keepAliveHints`) to an idle time
+ *   under the limit and under any freeSocketTimeout the limit allows: nothing to set;
+ * - `no-reuse`: the hint is 1 s or less, and Node's agent then never reuses a connection:
+ *   keep-alive does nothing for this server, whatever freeSocketTimeout says;
+ * - `rerun`: nothing closed within `--max`, shorter than the default freeSocketTimeout
+ *   and its margin: the probe cannot tell, rerun with a larger `--max`.
+ */
+export type ProbeAdvice = 'set' | 'keep-default' | 'hint-wins' | 'no-reuse' | 'rerun';
 
 /** What `probe` found out about how long a server (or what sits in front) keeps an idle connection. */
 export interface ProbeReport {
@@ -14,9 +28,20 @@ export interface ProbeReport {
   readonly lowMs: number;
   readonly highMs: number;
   readonly maxMs: number;
-  /** A freeSocketTimeout safely under the limit (the guard's default when none was found). */
-  readonly recommendedFreeSocketTimeout: number;
+  /** What to do: see {@link ProbeAdvice}. */
+  readonly advice: ProbeAdvice;
+  /** The freeSocketTimeout to set (a quarter under the limit), only when `advice` is `set`. */
+  readonly recommendedFreeSocketTimeout: number | undefined;
+  /**
+   * How long a free socket to this server idles on the guard's agents once the advice is
+   * followed: the freeSocketTimeout, cut by the hint rule (one second under `timeout=N`);
+   * `undefined` when the probe could not tell.
+   */
+  readonly effectiveFreeSocketTimeout: number | undefined;
 }
+
+/** A default freeSocketTimeout needs this much more idle time seen without a close to be called safe. */
+const MARGIN_MS = 1000;
 
 export interface ProbeOptions {
   /** Longest idle time probed, in ms. */
@@ -167,6 +192,33 @@ function report(
   highMs: number,
   maxMs: number,
 ): ProbeReport {
-  const recommended = kind === 'none-within-max' ? 4000 : Math.min(4000, learnedIdleLimit(lowMs));
-  return Object.freeze({ url: url.href, hint, kind, lowMs, highMs, maxMs, recommendedFreeSocketTimeout: recommended });
+  return Object.freeze({ url: url.href, hint, kind, lowMs, highMs, maxMs, ...advise(kind, lowMs, maxMs, hint) });
+}
+
+/**
+ * The advice for a measurement: which of freeSocketTimeout and the server's hint decides
+ * how long a free socket idles on the guard's agents (the shorter one), and what to set.
+ */
+export function advise(
+  kind: ProbeReport['kind'],
+  lowMs: number,
+  maxMs: number,
+  hint: KeepAliveHint | undefined,
+): Pick<ProbeReport, 'advice' | 'recommendedFreeSocketTimeout' | 'effectiveFreeSocketTimeout'> {
+  const fallback = DEFAULTS.freeSocketTimeout;
+  // What the hint rule leaves of any freeSocketTimeout (Infinity: no hint).
+  const hinted = hint?.timeoutSeconds === undefined ? Infinity : hintedFreeSocketTimeout(Infinity, hint.timeoutSeconds);
+  if (hinted <= 0)
+    return { advice: 'no-reuse', recommendedFreeSocketTimeout: undefined, effectiveFreeSocketTimeout: 0 };
+  if (kind === 'none-within-max' && maxMs < fallback + MARGIN_MS) {
+    return { advice: 'rerun', recommendedFreeSocketTimeout: undefined, effectiveFreeSocketTimeout: undefined };
+  }
+  const allowed = kind === 'none-within-max' ? fallback : Math.min(fallback, learnedIdleLimit(lowMs));
+  if (hinted <= allowed) {
+    return { advice: 'hint-wins', recommendedFreeSocketTimeout: undefined, effectiveFreeSocketTimeout: hinted };
+  }
+  if (allowed >= fallback) {
+    return { advice: 'keep-default', recommendedFreeSocketTimeout: undefined, effectiveFreeSocketTimeout: fallback };
+  }
+  return { advice: 'set', recommendedFreeSocketTimeout: allowed, effectiveFreeSocketTimeout: allowed };
 }

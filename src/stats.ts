@@ -19,9 +19,18 @@ export interface GuardStats {
   readonly recovered: number;
   /** Requests that ended with a transient failure the guard could not (or must not) retry further. */
   readonly gaveUp: number;
-  /** Failed attempts by reset kind. */
+  /**
+   * Failed attempts by reset kind: the {@link RESET_KINDS} entries of `failures`, the very
+   * same counts (`resets['stale-socket'] === failures['stale-socket']`), apart for a
+   * dashboard that charts resets only. Not a second count, and not requests: a request
+   * resent after two resets adds 2 here and 1 to `recovered` (or `gaveUp`).
+   */
   readonly resets: Readonly<Record<ResetKind, number>>;
-  /** Failed attempts by every kind (resets included). */
+  /**
+   * Failed attempts by every kind, resets included: each failed attempt counts once under
+   * its kind, whether or not it was retried (a 404 counts under `http-status`). Requests
+   * that ended on a transient failure are counted apart, in `gaveUp`.
+   */
   readonly failures: Readonly<Record<FailureKind, number>>;
   /** Stale free sockets destroyed because a socket of the same pool, idle no longer, was found dead. */
   readonly purgedSockets: number;
@@ -63,7 +72,10 @@ export interface OriginStats {
   readonly freeSocketTimeout: number;
   /** Where that value comes from: the option, the server's Keep-Alive hint, or a learned limit. */
   readonly freeSocketTimeoutSource: TimeoutSource;
-  /** Attempts to this origin that failed on a stale pooled socket. */
+  /**
+   * Attempts to this origin that failed on a stale pooled socket of an agent the guard
+   * tracks (the socket's origin known); `resets['stale-socket']` counts them for every origin.
+   */
   readonly staleResets: number;
   /** `Date.now()` of the last stale reset at this origin, if any. */
   readonly lastResetAt: number | undefined;

@@ -1,4 +1,4 @@
-import type { AxiosError, InternalAxiosRequestConfig } from 'axios';
+import type { AxiosError, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 
 import type { FailureKind, ResetKind } from './kinds';
 
@@ -8,7 +8,11 @@ export type { FailureKind, ResetKind } from './kinds';
 export interface Classification {
   /** What kind of failure it was. */
   readonly kind: FailureKind;
-  /** The failure is transient: a new attempt may succeed (before any method or body rule). */
+  /**
+   * The failure is transient: a new attempt may succeed (before any method or body rule).
+   * For an `http-status` failure: true when the status is in the request's `retryStatuses`,
+   * as the guard saw it; `classify()` of an error that did not pass a guard says false.
+   */
   readonly retryable: boolean;
   /** The attempt ran on a keep-alive socket taken from the pool (Node's `req.reusedSocket`). */
   readonly reusedSocket: boolean;
@@ -78,7 +82,11 @@ export interface RetryInfo {
   readonly delayMs: number;
   /** The failed attempt's classification. */
   readonly classification: Classification;
-  /** Why the policy retries (e.g. "GET is idempotent"). */
+  /**
+   * Why the policy retries, naming the rule: `GET is idempotent` after a reset; for a
+   * status, the rule and where the wait comes from, as in `status 503 is in retryStatuses;
+   * GET is idempotent; waiting 2000 ms as Retry-After asks`.
+   */
   readonly reason: string;
   /** The failed attempt's error. */
   readonly error: AxiosError;
@@ -137,4 +145,108 @@ export interface ResetEvent {
   readonly idleMs: number | undefined;
   /** The origin (`https://host:443`) of the pool the socket came from, when the guard tracks it. */
   readonly origin: string | undefined;
+}
+
+/** Published on `CHANNELS.recovered` when a request succeeded after at least one retry. */
+export interface RecoveredEvent {
+  /** {@inheritDoc AttemptInfo.requestId} */
+  readonly requestId: string;
+  /** Upper-case HTTP method. */
+  readonly method: string;
+  /** Where the request went, with any URL password redacted. */
+  readonly url: string;
+  /** Attempts sent, the successful last one included (at least 2). */
+  readonly attempts: number;
+  /** The failed attempts before it, oldest first (as in {@link AttemptInfo.history}). */
+  readonly failures: readonly FailureRecord[];
+  /** From the start of the logical request to the answer, waits included, in ms. */
+  readonly durationMs: number;
+}
+
+/**
+ * Published on `CHANNELS.learned` when the guard learns an origin's idle limit, or lowers
+ * one it had learned (a confirmation of the standing limit publishes nothing).
+ */
+export interface IdleLimitEvent {
+  /** The origin (`https://host:443`). */
+  readonly origin: string;
+  /** The limit now applied to free sockets to this origin on the guard's own agents, in ms. */
+  readonly limitMs: number;
+  /** The learned limit it replaces, if one stood. */
+  readonly previousMs: number | undefined;
+  /** How long the socket that taught it had idled, in ms (the limit is 0.75 of it, at least 250 ms). */
+  readonly idleMs: number;
+  /**
+   * What taught it: `stale-socket`, a pooled socket found dead after at least 500 ms idle;
+   * `corroborated`, two found dead after less, within a minute (the shorter idle counts);
+   * `no-answer`, a pooled socket that heard nothing while its resend on a fresh one was answered.
+   */
+  readonly evidence: 'stale-socket' | 'corroborated' | 'no-answer';
+}
+
+/** Published on `CHANNELS.purge` when a dead pooled socket takes its idle peers with it. */
+export interface PurgeEvent {
+  /** The origin (`https://host:443`) of the pool. */
+  readonly origin: string;
+  /** Free sockets destroyed: those that had idled at least as long as the dead one. */
+  readonly purged: number;
+  /** How long the dead socket had idled, in ms, when known. */
+  readonly idleMs: number | undefined;
+}
+
+/**
+ * Published on `CHANNELS.budgetExhausted` when an origin's retry budget refuses a retry,
+ * the first refusal since it last had enough tokens.
+ */
+export interface BudgetExhaustedEvent {
+  /** The origin (`https://host:443`) whose bucket ran out. */
+  readonly origin: string;
+  /** Tokens left. */
+  readonly tokens: number;
+  /** Tokens in a full bucket. */
+  readonly capacity: number;
+  /** What the refused retry would have cost. */
+  readonly cost: number;
+}
+
+/**
+ * Published on `CHANNELS.budgetRestored` when an exhausted origin's bucket has refilled to
+ * half its capacity (at least one retry's cost): successes put tokens back.
+ */
+export interface BudgetRestoredEvent {
+  /** The origin (`https://host:443`). */
+  readonly origin: string;
+  /** Tokens in the bucket now. */
+  readonly tokens: number;
+  /** Tokens in a full bucket. */
+  readonly capacity: number;
+  /** Retries refused at this origin since it ran out. */
+  readonly refused: number;
+  /** How long it was exhausted, in ms. */
+  readonly exhaustedMs: number;
+}
+
+/**
+ * The context of one attempt on the `CHANNELS.attempt` tracing channel. Not frozen, unlike
+ * the other payloads: a tracing subscriber may keep its own state on it (its span), and the
+ * outcome is added as the attempt settles. The summary fields are read-only; `config`,
+ * `result` and `error` are non-enumerable, so logging the context leaks no header.
+ */
+export interface AttemptContext {
+  /** {@inheritDoc AttemptInfo.requestId} */
+  readonly requestId: string;
+  /** Upper-case HTTP method. */
+  readonly method: string;
+  /** Where the request went, with any URL password redacted. */
+  readonly url: string;
+  /** This attempt, 1-based: 2 and up are retries. */
+  readonly attempt: number;
+  /** {@inheritDoc AttemptInfo.maxAttempts} */
+  readonly maxAttempts: number;
+  /** The config this attempt is sent with (non-enumerable). */
+  readonly config: InternalAxiosRequestConfig;
+  /** The response, once the attempt succeeded (non-enumerable). */
+  readonly result?: AxiosResponse;
+  /** The attempt's error, once it failed (non-enumerable). */
+  readonly error?: unknown;
 }

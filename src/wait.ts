@@ -13,6 +13,7 @@ import {
 } from 'axios';
 import { discardBody } from './body';
 import type { GuardContext } from './context';
+import { onBudgetRecovery } from './decide';
 import { publishRetry } from './events';
 import { deadlineRefusal, refusal, type RetryDecision } from './policy';
 import { payload, requestLabel } from './redact';
@@ -57,7 +58,9 @@ export async function beforeRetry(error: AxiosError, config: AxiosRequestConfig,
     { error, config },
   );
   publishRetry(info);
-  const giveBack = (): void => state.budget?.deposit(state.lastCost);
+  const giveBack = (): void => {
+    if (state.budget !== undefined) onBudgetRecovery(config, state, state.budget, state.budget.deposit(state.lastCost));
+  };
   // The hook and the wait take time: the retry must still fit the deadline, and the guard be attached.
   const lateness = (waitMs: number): RetryDecision | undefined =>
     ctx.detached

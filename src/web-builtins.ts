@@ -1,7 +1,8 @@
 /**
  * Stand-ins for the three Node built-ins that modules of the browser entry import only
  * incidentally: `state.ts` (`randomUUID` from `node:crypto`, for request ids) and
- * `events.ts` (`channel` from `node:diagnostics_channel`, `debuglog` from `node:util`).
+ * `events.ts` (`channel` and `tracingChannel` from `node:diagnostics_channel`, `debuglog`
+ * from `node:util`).
  * Used only by the browser build (`scripts/build-browser.mjs` maps those three specifiers
  * here and refuses every other Node built-in); Node never loads this file. Where the guard
  * is inert nothing subscribes, publishes or logs: a channel without subscribers and a
@@ -30,6 +31,27 @@ export interface SilentChannel {
 /** A channel nobody can subscribe to: `hasSubscribers` is always false, `publish` drops. */
 export function channel(name: string): SilentChannel {
   return Object.freeze({ name, hasSubscribers: false as const, publish: (): void => undefined });
+}
+
+/** The part of a `TracingChannel` that `events.ts` uses: five silent channels. */
+export interface SilentTracingChannel {
+  readonly start: SilentChannel;
+  readonly end: SilentChannel;
+  readonly asyncStart: SilentChannel;
+  readonly asyncEnd: SilentChannel;
+  readonly error: SilentChannel;
+}
+
+/** A tracing channel nobody can subscribe to: the guard never traces an attempt through it. */
+export function tracingChannel(name: string): SilentTracingChannel {
+  const part = (event: string): SilentChannel => channel(`tracing:${name}:${event}`);
+  return Object.freeze({
+    start: part('start'),
+    end: part('end'),
+    asyncStart: part('asyncStart'),
+    asyncEnd: part('asyncEnd'),
+    error: part('error'),
+  });
 }
 
 /** The part of `util.debuglog`'s logger that `events.ts` uses: never enabled. */

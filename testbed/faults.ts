@@ -62,12 +62,15 @@ export async function idleDropFirewall(idleMs: number, silent = false): Promise<
 /**
  * 2. A server closing idle keep-alive connections at its own timeout, without a
  * `Keep-Alive: timeout` hint (as nginx, Go and most load balancers do): a FIN after idleMs.
+ * With `keepAliveHint`, it sends that `Keep-Alive` header all the same (Apache's way; a
+ * hint that need not match the close).
  */
-export async function idleClosingServer(idleMs: number): Promise<Target> {
+export async function idleClosingServer(idleMs: number, keepAliveHint?: string): Promise<Target> {
   const timers = new Map<Socket, NodeJS.Timeout>();
   const server = http.createServer((req, res) => {
     const socket = req.socket;
     clearTimeout(timers.get(socket));
+    if (keepAliveHint !== undefined) res.setHeader('keep-alive', keepAliveHint);
     req.resume();
     req.on('end', () => reply(res));
     res.on('finish', () =>
