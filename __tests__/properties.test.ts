@@ -10,6 +10,7 @@ import {
   redactUrl,
   SECRET_HEADERS,
 } from '../src/internals';
+import { requestLabel } from '../src/redact';
 
 const anything = fc.oneof(
   fc.constant(undefined),
@@ -186,6 +187,12 @@ describe('redactUrl over the URL shapes axios sends', () => {
     const json = redactErrorJSON({ config: { url: '/x', params: { next: 'https://u:S3CRET@idp/', page: 2 } } });
     expect(JSON.stringify(json)).not.toContain('S3CRET');
     expect(json).toMatchObject({ config: { params: { next: 'https://[redacted]@idp/', page: 2 } } });
+  });
+
+  it('a request label carries no raw control character (a forged debug line)', () => {
+    const label = requestLabel({ url: 'http://h.test/a\nAXIOS-RESET-GUARD 1: FORGED\r\tline' });
+    expect(label.url).not.toMatch(/[\n\r\t]/);
+    expect(label.url).toContain('%0A');
   });
 
   it('leaves URLs without userinfo, and relative paths, as they were', () => {

@@ -108,13 +108,18 @@ export function targetOf(
   return redactUrl(joined);
 }
 
+// eslint-disable-next-line no-control-regex -- exactly the characters a log line must not carry raw
+const CONTROL = /[\x00-\x1f\x7f]/g;
+
 /** How hook payloads, channel messages and debug lines name a request: method and redacted URL. */
 export function requestLabel(config: {
   method?: string | undefined;
   baseURL?: string | undefined;
   url?: string | undefined;
 }): { method: string; url: string } {
-  return { method: (config.method ?? 'get').toUpperCase(), url: targetOf(config) };
+  // Control characters (a newline the URL parser would drop) never reach a log line raw.
+  const url = targetOf(config).replace(CONTROL, (c) => encodeURIComponent(c));
+  return { method: (config.method ?? 'get').toUpperCase(), url };
 }
 
 /**
