@@ -19,6 +19,7 @@ import type { Counters, GuardContext } from './context';
 import { onAttemptFailed } from './decide';
 import { sendWatched } from './no-answer';
 import { stateOf, type RequestState } from './state';
+import { sendBounded } from './time-bounds';
 import { beforeRetry } from './wait';
 
 // The outer request is already transformed once; attempts must send and return raw data.
@@ -157,7 +158,9 @@ async function firstAttempt(
  */
 function toAdapter(config: InternalAxiosRequestConfig, state: RequestState, ctx: GuardContext): Promise<AxiosResponse> {
   // the config lets the fetch adapter pick up a custom `env.fetch`, as axios does
-  return sendWatched(getAdapter(state.adapter ?? axios.defaults.adapter, config), config, state, ctx);
+  const adapter = getAdapter(state.adapter ?? axios.defaults.adapter, config);
+  // Under attemptTimeoutMs or deadlineMs, in wall time: the guard's own timer (time-bounds.ts).
+  return sendBounded((c) => sendWatched(adapter, c, state, ctx), config, state);
 }
 
 function onAttemptStart(config: InternalAxiosRequestConfig, counters: Counters): InternalAxiosRequestConfig {
