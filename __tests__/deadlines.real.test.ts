@@ -13,7 +13,7 @@ import http2 from 'node:http2';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import axios, { isCancel, type AxiosError, type CancelToken } from 'axios';
+import axios, { isCancel, type AxiosAdapter, type AxiosError, type CancelToken } from 'axios';
 import { attemptOf, classify, failureOf } from '../src';
 import { listen, startHttpServer, startRawServer, track, type Closeable, type RawServer } from '../testbed';
 import { useFixtures } from './support/guarded';
@@ -138,19 +138,23 @@ describe('requests queued in the agent', () => {
   it("the guard's own timeout is axios's timeout error: ETIMEDOUT under clarifyTimeoutError", async () => {
     const server = await serve(startHttpServer({ handler: () => undefined }));
     const { api } = guarded(server.url, { maxSockets: 1 });
-    const options = { transitional: { clarifyTimeoutError: true }, resetGuard: { attemptTimeoutMs: 300 } };
-    const [first, queued] = await Promise.all([
-      failsWithin(api.get('/a', options), 300 + GRACE_MS),
-      failsWithin(api.get('/b', options), 300 + GRACE_MS),
-    ]);
-    for (const error of [first, queued]) {
-      expect(error.code).toBe('ETIMEDOUT');
-      expect(error.message).toBe('timeout of 300ms exceeded');
-      expect(error.isAxiosError).toBe(true);
-      expect(classify(error).kind).toBe('timeout');
-      expect(failureOf(error)!.reason).toMatch(/^timeouts are not retried unless retryTimeouts is true/);
-    }
+    const ended: string[] = [];
+    const note = (name: string, request: Promise<unknown>): Promise<AxiosError> =>
+      failsWithin(request, 1500 + GRACE_MS).finally(() => ended.push(name));
+    // The first holds the only socket for 1.5 s; the second, queued behind it, has 300 ms.
+    const first = note('first', api.get('/a', { resetGuard: { attemptTimeoutMs: 1500 } }));
+    const queued = await note(
+      'queued',
+      api.get('/b', { transitional: { clarifyTimeoutError: true }, resetGuard: { attemptTimeoutMs: 300 } }),
+    );
+    expect(ended).toEqual(['queued']);
     expect(server.hits).toBe(1);
+    expect(queued.code).toBe('ETIMEDOUT');
+    expect(queued.message).toBe('timeout of 300ms exceeded');
+    expect(queued.isAxiosError).toBe(true);
+    expect(classify(queued).kind).toBe('timeout');
+    expect(failureOf(queued)!.reason).toMatch(/^timeouts are not retried unless retryTimeouts is true/);
+    expect((await first).code).toBe('ECONNABORTED');
   });
 });
 
@@ -380,4 +384,25 @@ describe("responseType 'stream': the bounds end when the response is handed over
       expect(listenersOf(done.token)).toBe(0);
     },
   );
+});
+
+describe('an adapter that ignores the cancellation', () => {
+  it('still ends by the deadline, with the timeout message of the config; its late answer is let go', async () => {
+    const body = new Readable({ read: () => undefined });
+    let answer: (() => void) | undefined;
+    const adapter: AxiosAdapter = (config) =>
+      new Promise((resolve) => {
+        answer = () => resolve({ data: body, status: 200, statusText: 'OK', headers: {}, config });
+      });
+    const { api } = guarded('http://127.0.0.1:9', { deadlineMs: 300 }, { adapter });
+    const error = await failsWithin(api.get('/', { timeoutErrorMessage: 'upstream too slow' }), 300 + GRACE_MS);
+    expect(error.message).toBe('upstream too slow');
+    expect(error.code).toBe('ECONNABORTED');
+    expect(failureOf(error)!.classification.kind).toBe('timeout');
+    expect(failureOf(error)!.reason).toBe('deadline of 300 ms reached after 1 attempt');
+    expect(error.config?.cancelToken).toBeUndefined();
+    answer?.();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(body.destroyed).toBe(true);
+  });
 });

@@ -17,7 +17,6 @@ import axiosRetry from 'axios-retry';
 import { discardBody } from './body';
 import type { Counters, GuardContext } from './context';
 import { onAttemptFailed } from './decide';
-import { sendWatched } from './no-answer';
 import { stateOf, type RequestState } from './state';
 import { sendBounded } from './time-bounds';
 import { beforeRetry } from './wait';
@@ -158,9 +157,8 @@ async function firstAttempt(
  */
 function toAdapter(config: InternalAxiosRequestConfig, state: RequestState, ctx: GuardContext): Promise<AxiosResponse> {
   // the config lets the fetch adapter pick up a custom `env.fetch`, as axios does
-  const adapter = getAdapter(state.adapter ?? axios.defaults.adapter, config);
   // Under attemptTimeoutMs or deadlineMs, in wall time: the guard's own timer (time-bounds.ts).
-  return sendBounded((c) => sendWatched(adapter, c, state, ctx), config, state);
+  return sendBounded(getAdapter(state.adapter ?? axios.defaults.adapter, config), config, state, ctx);
 }
 
 function onAttemptStart(config: InternalAxiosRequestConfig, counters: Counters): InternalAxiosRequestConfig {

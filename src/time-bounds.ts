@@ -18,8 +18,10 @@
  * Nothing is armed for a request without `attemptTimeoutMs` or `deadlineMs`.
  */
 import { finished, type Readable } from 'node:stream';
-import { AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import { AxiosError, type AxiosAdapter, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { discardBody } from './body';
+import type { GuardContext } from './context';
+import { sendWatched } from './no-answer';
 import { MAX_TIMER_MS } from './sleep';
 import type { RequestState } from './state';
 
@@ -102,18 +104,20 @@ const isWebStream = (data: unknown): boolean =>
   typeof (data as { getReader?: unknown } | null | undefined)?.getReader === 'function';
 
 /**
- * Sends one attempt (`send(config)`) under the guard's bound: `attemptTimeoutMs`, cut to
- * what `deadlineMs` leaves. Without either, `send(config)` is all there is. The caller's
- * `config.cancelToken` is back on the config by the time the attempt settles.
+ * Sends one attempt to `adapter` under the guard's bound: `attemptTimeoutMs`, cut to what
+ * `deadlineMs` leaves. Without either, the adapter is called as it is, and nothing is
+ * allocated. The caller's `config.cancelToken` is back on the config by the time the
+ * attempt settles.
  */
 export function sendBounded(
-  send: (config: InternalAxiosRequestConfig) => Promise<AxiosResponse>,
+  adapter: AxiosAdapter,
   config: InternalAxiosRequestConfig,
   state: RequestState,
+  ctx: GuardContext,
 ): Promise<AxiosResponse> {
   const { attemptTimeoutMs } = state.options;
   const remaining = state.remainingMs();
-  if (attemptTimeoutMs <= 0 && remaining === undefined) return send(config);
+  if (attemptTimeoutMs <= 0 && remaining === undefined) return sendWatched(adapter, config, state, ctx);
   // The deadline cuts this attempt when it leaves less than attemptTimeoutMs.
   const left = remaining === undefined ? Infinity : Math.max(1, remaining);
   const byDeadline = attemptTimeoutMs <= 0 || left <= attemptTimeoutMs;
@@ -174,7 +178,7 @@ export function sendBounded(
     callerToken?.subscribe?.(forward);
     let pending: Promise<AxiosResponse>;
     try {
-      pending = send(config);
+      pending = sendWatched(adapter, config, state, ctx);
     } catch (error) {
       settle(undefined, error);
       return;
