@@ -192,8 +192,8 @@ describe('a body dripping in', () => {
         },
       }),
     );
-    const { api } = guarded(server.url, { attemptTimeoutMs: 400, retryTimeouts: true });
-    const outcome = await settles(api.get<string>('/drip'), 400 * 2 + GRACE_MS);
+    const { api } = guarded(server.url, { attemptTimeoutMs: 1000, retryTimeouts: true });
+    const outcome = await settles(api.get<string>('/drip'), 1000 * 2 + GRACE_MS);
     expect(outcome.state).toBe('resolved');
     if (outcome.state !== 'resolved') return;
     expect(outcome.value.data).toBe('whole');
@@ -343,10 +343,11 @@ describe("responseType 'stream': the bounds end when the response is handed over
   }
 
   it("http: the body is the caller's to read, past the deadline", async () => {
-    const server = await serve(startDripServer(8)); // 800 ms of body, a byte per 100 ms
-    const { api } = guarded(server.url, { deadlineMs: 400 });
+    // 1.5 s of body, a byte per 100 ms (axios's timeout, set to the 1 s left, is inactivity here)
+    const server = await serve(startDripServer(15));
+    const { api } = guarded(server.url, { deadlineMs: 1000 });
     const response = await api.get('/drip', { responseType: 'stream' });
-    expect(await readAll(response.data, GRACE_MS)).toBe('x'.repeat(8));
+    expect(await readAll(response.data, GRACE_MS)).toBe('x'.repeat(15));
   });
 
   it("fetch: axios's own timeout, set to the attempt's bound, keeps its meaning there: wall time, body included", async () => {
