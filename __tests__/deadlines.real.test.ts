@@ -15,7 +15,16 @@ import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import axios, { isCancel, type AxiosAdapter, type AxiosError, type CancelToken } from 'axios';
 import { attemptOf, classify, failureOf } from '../src';
-import { listen, startHttpServer, startRawServer, track, type Closeable, type RawServer } from '../testbed';
+import {
+  listen,
+  pause,
+  startHttpServer,
+  startIdleDropProxy,
+  startRawServer,
+  track,
+  type Closeable,
+  type RawServer,
+} from '../testbed';
 import { useFixtures } from './support/guarded';
 
 const { guarded, serve } = useFixtures();
@@ -405,5 +414,21 @@ describe('an adapter that ignores the cancellation', () => {
     answer?.();
     await new Promise((resolve) => setImmediate(resolve));
     expect(body.destroyed).toBe(true);
+  });
+});
+
+describe("the guard's timeout error carries the native request, as axios's does", () => {
+  it('an unkeyed POST cut by attemptTimeoutMs on a silent reused socket: the reason names the likely black hole', async () => {
+    const server = await serve(startHttpServer({ record: false }));
+    // forgets connections idle > 250 ms and swallows their packets from then on
+    const hole = await serve(startIdleDropProxy(server.port, 250, true));
+    const { api } = guarded(hole.url, { staleIdleMs: 200, noAnswerMs: 300, attemptTimeoutMs: 800 });
+    await api.get('/warm');
+    await pause(400);
+    const error = await failsWithin(api.post('/ledger', 'x'), 800 + GRACE_MS);
+    expect(error.code).toBe('ECONNABORTED');
+    expect(error.request).toBeDefined();
+    expect(classify(error)).toMatchObject({ kind: 'timeout', reusedSocket: true, responseStarted: false });
+    expect(failureOf(error)!.reason).toMatch(/^no answer on a long-idle reused connection \(idle \d+ ms\): /);
   });
 });
