@@ -417,6 +417,30 @@ describe('an adapter that ignores the cancellation', () => {
   });
 });
 
+describe('what an attempt leaves behind', () => {
+  it("an answered request lets the caller's CancelToken go and puts it back on the config", async () => {
+    const server = await serve(startHttpServer());
+    const { api } = guarded(server.url, { deadlineMs: 60_000 });
+    const source = axios.CancelToken.source();
+    const res = await api.get('/', { cancelToken: source.token });
+    expect(res.status).toBe(200);
+    expect(res.config.cancelToken).toBe(source.token);
+    expect((source.token as CancelToken & { _listeners?: unknown[] })._listeners ?? []).toHaveLength(0);
+  });
+
+  it('an adapter that throws at once: its error, as it is, and no timer left behind', async () => {
+    const boom = new Error('boom');
+    const adapter: AxiosAdapter = () => {
+      throw boom;
+    };
+    const { api } = guarded('http://127.0.0.1:9', { deadlineMs: 60_000 }, { adapter });
+    const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    expect(await failsWithin(api.get('/'), GRACE_MS)).toBe(boom);
+    expect(timers()).toBe(before);
+  });
+});
+
 describe("the guard's timeout error carries the native request, as axios's does", () => {
   it('an unkeyed POST cut by attemptTimeoutMs on a silent reused socket: the reason names the likely black hole', async () => {
     const server = await serve(startHttpServer({ record: false }));
