@@ -17,8 +17,8 @@ import axiosRetry from 'axios-retry';
 import type { Counters, GuardContext } from './context';
 import { onAttemptFailed } from './decide';
 import { traceAttempt, tracingAttempts } from './events';
-import { sendWatched } from './no-answer';
 import { stateOf, type RequestState } from './state';
+import { sendBounded } from './time-bounds';
 import { freshBody } from './uploads';
 import { beforeRetry } from './wait';
 
@@ -143,9 +143,10 @@ async function firstAttempt(
 function toAdapter(config: InternalAxiosRequestConfig, state: RequestState, ctx: GuardContext): Promise<AxiosResponse> {
   // the config lets the fetch adapter pick up a custom `env.fetch`, as axios does
   const adapter = getAdapter(state.adapter ?? axios.defaults.adapter, config);
-  if (!tracingAttempts()) return sendWatched(adapter, config, state, ctx);
+  // Under attemptTimeoutMs or deadlineMs, in wall time: the guard's own timer (time-bounds.ts).
+  if (!tracingAttempts()) return sendBounded(adapter, config, state, ctx);
   const { requestId, attempt, maxAttempts } = state;
-  return traceAttempt(config, { requestId, attempt, maxAttempts }, () => sendWatched(adapter, config, state, ctx));
+  return traceAttempt(config, { requestId, attempt, maxAttempts }, () => sendBounded(adapter, config, state, ctx));
 }
 
 function onAttemptStart(config: InternalAxiosRequestConfig, counters: Counters): InternalAxiosRequestConfig {

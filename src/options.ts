@@ -98,15 +98,25 @@ export interface RequestOptions {
    */
   maxRetryAfterMs?: number | undefined;
   /**
-   * Timeout of each attempt, in ms (0: axios's own `timeout` applies to each attempt).
-   * When both are set, the shorter one applies.
+   * Bound of each attempt in wall time, in ms (0: none of the guard's own; axios's
+   * `timeout` applies to each attempt). Counted by the guard's own timer from the
+   * attempt's start until its response is handed over: waiting for a pooled socket, a
+   * proxy's CONNECT, an HTTP/2 stream and the whole body are included (with
+   * `responseType: 'stream'`, the body is the caller's to read and is not). It ends the
+   * attempt with axios's timeout error (`ECONNABORTED`, `ETIMEDOUT` under
+   * `transitional.clarifyTimeoutError`), classified `timeout`. Each attempt's axios
+   * `timeout` is also set to the shorter of the two, with axios's meaning (in Node's
+   * http adapter, socket inactivity).
    * @default 0
    */
   attemptTimeoutMs?: number | undefined;
   /**
-   * Overall deadline of a logical request, across attempts and waits, in ms (0: none).
-   * Each attempt's timeout is cut to the time left, and a wait that would cross the
-   * deadline is not started.
+   * Overall deadline of a logical request in wall time, in ms (0: none): from the call,
+   * across attempts and waits, with what {@link attemptTimeoutMs} covers in each attempt.
+   * An attempt is cut by the guard's own timer when the time left runs out (the reason
+   * says `deadline of N ms reached after K attempts`), and a wait that would cross the
+   * deadline is not started. Your own `onRetry`, `body` and `sleep` are not cut short:
+   * the deadline is checked again after them.
    * @default 0
    */
   deadlineMs?: number | undefined;

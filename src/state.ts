@@ -50,6 +50,8 @@ export class RequestState {
   hookError: unknown;
   /** `performance.nodeTiming.idleTime` when the current attempt started (to tell CPU time from network time). */
   idleAtStart: number | undefined;
+  /** The guard's deadline timer ended an attempt: no time is left, whatever the clock reads. */
+  deadlineReached = false;
 
   #requestId: string | undefined;
 
@@ -68,7 +70,10 @@ export class RequestState {
   /** Time left before the deadline at `now`; `undefined` when the request has none. */
   remainingMs(now: number = Date.now()): number | undefined {
     const { deadlineMs } = this.options;
-    return deadlineMs > 0 ? this.firstStartedAt + deadlineMs - now : undefined;
+    if (deadlineMs <= 0) return undefined;
+    const left = this.firstStartedAt + deadlineMs - now;
+    // A timer may fire a little early by Date.now(): once it cut an attempt, none is left.
+    return this.deadlineReached ? Math.min(0, left) : left;
   }
 
   /** `retries + 1`, or 1 when retries are off. */
