@@ -13,7 +13,7 @@ import { announceBudgetExhausted, announceBudgetRestored, logDecision, publishRe
 import { isResetKind, NO_ANSWER_CODE, type ResetKind } from './kinds';
 import { earlierAnswer, isPoolingAgent, nativeRequestOf, originOfUrl } from './native';
 import { decideRetry, refusal, type RetryContext, type RetryDecision } from './policy';
-import { requestLabel, targetOf } from './redact';
+import { fullPath, requestLabel, type Target } from './redact';
 import { parseRetryAfter } from './retry-after';
 import { stampOf } from './stamps';
 import { stateOf, type RequestState } from './state';
@@ -190,7 +190,7 @@ function busySince(state: RequestState): number {
 
 /** Announces the end of an exhausted spell of the request's origin budget, when a deposit ended one. */
 export function onBudgetRecovery(
-  config: Parameters<typeof targetOf>[0],
+  config: Target,
   state: RequestState,
   budget: RetryBudget,
   recovery: BudgetRecovery | undefined,
@@ -201,8 +201,9 @@ export function onBudgetRecovery(
 }
 
 /** The origin label of the request's target (computed once per logical request). */
-export function originOf(config: Parameters<typeof targetOf>[0], state: RequestState): string {
-  return (state.origin ??= originOfUrl(targetOf(config)) ?? 'unknown');
+export function originOf(config: Target, state: RequestState): string {
+  // Scheme, host and port only: no userinfo reaches the label, so nothing to redact first.
+  return (state.origin ??= originOfUrl(fullPath(config)) ?? 'unknown');
 }
 
 function retryAfterOf(response: AxiosResponse | undefined): number | undefined {

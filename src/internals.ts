@@ -36,7 +36,8 @@ export {
   RECOVER_AFTER_MS,
   type KeepAliveHint,
 } from './keep-alive';
-export { OriginMemory, type OriginFacts, type OriginMemorySettings, type OriginTimeout } from './origins';
+export type { OriginFacts, OriginTimeout } from './origin-facts';
+export { OriginMemory, type OriginMemorySettings } from './origins';
 export { stampOf, type PoolStamp } from './stamps';
 export { redactErrorJSON, redactHeaders, redactUrl, SECRET_HEADERS } from './redact';
 export { parseRetryAfter } from './retry-after';

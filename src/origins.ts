@@ -8,10 +8,11 @@
  */
 import type { Agent } from 'node:http';
 import type { Socket } from 'node:net';
-import { RetryBudget, type BudgetStats, type ResolvedRetryBudget } from './budget';
+import { RetryBudget, type ResolvedRetryBudget } from './budget';
 import { announceLearned, announcePurge } from './events';
 import { originLabel } from './native';
 import { purgeIdlePeers, stampOf, stampSockets, type PoolStamp } from './stamps';
+import type { OriginFacts, OriginTimeout } from './origin-facts';
 import type { IdleLimitEvent } from './types';
 import {
   CORROBORATE_MS,
@@ -22,31 +23,6 @@ import {
   PLAUSIBLE_IDLE_MS,
   RECOVER_AFTER_MS,
 } from './keep-alive';
-
-/** Where an origin's free-socket timeout comes from. */
-export type TimeoutSource = 'default' | 'hint' | 'learned';
-
-/** An origin's free-socket timeout now, and where it comes from. */
-export interface OriginTimeout {
-  /** Milliseconds a free socket may idle. */
-  readonly ms: number;
-  /** The option, the server's hint, or a learned limit. */
-  readonly source: TimeoutSource;
-}
-
-/** What one origin's entry holds, for `stats()`. */
-export interface OriginFacts {
-  /** {@inheritDoc OriginTimeout} */
-  readonly timeout: OriginTimeout;
-  /** Attempts that failed on a stale pooled socket. */
-  readonly staleResets: number;
-  /** `Date.now()` of the last stale reset, if any. */
-  readonly lastResetAt: number | undefined;
-  /** `Date.now()` when the standing idle limit was learned, if one stands. */
-  readonly lastLearnedAt: number | undefined;
-  /** The origin's retry budget, once a failure has touched it. */
-  readonly budget: BudgetStats | undefined;
-}
 
 interface Entry {
   heardAt: number;

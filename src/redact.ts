@@ -89,23 +89,27 @@ export function redactUrl(url: string): string {
 // axios's own test (isAbsoluteURL): a scheme and `//`, or `//` alone; anything else joins the baseURL.
 const ABSOLUTE = /^([a-z][a-z\d+\-.]*:)?\/\//i;
 
+/** A config's `baseURL` and `url`, as {@link fullPath} reads them. */
+export type Target = {
+  baseURL?: string | undefined;
+  url?: string | undefined;
+  allowAbsoluteUrls?: boolean | undefined;
+};
+
 /**
- * Where a request went, as one string: the baseURL joined with the url as axios joins them
- * (`buildFullPath`, `allowAbsoluteUrls` included), userinfo removed.
+ * Where a request goes, joined as axios joins it (`buildFullPath`, `allowAbsoluteUrls`
+ * included). Not redacted: for what is shown, use {@link targetOf}.
  */
-export function targetOf(
-  config:
-    { baseURL?: string | undefined; url?: string | undefined; allowAbsoluteUrls?: boolean | undefined } | undefined,
-): string {
+export function fullPath(config: Target | undefined): string {
   const url = config?.url ?? '';
   const base = config?.baseURL;
-  const joined =
-    base && (!ABSOLUTE.test(url) || config?.allowAbsoluteUrls === false)
-      ? url
-        ? `${base.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}`
-        : base
-      : url;
-  return redactUrl(joined);
+  if (!base || (ABSOLUTE.test(url) && config?.allowAbsoluteUrls !== false)) return url;
+  return url ? `${base.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}` : base;
+}
+
+/** Where a request went, as one string to show: {@link fullPath} without its userinfo. */
+export function targetOf(config: Target | undefined): string {
+  return redactUrl(fullPath(config));
 }
 
 // eslint-disable-next-line no-control-regex -- exactly the characters a log line must not carry raw

@@ -5,7 +5,7 @@ import { agentStatus, type AgentStatus } from './agent';
 import type { BudgetStats } from './budget';
 import type { GuardContext } from './context';
 import { RESET_KINDS, type FailureKind, type ResetKind } from './kinds';
-import type { TimeoutSource } from './origins';
+import type { TimeoutSource } from './origin-facts';
 
 /** Counters of one guard, from `guard.stats()`. */
 export interface GuardStats {

@@ -1,0 +1,30 @@
+/**
+ * What the guard reports of one origin (`OriginMemory.factsOf`, read by `stats()`): the
+ * shapes only, apart from the memory that keeps them (`origins.ts`).
+ */
+import type { BudgetStats } from './budget';
+
+/** Where an origin's free-socket timeout comes from. */
+export type TimeoutSource = 'default' | 'hint' | 'learned';
+
+/** An origin's free-socket timeout now, and where it comes from. */
+export interface OriginTimeout {
+  /** Milliseconds a free socket may idle. */
+  readonly ms: number;
+  /** The option, the server's hint, or a learned limit. */
+  readonly source: TimeoutSource;
+}
+
+/** What one origin's entry holds, for `stats()`. */
+export interface OriginFacts {
+  /** {@inheritDoc OriginTimeout} */
+  readonly timeout: OriginTimeout;
+  /** Attempts that failed on a stale pooled socket. */
+  readonly staleResets: number;
+  /** `Date.now()` of the last stale reset, if any. */
+  readonly lastResetAt: number | undefined;
+  /** `Date.now()` when the standing idle limit was learned, if one stands. */
+  readonly lastLearnedAt: number | undefined;
+  /** The origin's retry budget, once a failure has touched it. */
+  readonly budget: BudgetStats | undefined;
+}
