@@ -346,7 +346,7 @@ test('the tarball holds the build, README (with the chart and examples it links 
   );
   const outside = packed.filter(
     (file) =>
-      !/^dist\/(cjs\/[a-z-]+\.(js|d\.ts)|cjs\/package\.json|esm\/([a-z-]+\.d\.mts|(index|internals|browser)\.mjs))$/.test(
+      !/^dist\/(cjs\/[a-z0-9-]+\.(js|d\.ts)|cjs\/package\.json|esm\/([a-z0-9-]+\.d\.mts|(index|internals|browser)\.mjs))$/.test(
         file,
       ) && !file.startsWith('examples/'),
   );
@@ -357,6 +357,7 @@ test('the tarball holds the build, README (with the chart and examples it links 
     'docs/benchmarks.md',
     'docs/demo.svg',
     'docs/faq.md',
+    'docs/http2.md',
     'docs/keep-alive.md',
     'docs/migration.md',
     'docs/observability-otel.md',

@@ -40,6 +40,7 @@ import {
   type GuardOptions,
   type GuardStats,
   type OriginStats,
+  type Http2Stats,
   type PerRequestOptions,
   type RequestOptions,
   type ResetGuardErrorCode,
@@ -284,6 +285,14 @@ describe('public functions have the types the README gives them', () => {
       readonly lastResetAt: number | undefined;
       readonly lastLearnedAt: number | undefined;
       readonly budget: BudgetStats | undefined;
+      readonly http2?: Http2Stats | undefined;
+    }>();
+    expectTypeOf<Http2Stats>().toEqualTypeOf<{
+      readonly streams: number;
+      readonly sessions: number;
+      readonly goaways: number;
+      readonly refusedStreams: number;
+      readonly sessionsLost: number;
     }>();
     const guard = attach(axios.create({ adapter: recording }), { agents: false });
     guards.push(guard);

@@ -227,6 +227,8 @@ it('error.type values are documented: the guard’s failure kinds', () => {
     'reset-mid-response',
     'tls-reset',
     'refused',
+    'refused-stream',
+    'session-lost',
     'timeout',
     'dns',
     'canceled',

@@ -1,4 +1,5 @@
-import { NO_ANSWER_CODE, type FailureKind } from './kinds';
+import { H2_REFUSED_STREAM, h2Answered, h2StreamOf, type H2StreamLike } from './h2-facts';
+import { NO_ANSWER_CODE, STREAM_CLOSED_CODE, type FailureKind } from './kinds';
 import type { Classification } from './types';
 import { nativeRequestOf, tlsHandshakeIncomplete } from './native';
 import { stampOf } from './stamps';
@@ -16,7 +17,25 @@ const TIMEOUT_CODES = new Set([
 ]);
 const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN']);
 const TRANSIENT_DNS = 'EAI_AGAIN';
-const KNOWN = new Set([...RESET_CODES, ...TIMEOUT_CODES, ...DNS_CODES, 'ECONNREFUSED', 'ECONNABORTED', NO_ANSWER_CODE]);
+const KNOWN = new Set([
+  ...RESET_CODES,
+  ...TIMEOUT_CODES,
+  ...DNS_CODES,
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  NO_ANSWER_CODE,
+  STREAM_CLOSED_CODE,
+]);
+// Node's codes for an HTTP/2 session that ended under its streams (with the connection's
+// own reset codes): a GOAWAY with an error code, a session error, a stream canceled with it.
+const H2_SESSION_CODES = new Set([
+  ...RESET_CODES,
+  STREAM_CLOSED_CODE,
+  'ERR_HTTP2_SESSION_ERROR',
+  'ERR_HTTP2_GOAWAY_SESSION',
+  'ERR_HTTP2_STREAM_CANCEL',
+  'ERR_HTTP2_INVALID_SESSION',
+]);
 const TLS_DISCONNECT = 'before secure TLS connection was established';
 
 interface ErrorLike {
@@ -149,6 +168,11 @@ export function classifyError(error: unknown, timing: AttemptTiming = {}): Class
   // The guard gave the request up on a long-idle pooled socket that stayed silent: the far
   // side forgot the connection and drops its packets (a black hole rather than a reset).
   if (code === NO_ANSWER_CODE && !responseStarted) return result('stale-socket', true, code, true, false, idleMs);
+  const stream = native === undefined ? h2StreamOf(e.request) : undefined;
+  if (stream !== undefined && !messages.includes(TLS_DISCONNECT)) {
+    const h2 = classifyH2(stream, code, responseStarted);
+    if (h2 !== undefined) return h2;
+  }
   if (code !== undefined && RESET_CODES.has(code)) {
     let kind: FailureKind = 'reset';
     if (responseStarted) kind = 'reset-mid-response';
@@ -164,6 +188,34 @@ export function classifyError(error: unknown, timing: AttemptTiming = {}): Class
     return result('dns', code === TRANSIENT_DNS, code, reusedSocket, false, idleMs);
   }
   return result('other', false, code, reusedSocket, responseStarted, idleMs);
+}
+
+/**
+ * An HTTP/2 stream's failure, by what Node left on the stream (its RST_STREAM code, whether
+ * it was ever sent, whether response headers came), or `undefined` for the general rules
+ * (a refused connection, a timeout, DNS). RFC 9113 §8.7: a refused stream, or one above a
+ * GOAWAY's last stream id (Node resets those with REFUSED_STREAM as well), was not processed;
+ * so was a stream still pending when its session died (it never got an id, so never left).
+ */
+function classifyH2(
+  stream: H2StreamLike,
+  code: string | undefined,
+  responseStarted: boolean,
+): Classification | undefined {
+  const answered = responseStarted || h2Answered(stream);
+  const lost = code !== undefined && H2_SESSION_CODES.has(code);
+  if (
+    !answered &&
+    (stream.rstCode === H2_REFUSED_STREAM || (lost && (stream as { pending?: unknown }).pending === true))
+  ) {
+    return result('refused-stream', true, code, false, false, undefined);
+  }
+  if (lost) return result(answered ? 'reset-mid-response' : 'session-lost', true, code, false, answered, undefined);
+  // A RST_STREAM with another code: the server reset this stream alone.
+  if (code === 'ERR_HTTP2_STREAM_ERROR') {
+    return result(answered ? 'reset-mid-response' : 'reset', true, code, false, answered, undefined);
+  }
+  return undefined;
 }
 
 /**

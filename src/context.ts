@@ -2,6 +2,7 @@
 import { FAILURE_KINDS, zeroCounts, type FailureKind } from './kinds';
 import type { ResolvedOptions } from './normalize';
 import type { OriginMemory } from './origins';
+import type { Http2Ledger } from './h2';
 
 /** Request-level counters of one guard (per-origin ones live in {@link OriginMemory}). */
 export class Counters {
@@ -28,4 +29,6 @@ export interface GuardContext {
   readonly origins: OriginMemory;
   /** Lower-case header names whose values never leave the guard. */
   readonly secrets: ReadonlySet<string>;
+  /** What the guard saw of HTTP/2 origins: streams, sessions, GOAWAYs, refused and lost streams. */
+  readonly http2: Http2Ledger;
 }

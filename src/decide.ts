@@ -10,6 +10,7 @@ import type { BudgetRecovery, RetryBudget } from './budget';
 import { classifyError } from './classify';
 import type { GuardContext } from './context';
 import { announceBudgetExhausted, announceBudgetRestored, logDecision, publishReset } from './events';
+import { h2StreamOf, sessionGoingAway } from './h2-facts';
 import { isResetKind, NO_ANSWER_CODE, type ResetKind } from './kinds';
 import { earlierAnswer, isPoolingAgent, nativeRequestOf, originOfUrl } from './native';
 import { decideRetry, refusal, type RetryContext, type RetryDecision } from './policy';
@@ -44,6 +45,7 @@ export function onAttemptFailed(error: unknown, ctx: GuardContext): void {
   ctx.counters.failures[classification.kind] += 1;
   const { kind } = classification;
   if (isResetKind(kind)) onReset(error, config, kind, classification, state, ctx);
+  if (kind === 'refused-stream' || kind === 'session-lost') ctx.http2.noteFailure(originOf(config, state), kind);
 
   const budget = (state.budget ??= ctx.origins.budgetOf(originOf(config, state)));
   const cost = budget?.costOf(classification.kind);
@@ -86,6 +88,7 @@ function retryContext(
     retryAfterMs,
     answeredBefore: error === undefined ? undefined : earlierAnswer(error.request),
     tlsBareReset: error !== undefined && classification.kind === 'stale-socket' && bareTlsReset(error),
+    sessionGoingAway: classification.kind === 'refused-stream' && goingAway(error?.request),
     remainingMs: state.remainingMs(),
     budgetTokens: budget?.available,
     budgetCost: budget?.costOf(classification.kind),
@@ -116,6 +119,12 @@ function bareTlsReset(error: AxiosError): boolean {
     current = e.cause;
   }
   return false;
+}
+
+/** The failed HTTP/2 stream's session was going away. */
+function goingAway(request: unknown): boolean {
+  const stream = h2StreamOf(request);
+  return stream !== undefined && sessionGoingAway(stream);
 }
 
 /** How a request given up for no answer is classified (`classify.ts` says the same). */

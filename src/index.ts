@@ -19,7 +19,7 @@ export { ResetGuardOptionError, ResetGuardAttachError, ResetGuardConflictError, 
 export type { ResetGuardErrorCode, RetryLibrary } from './errors';
 export type { BudgetSummary, GuardAgents, GuardStats, OriginStats } from './stats';
 export type { AgentStatus } from './agent';
-export type { TimeoutSource } from './origin-facts';
+export type { Http2Stats, TimeoutSource } from './origin-facts';
 export type {
   AttemptContext,
   AttemptInfo,

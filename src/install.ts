@@ -35,6 +35,7 @@ import { createPipeline, sendAttempts } from './attempt';
 import { Counters, type GuardContext } from './context';
 import { InterceptorWatch, retryLibraryOn } from './conflicts';
 import { ResetGuardAttachError, ResetGuardConflictError, ResetGuardOptionError } from './errors';
+import { Http2Ledger, isHttp2 } from './h2';
 import { isPoolingAgent } from './native';
 import { mergeRequestOptions, normalizeOptions } from './normalize';
 import type { ResolvedOptions } from './normalize';
@@ -149,6 +150,7 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
     options: resolved,
     origins,
     secrets: secretNames(resolved.redactHeaders),
+    http2: new Http2Ledger(),
   };
   // Every request waiting to retry listens on this signal: more than 10 at once is normal
   // under a storm, not a leak (Node would print MaxListenersExceededWarning).
@@ -175,6 +177,7 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
     if (perRequest.https !== undefined && config.httpsAgent === undefined) config.httpsAgent = perRequest.https;
     // A factory that throws rejects the request with its own error, before anything is sent.
     addIdempotencyKey(config, state);
+    if (resolved.agents && isHttp2(config)) freshSessions(config, state, ctx);
     if (state.options.body !== undefined) firstBody(config, state);
     try {
       const response = await sendAttempts(config, state, ctx, pipeline);
@@ -256,6 +259,19 @@ function isDefaultExport(instance: AxiosInstance): boolean {
 }
 
 /** The shorter of `attemptTimeoutMs` and axios's `timeout`, where 0 means none. */
+/**
+ * axios closes an HTTP/2 session idle for `http2Options.sessionTimeout` (1000 ms unless
+ * set): the guard makes that the origin's free-socket timeout, as for its agents' sockets,
+ * so a session is closed by this side before a server or a middlebox forgets it. A request
+ * that sets its own keeps it.
+ */
+function freshSessions(config: InternalAxiosRequestConfig, state: RequestState, ctx: GuardContext): void {
+  const own = config.http2Options;
+  if (own?.sessionTimeout !== undefined) return;
+  const sessionTimeout = ctx.origins.factsOf(originOf(config, state)).timeout.ms;
+  config.http2Options = { ...own, sessionTimeout };
+}
+
 function attemptTimeoutOf(attemptTimeoutMs: number, timeout: number | undefined): number {
   const axiosTimeout = timeout ?? 0;
   if (attemptTimeoutMs > 0 && axiosTimeout > 0) return Math.min(attemptTimeoutMs, axiosTimeout);

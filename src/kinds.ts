@@ -12,10 +12,19 @@
  */
 export const RESET_KINDS = Object.freeze(['stale-socket', 'reset', 'reset-mid-response', 'tls-reset'] as const);
 
-/** Every kind of failure the guard tells apart: the reset kinds first, then the others. */
+/**
+ * Every kind of failure the guard tells apart: the reset kinds first, then the others.
+ * Two are HTTP/2's own:
+ * - `refused-stream`: the server refused the stream (`REFUSED_STREAM`), or it was above the
+ *   last stream id of a GOAWAY: RFC 9113 §8.7 says it was not processed;
+ * - `session-lost`: the session ended under the stream before its response (GOAWAY with an
+ *   error code, the connection closed or reset): it may have been processed.
+ */
 export const FAILURE_KINDS = Object.freeze([
   ...RESET_KINDS,
   'refused',
+  'refused-stream',
+  'session-lost',
   'timeout',
   'dns',
   'canceled',
@@ -42,6 +51,12 @@ export function isResetKind(kind: FailureKind): kind is ResetKind {
  * socket that stayed silent (`noAnswerMs`): classified `stale-socket`.
  */
 export const NO_ANSWER_CODE = 'ERR_RESET_GUARD_NO_ANSWER';
+
+/**
+ * The code of the error an HTTP/2 attempt gets when its stream closed with no response and
+ * no error (the session closed under it): axios would wait for it forever. `session-lost`.
+ */
+export const STREAM_CLOSED_CODE = 'ERR_RESET_GUARD_STREAM_CLOSED';
 
 /** A record with a zero for every kind in `kinds`. */
 export function zeroCounts<K extends string>(kinds: readonly K[]): Record<K, number> {

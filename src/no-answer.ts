@@ -51,6 +51,11 @@ export function sendWatched(
   }
 }
 
+/** The state of the attempt whose adapter call is running now, if any. */
+export function currentState(): RequestState | undefined {
+  return sendingState;
+}
+
 /** The agent's reuse hook: starts the watch on a request that got a long-idle pooled socket. */
 export function watchForAnswer(
   noAnswerMs: number,

@@ -28,3 +28,17 @@ export interface OriginFacts {
   /** The origin's retry budget, once a failure has touched it. */
   readonly budget: BudgetStats | undefined;
 }
+
+/** What `stats().origins[origin].http2` reports of an origin reached over HTTP/2. */
+export interface Http2Stats {
+  /** Streams (attempts) the guard saw opened to this origin. */
+  readonly streams: number;
+  /** Distinct sessions (connections) those streams ran on. */
+  readonly sessions: number;
+  /** GOAWAY frames those sessions received. */
+  readonly goaways: number;
+  /** Attempts that failed as `refused-stream`. */
+  readonly refusedStreams: number;
+  /** Attempts that failed as `session-lost`. */
+  readonly sessionsLost: number;
+}

@@ -14,6 +14,9 @@ export function isIdempotentMethod(method: string | undefined): boolean {
   return IDEMPOTENT_METHODS.has((method ?? 'get').toLowerCase());
 }
 
+/** Failures that prove the request was not processed. */
+const UNPROCESSED: ReadonlySet<string> = new Set(['refused', 'tls-reset', 'refused-stream']);
+
 /** What {@link decideRetry} needs to know about one failed attempt. */
 export interface RetryContext {
   /** What the failed attempt met, from `classify`. */
@@ -32,6 +35,11 @@ export interface RetryContext {
    * part of a TLS record, an answer begun, may have arrived that cannot be decrypted.
    */
   readonly tlsBareReset?: boolean | undefined;
+  /**
+   * For a `refused-stream` failure: its HTTP/2 session was going away (a GOAWAY, or closed),
+   * so the next attempt opens a new session and goes at once.
+   */
+  readonly sessionGoingAway?: boolean | undefined;
   /** The body can be sent again ({@link isReplayableBody}): not a stream. */
   readonly bodyReplayable: boolean;
   /** The attempt that failed, 1-based. */
@@ -177,16 +185,22 @@ function decide(ctx: RetryContext): RetryDecision {
 
   let reason: string | undefined;
   let staleReplay = false;
-  const immediate = c.kind === 'stale-socket';
+  // A stale socket is the pool's fault, not the server's; a stream refused by a session going
+  // away goes to a new session. A stream refused by a live session (at its limit) backs off.
+  const immediate = c.kind === 'stale-socket' || (c.kind === 'refused-stream' && ctx.sessionGoingAway === true);
   if (status) {
     const allowed = permission(ctx, method, true);
     if (allowed === undefined) return no(`${method} is not idempotent and the server answered ${c.status}`);
     reason = `status ${c.status} is in retryStatuses; ${allowed}`;
   } else {
-    // A refused connection or a failed TLS handshake carried no HTTP bytes: safe for any
-    // method, unless an earlier hop of the same request was answered (a redirect).
+    // A refused connection or a failed TLS handshake carried no HTTP bytes, and a refused
+    // HTTP/2 stream was not processed: safe for any method, unless an earlier hop of the
+    // same request was answered (a redirect).
     const answered = ctx.answeredBefore;
-    reason = permission(ctx, method, answered !== undefined || (c.kind !== 'refused' && c.kind !== 'tls-reset'));
+    reason = permission(ctx, method, answered !== undefined || !UNPROCESSED.has(c.kind));
+    if (c.kind === 'refused-stream' && answered === undefined && !isIdempotentMethod(method)) {
+      reason = `${method} was not processed: the server refused its HTTP/2 stream`;
+    }
     if (reason === undefined && answered !== undefined) return no(`${method} may have been applied: ${answered}`);
     // Silence (a socket given up for no answer) may be a slow server, not a dead socket.
     if (reason === undefined && c.code === NO_ANSWER_CODE) {

@@ -5,6 +5,7 @@ import type { Agent } from 'node:http';
 import type { RetryBudget } from './budget';
 import type { PoolStamp } from './stamps';
 import type { Upload } from './uploads';
+import type { H2Watch } from './h2';
 import type { RetryDecision } from './policy';
 import type { AttemptInfo, Classification, FailureRecord } from './types';
 
@@ -52,6 +53,8 @@ export class RequestState {
   idleAtStart: number | undefined;
   /** The guard's deadline timer ended an attempt: no time is left, whatever the clock reads. */
   deadlineReached = false;
+  /** The current HTTP/2 attempt's watch over its stream (Node 22 and later). */
+  h2: H2Watch | undefined;
 
   #requestId: string | undefined;
 

@@ -5,7 +5,7 @@ import { agentStatus, type AgentStatus } from './agent';
 import type { BudgetStats } from './budget';
 import type { GuardContext } from './context';
 import { RESET_KINDS, type FailureKind, type ResetKind } from './kinds';
-import type { TimeoutSource } from './origin-facts';
+import type { Http2Stats, TimeoutSource } from './origin-facts';
 
 /** Counters of one guard, from `guard.stats()`. */
 export interface GuardStats {
@@ -83,6 +83,11 @@ export interface OriginStats {
   readonly lastLearnedAt: number | undefined;
   /** This origin's retry budget, once a failed attempt has used it (until then it is full). */
   readonly budget: BudgetStats | undefined;
+  /**
+   * What the guard saw of this origin over HTTP/2 (axios's `httpVersion: 2`), if it was
+   * reached that way: axios's own sessions, not the guard's agents, carry those requests.
+   */
+  readonly http2?: Http2Stats | undefined;
 }
 
 /** The agents a guard uses, by protocol. */
@@ -91,6 +96,12 @@ export interface GuardAgents {
   readonly http: Agent | undefined;
   /** The agent for `https:` requests, if any. */
   readonly https: Agent | undefined;
+}
+
+/** `{ http2 }` for an origin reached over HTTP/2, nothing for the others. */
+function http2Of(ctx: GuardContext, origin: string): { http2?: Http2Stats } {
+  const http2 = ctx.http2.statsOf(origin);
+  return http2 === undefined ? {} : { http2 };
 }
 
 function originStats(ctx: GuardContext, agents: GuardAgents): Record<string, OriginStats> {
@@ -110,7 +121,7 @@ function originStats(ctx: GuardContext, agents: GuardAgents): Record<string, Ori
     add(agent.sockets, false);
   }
   const out: Record<string, OriginStats> = {};
-  for (const origin of new Set([...sockets.keys(), ...ctx.origins.origins()])) {
+  for (const origin of new Set([...sockets.keys(), ...ctx.origins.origins(), ...ctx.http2.origins()])) {
     const facts = ctx.origins.factsOf(origin);
     out[origin] = Object.freeze({
       freeSockets: sockets.get(origin)?.free ?? 0,
@@ -121,6 +132,7 @@ function originStats(ctx: GuardContext, agents: GuardAgents): Record<string, Ori
       lastResetAt: facts.lastResetAt,
       lastLearnedAt: facts.lastLearnedAt,
       budget: facts.budget,
+      ...http2Of(ctx, origin),
     });
   }
   return out;

@@ -20,6 +20,9 @@
 import { finished, type Readable } from 'node:stream';
 import { AxiosError, type AxiosAdapter, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { discardBody } from './body';
+import { originOf } from './decide';
+import { H2Watch, isHttp2, truncatedH2Body, watchHttp2Streams } from './h2';
+import { h2StreamOf } from './h2-facts';
 import type { GuardContext } from './context';
 import { sendWatched } from './no-answer';
 import { MAX_TIMER_MS } from './sleep';
@@ -117,7 +120,9 @@ export function sendBounded(
 ): Promise<AxiosResponse> {
   const { attemptTimeoutMs } = state.options;
   const remaining = state.remainingMs();
-  if (attemptTimeoutMs <= 0 && remaining === undefined) return sendWatched(adapter, config, state, ctx);
+  const h2 = isHttp2(config);
+  const bounded = attemptTimeoutMs > 0 || remaining !== undefined;
+  if (!bounded && !h2) return sendWatched(adapter, config, state, ctx);
   // The deadline cuts this attempt when it leaves less than attemptTimeoutMs.
   const left = remaining === undefined ? Infinity : Math.max(1, remaining);
   const byDeadline = attemptTimeoutMs <= 0 || left <= attemptTimeoutMs;
@@ -127,8 +132,11 @@ export function sendBounded(
   const token = new AttemptToken();
   const forward: Listener = (reason) => token.cancel(reason, reason);
   let settled = false;
-  let timedOut = false;
+  // The error the guard ended the attempt with: its timeout, or an orphaned HTTP/2 stream.
+  let ending: AxiosError | undefined;
+  let timer: NodeJS.Timeout | undefined;
   let fallback: NodeJS.Immediate | undefined;
+  const origin = h2 ? originOf(config, state) : '';
   // The caller's token is followed as long as the adapter may act on it: for a streamed
   // response, until the stream is done (the caller may still cancel it), else until now.
   const release = (): void => {
@@ -137,7 +145,9 @@ export function sendBounded(
   };
 
   return new Promise<AxiosResponse>((resolve, reject) => {
-    const settle = (response: AxiosResponse | undefined, error: unknown): void => {
+    const settle = (answer: AxiosResponse | undefined, failure: unknown): void => {
+      let response = answer;
+      let error = failure;
       if (settled) {
         // An adapter that ignored the cancellation answered after all: nobody reads it.
         if (response !== undefined) discardBody(response.data);
@@ -148,11 +158,22 @@ export function sendBounded(
       clearImmediate(fallback);
       if (callerToken === undefined) delete config.cancelToken;
       else config.cancelToken = callerToken as InternalAxiosRequestConfig['cancelToken'];
+      if (h2) {
+        state.h2 = undefined;
+        // (Node 20 publishes no stream: the ledger learns of it here)
+        const stream = h2StreamOf(response?.request ?? (error as { request?: unknown } | undefined)?.request);
+        if (stream !== undefined) ctx.http2.noteStream(origin, stream);
+        const cut = response === undefined ? undefined : truncatedH2Body(response);
+        if (cut !== undefined) {
+          response = undefined;
+          error = cut;
+        }
+      }
       if (response === undefined) {
         release();
         // the adapter's own rejection, as it is
         // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
-        reject(timedOut ? asTimeout(token.reason as AxiosError, error) : error);
+        reject(ending === undefined ? error : withRequestOf(ending, error));
         return;
       }
       const data: unknown = response.data;
@@ -163,16 +184,27 @@ export function sendBounded(
       }
       resolve(response);
     };
-    const timer = setTimeout(() => {
-      // (unless the caller canceled first, and the adapter has yet to act on it)
+    // Ends the attempt with `error`, unless the caller canceled first and the adapter has
+    // yet to act on it. axios's adapters reject at once; one that ignored the token ends
+    // here a turn later.
+    const end = (error: AxiosError): void => {
+      if (settled) return;
       if (token.reason === undefined) {
-        if (byDeadline) state.deadlineReached = true;
-        timedOut = true;
-        token.cancel(timeoutError(config, ms), undefined);
+        ending = error;
+        token.cancel(error, undefined);
       }
-      // axios's adapters reject at once; one that ignored the token ends here.
-      if (!settled) fallback = setImmediate(() => settle(undefined, token.reason));
-    }, ms);
+      if (!settled) fallback ??= setImmediate(() => settle(undefined, token.reason));
+    };
+    if (bounded) {
+      timer = setTimeout(() => {
+        if (token.reason === undefined && byDeadline) state.deadlineReached = true;
+        end(timeoutError(config, ms));
+      }, ms);
+    }
+    if (h2) {
+      watchHttp2Streams();
+      state.h2 = new H2Watch(origin, ctx.http2, end, config);
+    }
 
     config.cancelToken = token as unknown as InternalAxiosRequestConfig['cancelToken'];
     callerToken?.subscribe?.(forward);
@@ -190,9 +222,9 @@ export function sendBounded(
   });
 }
 
-/** The guard's timeout error, with the native request of the adapter's own error when it has one. */
-function asTimeout(timeout: AxiosError, adapterError: unknown): AxiosError {
+/** The guard's error, with the native request of the adapter's own error when it has one. */
+function withRequestOf(ending: AxiosError, adapterError: unknown): AxiosError {
   const request = (adapterError as { request?: unknown } | null | undefined)?.request;
-  if (timeout.request === undefined && request !== undefined) timeout.request = request;
-  return timeout;
+  if (ending.request === undefined && request !== undefined) ending.request = request;
+  return ending;
 }

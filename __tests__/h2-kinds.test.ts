@@ -1,0 +1,182 @@
+/**
+ * HTTP/2 failure kinds and their rules, from the shapes Node leaves on a ClientHttp2Stream
+ * (issue #12): what `classify` makes of each and what `decideRetry` does with it. The same
+ * on every Node line; real servers make these failures in http2.test.ts.
+ */
+import { AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import { DEFAULTS, classify, type Classification } from '../src';
+import { decideRetry, type RetryContext } from '../src/internals';
+import { noteGoaway, noteSession, sessionGoingAway, h2StreamOf } from '../src/h2-facts';
+import { truncatedH2Body } from '../src/h2';
+
+/** A stand-in with the shape of a ClientHttp2Stream after it closed. */
+function stream(
+  over: { rstCode?: number | undefined; pending?: boolean; statusCode?: number; session?: object } = {},
+): object {
+  return {
+    rstCode: over.rstCode,
+    pending: over.pending ?? false,
+    sentHeaders: { ':method': 'GET' },
+    session: over.session,
+    destroyed: true,
+    ...(over.statusCode === undefined ? {} : { statusCode: over.statusCode }),
+    close: () => undefined,
+  };
+}
+
+const config = { headers: {} } as InternalAxiosRequestConfig;
+
+function failure(code: string, request: object, cause?: { code: string }): AxiosError {
+  const error = new AxiosError(`failed with ${code}`, code, config, request);
+  if (cause !== undefined) error.cause = Object.assign(new Error(cause.code), cause);
+  return error;
+}
+
+describe('classify: HTTP/2 streams', () => {
+  it.each([
+    ['REFUSED_STREAM before headers', failure('ERR_HTTP2_STREAM_ERROR', stream({ rstCode: 7 })), 'refused-stream'],
+    [
+      'a stream still pending (never sent) when its session died',
+      failure('ERR_HTTP2_STREAM_CANCEL', stream({ rstCode: 8, pending: true })),
+      'refused-stream',
+    ],
+    ['GOAWAY with an error code', failure('ERR_HTTP2_SESSION_ERROR', stream({ rstCode: 2 })), 'session-lost'],
+    ['a TCP reset under an open stream', failure('ECONNRESET', stream({ rstCode: 2 })), 'session-lost'],
+    [
+      'a stream closed with no response',
+      failure('ERR_RESET_GUARD_STREAM_CLOSED', stream({ rstCode: 8 })),
+      'session-lost',
+    ],
+    ['RST_STREAM(INTERNAL_ERROR) before headers', failure('ERR_HTTP2_STREAM_ERROR', stream({ rstCode: 2 })), 'reset'],
+    [
+      'RST_STREAM after response headers',
+      failure('ERR_HTTP2_STREAM_ERROR', stream({ rstCode: 2, statusCode: 200 })),
+      'reset-mid-response',
+    ],
+    [
+      'the session reset after response headers',
+      failure('ECONNRESET', stream({ rstCode: 2, statusCode: 200 })),
+      'reset-mid-response',
+    ],
+    [
+      'a refused connection (the general rule)',
+      failure('ERR_HTTP2_STREAM_CANCEL', stream({ pending: true }), { code: 'ECONNREFUSED' }),
+      'refused',
+    ],
+  ])('%s: %s', (_, error, kind) => {
+    const c = classify(error);
+    expect(c.kind).toBe(kind);
+    expect(c.retryable).toBe(true);
+    expect(c.reusedSocket).toBe(false);
+  });
+
+  it('an HTTP/1 request is not mistaken for a stream, nor a plain object', () => {
+    expect(h2StreamOf({ rstCode: 7 })).toBeUndefined();
+    expect(h2StreamOf(null)).toBeUndefined();
+    expect(classify(failure('ERR_HTTP2_STREAM_ERROR', { rstCode: 7 })).kind).toBe('other');
+  });
+
+  it('a REFUSED_STREAM after response headers is a reset mid-response, not a refusal', () => {
+    expect(classify(failure('ERR_HTTP2_STREAM_ERROR', stream({ rstCode: 7, statusCode: 200 }))).kind).toBe(
+      'reset-mid-response',
+    );
+  });
+});
+
+describe('a buffered HTTP/2 body cut short', () => {
+  const response = (rstCode: number | undefined, responseType?: 'stream'): AxiosResponse =>
+    ({
+      data: 'partial',
+      status: 200,
+      statusText: '',
+      headers: {},
+      config: { ...config, responseType },
+      request: stream({ rstCode, statusCode: 200 }),
+    }) as unknown as AxiosResponse;
+
+  it("rejects with axios's words for a cut body, classified reset-mid-response", () => {
+    const error = truncatedH2Body(response(8))!;
+    expect(error.code).toBe('ERR_BAD_RESPONSE');
+    expect(error.message).toBe('stream has been aborted: the HTTP/2 stream closed with code 8 before its body ended');
+    expect(error.response?.data).toBe('partial');
+    expect(classify(error).kind).toBe('reset-mid-response');
+  });
+
+  it('a stream that ended with no error, or not yet closed, or a streamed response: left as it is', () => {
+    expect(truncatedH2Body(response(0))).toBeUndefined();
+    expect(truncatedH2Body(response(undefined))).toBeUndefined();
+    expect(truncatedH2Body(response(8, 'stream'))).toBeUndefined();
+  });
+});
+
+describe('sessionGoingAway', () => {
+  it('a session that received GOAWAY, or closed, or destroyed; remembered after Node detached the stream', () => {
+    const live = { closed: false, destroyed: false };
+    const s = stream({ session: live });
+    expect(sessionGoingAway(h2StreamOf(s)!)).toBe(false);
+    const detached = stream();
+    noteSession(detached, live);
+    expect(sessionGoingAway(h2StreamOf(detached)!)).toBe(false);
+    noteGoaway(live);
+    expect(sessionGoingAway(h2StreamOf(detached)!)).toBe(true);
+    expect(sessionGoingAway(h2StreamOf(stream({ session: { closed: true } }))!)).toBe(true);
+    expect(sessionGoingAway(h2StreamOf(stream())!)).toBe(false); // unknown: not assumed
+  });
+});
+
+describe('decideRetry: HTTP/2 kinds', () => {
+  const cls = (kind: Classification['kind']): Classification => ({
+    kind,
+    retryable: true,
+    reusedSocket: false,
+    responseStarted: kind === 'reset-mid-response',
+    idleMs: undefined,
+    code: undefined,
+  });
+  const ctx = (over: Partial<RetryContext>): RetryContext => ({
+    classification: cls('refused-stream'),
+    method: 'post',
+    hasIdempotencyKey: false,
+    bodyReplayable: true,
+    attempt: 1,
+    staleReplays: 0,
+    options: { ...DEFAULTS, random: () => 0.5 },
+    ...over,
+  });
+
+  it('a refused stream: any method, at once when its session was going away, after backoff when not', () => {
+    expect(decideRetry(ctx({ sessionGoingAway: true }))).toMatchObject({
+      retry: true,
+      immediate: true,
+      delayMs: 0,
+      reason: 'POST was not processed: the server refused its HTTP/2 stream',
+    });
+    const live = decideRetry(ctx({ sessionGoingAway: false }));
+    expect(live).toMatchObject({ retry: true, immediate: false });
+    expect(live.delayMs).toBeGreaterThan(0);
+    expect(decideRetry(ctx({ method: 'get', sessionGoingAway: true })).reason).toBe('GET is idempotent');
+  });
+
+  it('a refused stream is bounded by retries, and needs a body that can be sent again', () => {
+    expect(decideRetry(ctx({ attempt: 4, sessionGoingAway: true }))).toMatchObject({ retry: false, limit: 'attempts' });
+    expect(decideRetry(ctx({ bodyReplayable: false }))).toMatchObject({ retry: false });
+  });
+
+  it('a refused stream after a redirect was answered: the original POST may have been applied', () => {
+    expect(decideRetry(ctx({ answeredBefore: 'a 302 arrived' }))).toMatchObject({ retry: false });
+  });
+
+  it('a lost session: idempotent or keyed only, with backoff', () => {
+    expect(decideRetry(ctx({ classification: cls('session-lost') }))).toMatchObject({
+      retry: false,
+      reason: 'POST is not idempotent and a session-lost failure may have reached the server',
+    });
+    expect(decideRetry(ctx({ classification: cls('session-lost'), hasIdempotencyKey: true }))).toMatchObject({
+      retry: true,
+      immediate: false,
+    });
+    const get = decideRetry(ctx({ classification: cls('session-lost'), method: 'get' }));
+    expect(get).toMatchObject({ retry: true, immediate: false });
+    expect(get.delayMs).toBeGreaterThan(0);
+  });
+});

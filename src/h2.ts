@@ -1,0 +1,151 @@
+/**
+ * HTTP/2 attempts (axios's `httpVersion: 2`). axios keeps its own session pool and hands
+ * the guard no stream until the attempt settles, and in some failures it never settles: a
+ * stream whose session closed under it (a FIN, a GOAWAY then close, a RST_STREAM with no
+ * error before headers) ends with no 'error' event, which is the only one axios listens
+ * to, and axios's `timeout` is a timer on that stream, gone with it.
+ *
+ * Node (22 and later) publishes every client stream it creates on the diagnostics channel
+ * `http2.client.stream.created`, synchronously inside `session.request()`, which axios
+ * calls synchronously inside the adapter call. So the attempt being sent at that moment
+ * (`sendWatched`) owns the stream: the guard watches it close, and ends the attempt at once
+ * when it closed with no response ({@link STREAM_CLOSED_CODE}). Node 20 publishes nothing
+ * there: only the guard's own `attemptTimeoutMs` and `deadlineMs` end such an attempt.
+ * (A multipart body whose length axios awaits first opens its stream after the adapter
+ * call returned: that attempt is not watched either.)
+ */
+import { subscribe } from 'node:diagnostics_channel';
+import { AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import { H2_NO_ERROR, h2StreamOf, noteGoaway, noteSession, type H2StreamLike } from './h2-facts';
+import { STREAM_CLOSED_CODE } from './kinds';
+import { currentState } from './no-answer';
+import type { Http2Stats } from './origin-facts';
+
+type Counts = { -readonly [K in keyof Http2Stats]: number };
+
+/** One guard's HTTP/2 facts, by origin. */
+export class Http2Ledger {
+  readonly #origins = new Map<string, Counts>();
+  readonly #streams = new WeakSet<object>();
+  readonly #sessions = new WeakSet<object>();
+
+  /** Counts `stream` (once) and its session (once), and listens for the session's GOAWAY. */
+  noteStream(origin: string, stream: H2StreamLike, session = stream.session): void {
+    if (this.#streams.has(stream)) return;
+    this.#streams.add(stream);
+    const counts = this.#of(origin);
+    counts.streams += 1;
+    if (session === undefined || this.#sessions.has(session)) return;
+    this.#sessions.add(session);
+    counts.sessions += 1;
+    (session as { once?: (event: string, listener: () => void) => void }).once?.('goaway', () => {
+      noteGoaway(session);
+      counts.goaways += 1;
+    });
+  }
+
+  /** Counts a failed attempt of an HTTP/2 kind. */
+  noteFailure(origin: string, kind: string): void {
+    if (kind === 'refused-stream') this.#of(origin).refusedStreams += 1;
+    else if (kind === 'session-lost') this.#of(origin).sessionsLost += 1;
+  }
+
+  /** The facts of `origin`, if it was reached over HTTP/2. */
+  statsOf(origin: string): Http2Stats | undefined {
+    const counts = this.#origins.get(origin);
+    return counts === undefined ? undefined : Object.freeze({ ...counts });
+  }
+
+  /** Origins reached over HTTP/2. */
+  origins(): string[] {
+    return [...this.#origins.keys()];
+  }
+
+  #of(origin: string): Counts {
+    let counts = this.#origins.get(origin);
+    if (counts === undefined) {
+      counts = { streams: 0, sessions: 0, goaways: 0, refusedStreams: 0, sessionsLost: 0 };
+      this.#origins.set(origin, counts);
+    }
+    return counts;
+  }
+}
+
+/** True for a request axios sends over HTTP/2. */
+export function isHttp2(config: InternalAxiosRequestConfig): boolean {
+  return config.httpVersion === 2;
+}
+
+/**
+ * One HTTP/2 attempt's watch: given its stream when Node opens it, it calls `orphaned` when
+ * the stream closed with no response and axios did not settle the attempt (checked a turn
+ * of the event loop later, once axios's own rejection or cancellation had its chance).
+ */
+export class H2Watch {
+  stream: H2StreamLike | undefined;
+
+  constructor(
+    private readonly origin: string,
+    private readonly ledger: Http2Ledger,
+    private readonly orphaned: (error: AxiosError) => void,
+    private readonly config: InternalAxiosRequestConfig,
+  ) {}
+
+  bind(stream: H2StreamLike & NodeJS.EventEmitter): void {
+    if (this.stream !== undefined) return;
+    this.stream = stream;
+    const session = stream.session;
+    if (session !== undefined) noteSession(stream, session);
+    this.ledger.noteStream(this.origin, stream, session);
+    let answered = false;
+    stream.once('response', () => {
+      answered = true;
+    });
+    stream.once('close', () => {
+      if (!answered) setImmediate(() => this.orphaned(orphanError(this.config, stream)));
+    });
+  }
+}
+
+function orphanError(config: InternalAxiosRequestConfig, stream: H2StreamLike): AxiosError {
+  const code = stream.rstCode;
+  const why =
+    code === undefined || code === H2_NO_ERROR
+      ? 'the server ended it with no error and no answer'
+      : `it was closed with code ${code}, the session gone under it`;
+  return new AxiosError(`HTTP/2 stream closed before its response: ${why}`, STREAM_CLOSED_CODE, config, stream);
+}
+
+/**
+ * A buffered HTTP/2 response whose stream closed with an error code before its body ended
+ * (the connection closed mid-body): axios resolves the bytes it got, the guard rejects with
+ * axios's own words for a body cut short. Streamed responses are the caller's to read.
+ */
+export function truncatedH2Body(response: AxiosResponse): AxiosError | undefined {
+  if (response.config.responseType === 'stream') return undefined;
+  const stream = h2StreamOf(response.request);
+  const code = stream?.rstCode;
+  if (stream === undefined || code === undefined || code === H2_NO_ERROR) return undefined;
+  return new AxiosError(
+    `stream has been aborted: the HTTP/2 stream closed with code ${code} before its body ended`,
+    AxiosError.ERR_BAD_RESPONSE,
+    response.config,
+    stream,
+    response,
+  );
+}
+
+let subscribed = false;
+
+/** Starts listening for Node's HTTP/2 client streams (once per process; Node 22 and later publish). */
+export function watchHttp2Streams(): void {
+  if (subscribed) return;
+  subscribed = true;
+  subscribe('http2.client.stream.created', (message) => {
+    const stream = (message as { stream?: unknown } | null)?.stream;
+    const watch = currentState()?.h2;
+    if (watch !== undefined && h2StreamOf(stream) !== undefined) {
+      watch.bind(stream as H2StreamLike & NodeJS.EventEmitter);
+    }
+  });
+}
