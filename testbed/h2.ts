@@ -11,8 +11,7 @@
  * GOAWAY's last stream id) are never applied, as the protocol promises.
  */
 import http2 from 'node:http2';
-import net, { type Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
 import { listen, track, type Closeable } from './net';
 import { testCertificate } from './tls';
 
@@ -127,7 +126,7 @@ export async function startH2Server(options: H2ServerOptions = {}): Promise<H2Se
     tcp.set(port, socket);
     socket.once('close', () => tcp.delete(port));
   });
-  const sockets = track(server as unknown as net.Server);
+  const sockets = track(server);
 
   const sessions = new Set<http2.ServerHttp2Session>();
   const number = new WeakMap<http2.ServerHttp2Session, number>();
@@ -140,7 +139,7 @@ export async function startH2Server(options: H2ServerOptions = {}): Promise<H2Se
     session.once('close', () => sessions.delete(session));
   });
   const tcpOf = (stream: http2.ServerHttp2Stream): Socket | undefined =>
-    tcp.get((stream.session?.socket as TLSSocket | Socket | undefined)?.remotePort ?? -1);
+    tcp.get(stream.session?.socket?.remotePort ?? -1);
 
   const apply = (method: string, path: string, headers: http2.IncomingHttpHeaders): number => {
     const name = `${method} ${path}`;
@@ -239,7 +238,7 @@ export async function startH2Server(options: H2ServerOptions = {}): Promise<H2Se
     void ready.then(run);
   });
 
-  const base = await listen(server as unknown as net.Server, sockets, options.tls ? 'https' : 'http');
+  const base = await listen(server, sockets, options.tls ? 'https' : 'http');
   return Object.assign(state, base, {
     close: async () => {
       for (const timer of timers) clearTimeout(timer);
