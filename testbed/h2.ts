@@ -10,9 +10,13 @@
  * unkeyed POST would apply it twice. Streams the server refuses (REFUSED_STREAM, above a
  * GOAWAY's last stream id) are never applied, as the protocol promises.
  */
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
+import { join } from 'node:path';
 import { listen, track, type Closeable } from './net';
+import { launch, type ProxyProcess } from './proxies';
 import { testCertificate } from './tls';
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = http2.constants;
@@ -247,4 +251,110 @@ export async function startH2Server(options: H2ServerOptions = {}): Promise<H2Se
       await base.close();
     },
   });
+}
+
+/** nginx serving HTTP/2 over TLS, with the commands its signals are sent with. */
+export interface NginxH2 extends ProxyProcess {
+  /** The certificate to trust (`ca` in `http2Options`). */
+  readonly ca: string;
+  /** nginx's version, e.g. `1.22.1`. */
+  readonly version: string;
+  /** `nginx -s reload` (new workers; the old ones finish their streams, send GOAWAY and exit). */
+  reload(): Promise<void>;
+  /** `nginx -s quit` (graceful), then waits for the master to exit. */
+  quit(): Promise<void>;
+}
+
+/** The binary's version (`nginx -v` writes `nginx version: nginx/1.22.1` to stderr). */
+export function nginxVersion(binary: string): string {
+  const out = spawnSync(binary, ['-v'], { encoding: 'utf8' });
+  return /nginx\/(\d+\.\d+\.\d+)/.exec(`${out.stderr}${out.stdout}`)?.[1] ?? '0.0.0';
+}
+
+const atLeast = (version: string, [major, minor, patch]: [number, number, number]): boolean => {
+  const [a = 0, b = 0, c = 0] = version.split('.').map(Number);
+  return a !== major ? a > major : b !== minor ? b > minor : c >= patch;
+};
+
+function nginxH2Config(dir: string, port: number, upstream: number, version: string): string {
+  // `http2 on;` exists from nginx 1.25.1; before it, `http2` is a parameter of `listen`
+  // (Debian 12 ships 1.22.1).
+  const modern = atLeast(version, [1, 25, 1]);
+  return `# written by the axios-reset-guard testbed (HTTP/2 over TLS)
+daemon off;
+master_process on;
+worker_processes 1;
+${typeof process.getuid === 'function' && process.getuid() === 0 ? 'user root;' : ''}
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log info;
+events { worker_connections 256; }
+http {
+  access_log ${dir}/access.log;
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream node {
+    server 127.0.0.1:${upstream};
+    keepalive 8;
+  }
+  server {
+    listen 127.0.0.1:${port} ssl${modern ? '' : ' http2'};
+    ${modern ? 'http2 on;' : ''}
+    ssl_certificate ${dir}/cert.pem;
+    ssl_certificate_key ${dir}/key.pem;
+    location / {
+      proxy_pass http://node;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+`;
+}
+
+/** nginx (foreground, one worker) with `listen ... ssl` and HTTP/2, in front of `upstreamPort`. */
+export async function startNginxH2(binary: string, upstreamPort: number): Promise<NginxH2> {
+  const { key, cert } = testCertificate();
+  const version = nginxVersion(binary);
+  let args: string[] = [];
+  const started = await launch('nginx', binary, (dir, port) => {
+    for (const sub of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, sub));
+    writeFileSync(join(dir, 'key.pem'), key, { mode: 0o600 });
+    writeFileSync(join(dir, 'cert.pem'), cert);
+    const conf = join(dir, 'nginx.conf');
+    writeFileSync(conf, nginxH2Config(dir, port, upstreamPort, version));
+    args = ['-p', `${dir}/`, '-c', conf, '-e', join(dir, 'error.log')];
+    return args;
+  });
+  const signal = (name: 'reload' | 'quit'): Promise<void> =>
+    new Promise((resolve, reject) => {
+      execFile(binary, [...args, '-s', name], (error, _stdout, stderr) =>
+        error ? reject(new Error(`nginx -s ${name} failed: ${stderr}`)) : resolve(),
+      );
+    });
+  const alive = (): boolean => {
+    try {
+      process.kill(started.pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return {
+    ...started,
+    url: `https://127.0.0.1:${started.port}`,
+    ca: cert,
+    version,
+    reload: () => signal('reload'),
+    quit: async () => {
+      await signal('quit');
+      const until = Date.now() + 10_000;
+      while (alive()) {
+        if (Date.now() > until) throw new Error('nginx did not exit within 10 s of -s quit');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+  };
 }
