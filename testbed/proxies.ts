@@ -151,7 +151,7 @@ async function stop(child: ChildProcess, graceMs = 3000): Promise<void> {
   clearTimeout(timer);
 }
 
-async function launch(
+export async function launch(
   name: ProxyName,
   binary: string,
   write: (dir: string, port: number) => string[],
