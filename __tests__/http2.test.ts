@@ -150,9 +150,17 @@ function expectNoDoubleApply(c: Cell): void {
 
 /** The guard's h2 counters for this origin agree with the server and the attempts. */
 function expectCounters(c: Cell, expected: Partial<H2Counters>): void {
-  expect(c.counters()).toEqual(
-    expect.objectContaining({ streams: c.attempts(), sessions: c.server.sessions, ...expected }),
-  );
+  const { sessions, goaways, ...rest } = { streams: c.attempts(), sessions: c.server.sessions, ...expected };
+  const counters = c.counters();
+  expect(counters).toEqual(expect.objectContaining(rest));
+  if (ORPHANS_END_AT_ONCE) {
+    expect(counters).toEqual(expect.objectContaining({ sessions, goaways }));
+  } else {
+    // Node 20: the guard sees a stream only once it settled, and a failed one has left its
+    // session by then: sessions and GOAWAYs are counted as far as answered streams show them.
+    expect(counters!.sessions).toBeLessThanOrEqual(sessions);
+    expect(counters!.goaways).toBeLessThanOrEqual(goaways ?? 0);
+  }
 }
 
 describe.each(TRANSPORTS)('HTTP/2 %s', (transport) => {
@@ -189,7 +197,12 @@ describe.each(TRANSPORTS)('HTTP/2 %s', (transport) => {
         for (const p of paths) expect(applied(c, method, p)).toBe(1);
         expect(c.server.wentAway).toEqual([1]);
         expect(c.retries.map((r) => r.classification.kind)).toEqual(['refused-stream', 'refused-stream']);
-        for (const r of c.retries) expect(r.delayMs).toBe(0); // its session was going away: at once
+        // its session was going away: at once (Node 20 cannot tell, having no stream to
+        // follow: a refusal there waits its backoff)
+        for (const r of c.retries) {
+          if (ORPHANS_END_AT_ONCE) expect(r.delayMs).toBe(0);
+          else expect(r.delayMs).toBeGreaterThan(0);
+        }
         // the first path was served on session 1, the two refused ones on session 2
         expect(paths.map((p) => c.server.sessionOf.get(`${verb(method)} ${p}`))).toEqual([[1], [2], [2]]);
         // and a request after the burst goes to session 2, not to the one that went away
