@@ -92,10 +92,40 @@ it("in an outage the retry budget caps the guard's extra attempts; axios-retry s
   expect(by('axios + axios-retry').extraAttempts).toBe(3 * by('axios + axios-retry').requests);
 });
 
+describe('HTTP/2: the server restarts under load (GOAWAY, then a FIN)', () => {
+  const h2 = () => report.scenarios.find((s) => s.key === 'http2-goaway-restart')!;
+  const by = (client: string) => h2().results.find((r) => r.client === client)!;
+
+  it("every client's server kept a ledger, and the restart was real: streams refused or cut under each client", () => {
+    for (const r of h2().results) {
+      expect(r.ledger).toBeDefined();
+      expect(r.ledger!.refusedStreams + r.ledger!.cutStreams).toBeGreaterThan(0);
+      expect(r.ledger!.postsApplied).toBeGreaterThan(0);
+    }
+    expect(by('plain axios').failures).toBeGreaterThan(0);
+  });
+
+  it('a request still pending at the bound is counted as a failure ("pending after 3 s"), so the demo ends', () => {
+    for (const r of h2().results) {
+      const pending = Object.keys(r.errors).filter((code) => code.startsWith('pending'));
+      expect(pending.every((code) => code === 'pending after 3 s')).toBe(true);
+    }
+  });
+
+  it('the guard never hangs (attemptTimeoutMs), never applies a POST twice, and fails only requests the server may have worked on', () => {
+    const guard = by('axios + reset-guard');
+    expect(Object.keys(guard.errors).filter((code) => code.startsWith('pending'))).toEqual([]);
+    expect(guard.ledger!.appliedTwice).toBe(0);
+    // streams above the GOAWAY's last-stream-id were never processed: retried, whatever the method
+    expect(guard.failures).toBeLessThanOrEqual(guard.ledger!.cutStreams);
+  });
+});
+
 it('prints one table per scenario and writes the SVG chart', () => {
   const text = renderTables(report);
   for (const s of SCENARIOS) expect(text).toContain(`${s.id}. ${s.title}`);
   expect(text).toContain('extra attempts');
+  expect(text).toContain('applied twice');
   expect(svg.startsWith('<svg')).toBe(true);
   expect(svg.trim().endsWith('</svg>')).toBe(true);
   expect(svg.match(/<rect /g)!.length).toBeGreaterThanOrEqual(SCENARIOS.length * 3 * 2);

@@ -118,9 +118,42 @@ async function overhead(url: string): Promise<Record<string, number>> {
   };
 }
 
+/**
+ * 1b. HTTP/2 overhead: the guard vs plain axios, both with `httpVersion: 2` (h2c) to the same
+ * server, sequential GETs, rounds interleaved in random order. axios keeps one HTTP/2
+ * session per authority and options for the whole process, so the two may share a
+ * session; sequential rounds never use it at the same time.
+ */
+async function http2Overhead(url: string): Promise<Record<string, number>> {
+  const rounds = quick ? 3 : 7;
+  const n = quick ? 300 : 2000;
+  const bare = axios.create({ baseURL: url, httpVersion: 2 });
+  const guarded = axios.create({ baseURL: url, httpVersion: 2 });
+  const guard = attach(guarded);
+  await sequential(bare, 200);
+  await sequential(guarded, 200);
+  const times = { bare: [] as number[], guard: [] as number[] };
+  const ratios: number[] = [];
+  for (let r = 0; r < rounds; r += 1) {
+    for (const who of shuffle(['bare', 'guard'] as const))
+      times[who].push(await sequential(who === 'bare' ? bare : guarded, n));
+    ratios.push(times.guard[r]! / times.bare[r]!);
+  }
+  guard.detach();
+  return {
+    requestsPerRound: n,
+    rounds,
+    bareUsPerRequest: round((median(times.bare) / n) * 1000, 1),
+    guardUsPerRequest: round((median(times.guard) / n) * 1000, 1),
+    ...spread('time', ratios),
+  };
+}
+
 interface ChildServer {
   readonly port: number;
   readonly url: string;
+  /** The same answers over HTTP/2 (h2c). */
+  readonly h2Url: string;
   close(): Promise<void>;
 }
 
@@ -130,14 +163,15 @@ async function startChildServer(): Promise<ChildServer> {
     execArgv: ['-r', 'ts-node/register/transpile-only'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('message', (m: { port: number }) => resolve(m.port));
+  const { port, h2Port } = await new Promise<{ port: number; h2Port: number }>((resolve, reject) => {
+    child.once('message', (m: { port: number; h2Port: number }) => resolve(m));
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`bench server exited early (${code})`)));
   });
   return {
     port,
     url: `http://127.0.0.1:${port}`,
+    h2Url: `http://127.0.0.1:${h2Port}`,
     close: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -325,6 +359,7 @@ async function main(): Promise<void> {
     results[name] = await fn();
   };
   await step('overhead', () => overhead(server.url));
+  await step('http2Overhead', () => http2Overhead(server.h2Url));
   await step('cost', () => cost(server.url));
   await step('recovery', () => recovery(server.port));
   await step('storm', storm);

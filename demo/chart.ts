@@ -124,6 +124,10 @@ export function wrapName(name: string, size: number, maxWidth: number): string[]
   return lines;
 }
 
+const WORDS = ['no', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve'];
+/** A count as a word, up to twelve (the chart holds up to twelve scenarios). */
+const countWord = (n: number): string => WORDS[n] ?? String(n);
+
 const fixed =
   (digits: number) =>
   (v: number): string =>
@@ -178,7 +182,7 @@ export function layoutChart(report: DemoReport): ChartLayout {
   texts.push({
     x: MARGIN,
     y: 24,
-    text: 'axios-reset-guard demo: three clients, nine causes of ECONNRESET',
+    text: `axios-reset-guard demo: three clients, ${countWord(groups.length)} causes of resets`,
     size: 15,
     bold: true,
     anchor: 'start',

@@ -23,11 +23,17 @@ function nodeDefaultAgents(ca: string | undefined): { httpAgent: http.Agent; htt
   return { httpAgent: new http.Agent(options), httpsAgent: new https.Agent({ ...options, ...(ca ? { ca } : {}) }) };
 }
 
-export function makeClient(name: ClientName, baseURL: string, ca: string | undefined): Client {
+/**
+ * `http2`: every request with `httpVersion: 2` (h2c here). axios keeps its HTTP/2 sessions
+ * in one pool per process, keyed by authority: each client talks to its own server, so
+ * they share none.
+ */
+export function makeClient(name: ClientName, baseURL: string, ca: string | undefined, http2 = false): Client {
+  const version = http2 ? { httpVersion: 2 as const } : {};
   if (name === 'axios + reset-guard') {
     // The guard installs its own agents; only the TLS scenario needs one that trusts the test CA.
     const httpsAgent = ca ? new HttpsAgent({ keepAlive: true, freeSocketTimeout: 4000, timeout: 0, ca }) : undefined;
-    const api = axios.create({ baseURL, ...(httpsAgent ? { httpsAgent } : {}) });
+    const api = axios.create({ baseURL, ...version, ...(httpsAgent ? { httpsAgent } : {}) });
     // Defaults, except a seeded jitter source so runs are reproducible.
     const guard = attach(api, { random: seededRandom(42) });
     return {
@@ -40,7 +46,7 @@ export function makeClient(name: ClientName, baseURL: string, ca: string | undef
     };
   }
   const agents = nodeDefaultAgents(ca);
-  const api = axios.create({ baseURL, ...agents });
+  const api = axios.create({ baseURL, ...version, ...agents });
   let retries = 0;
   if (name === 'axios + axios-retry') {
     // As axios-retry's README recommends.

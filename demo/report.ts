@@ -1,5 +1,6 @@
 /** The figures of a demo run and its tables (the SVG chart is chart.ts). */
 import type { ClientName } from './clients';
+import type { H2Ledger } from './h2-server';
 
 export interface ClientResult {
   readonly client: ClientName;
@@ -11,6 +12,8 @@ export interface ClientResult {
   readonly extraAttempts: number;
   /** Error codes the app saw, with counts. */
   readonly errors: Readonly<Record<string, number>>;
+  /** The server's ledger, where the scenario keeps one (HTTP/2): writes applied, and applied twice. */
+  readonly ledger?: H2Ledger;
 }
 
 export interface ScenarioResult {
@@ -48,10 +51,15 @@ const HEAD = [
   'errors seen by the app',
 ];
 
+/** Extra columns for a scenario whose server keeps a ledger of the writes it applied. */
+const LEDGER_HEAD = ['POSTs applied', 'applied twice'];
+
 export function renderTables(report: DemoReport): string {
   const out: string[] = [];
   for (const s of report.scenarios) {
     out.push(`\n${s.id}. ${s.title}\n   ${s.cause}`);
+    const ledger = s.results.some((r) => r.ledger !== undefined);
+    const head = ledger ? [...HEAD.slice(0, -1), ...LEDGER_HEAD, HEAD.at(-1)!] : HEAD;
     const rows = s.results.map((r) => [
       r.client,
       String(r.requests),
@@ -60,17 +68,25 @@ export function renderTables(report: DemoReport): string {
       r.p50Ms.toFixed(1),
       r.p95Ms.toFixed(1),
       String(r.extraAttempts),
+      ...(ledger ? [String(r.ledger?.postsApplied ?? '-'), String(r.ledger?.appliedTwice ?? '-')] : []),
       Object.entries(r.errors)
         .map(([code, n]) => `${code} x${n}`)
         .join(', ') || '-',
     ]);
-    const widths = HEAD.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
     const line = (cells: readonly string[]): string =>
       '   ' +
       cells
         .map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
-        .join('  ');
-    out.push(line(HEAD), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line));
+        .join('  ')
+        .trimEnd();
+    out.push(line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line));
+    for (const r of s.results.filter((x) => x.ledger !== undefined)) {
+      const l = r.ledger!;
+      out.push(
+        `   ${r.client}'s server: ${l.refusedStreams} streams refused unprocessed (above the GOAWAY's last-stream-id), ${l.cutStreams} cut by the FIN while being worked on, ${l.keyedReplays} keyed POSTs answered without applying them again`,
+      );
+    }
   }
   const m = report.machine;
   out.push(

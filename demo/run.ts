@@ -14,21 +14,46 @@ import { SCENARIOS, type Scenario, type Traffic } from './scenarios';
 
 async function drive(client: ClientName, scenario: Scenario, quick: boolean): Promise<ClientResult> {
   const target = await scenario.start();
-  const { api, extraAttempts, close } = makeClient(client, target.url, target.ca);
+  const { api, extraAttempts, close } = makeClient(client, target.url, target.ca, scenario.http2 === true);
   const traffic: Traffic = scenario.traffic(quick);
   const latencies: number[] = [];
   const errors: Record<string, number> = {};
   let failures = 0;
+  const send = (i: number): Promise<unknown> => {
+    const config = {
+      ...(traffic.timeoutMs === undefined ? {} : { timeout: traffic.timeoutMs }),
+      ...(traffic.guardAttemptTimeoutMs !== undefined && client === 'axios + reset-guard'
+        ? { resetGuard: { attemptTimeoutMs: traffic.guardAttemptTimeoutMs } }
+        : {}),
+    };
+    const method = traffic.method === 'mixed' ? (['get', 'post', 'keyed'] as const)[i % 3]! : traffic.method;
+    if (method === 'get') return api.get(`/items?i=${i}`, config);
+    const keyed = method === 'keyed' ? { headers: { 'Idempotency-Key': `demo-${i}` } } : {};
+    return api.post('/orders', { id: i, item: 'demo' }, { ...config, ...keyed });
+  };
   const one = async (i: number): Promise<void> => {
     const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const config = traffic.timeoutMs === undefined ? {} : { timeout: traffic.timeoutMs };
-      if (traffic.method === 'post') await api.post('/orders', { id: i, item: 'demo' }, config);
-      else await api.get(`/items?i=${i}`, config);
+      const request = send(i);
+      if (traffic.boundMs === undefined) await request;
+      else {
+        // the demo's own bound: a hung request is counted, and left behind
+        request.catch(() => undefined);
+        const bound = new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(Object.assign(new Error('pending'), { code: `pending after ${traffic.boundMs! / 1000} s` })),
+            traffic.boundMs,
+          );
+        });
+        await Promise.race([request, bound]);
+      }
     } catch (error) {
       failures += 1;
       const code = (error as { code?: string }).code ?? 'unknown';
       errors[code] = (errors[code] ?? 0) + 1;
+    } finally {
+      clearTimeout(timer);
     }
     latencies.push(performance.now() - started);
   };
@@ -65,16 +90,21 @@ async function drive(client: ClientName, scenario: Scenario, quick: boolean): Pr
     p95Ms: percentile(latencies, 95),
     extraAttempts: extraAttempts(),
     errors,
+    ...(target.ledger ? { ledger: target.ledger() } : {}),
   };
   close();
   await target.close();
   return result;
 }
 
-export async function runDemo(quick: boolean, log: (line: string) => void = () => undefined): Promise<DemoReport> {
+export async function runDemo(
+  quick: boolean,
+  log: (line: string) => void = () => undefined,
+  only?: string,
+): Promise<DemoReport> {
   const started = performance.now();
   const scenarios: ScenarioResult[] = [];
-  for (const s of SCENARIOS) {
+  for (const s of SCENARIOS.filter((x) => only === undefined || x.key === only)) {
     log(`running ${s.id}/${SCENARIOS.length}: ${s.title} ...`);
     // the three clients run at once, each against its own copy of the faulty server
     const results = await Promise.all(CLIENTS.map((c) => drive(c, s, quick)));
@@ -97,6 +127,13 @@ export async function runDemo(quick: boolean, log: (line: string) => void = () =
 
 async function main(argv: readonly string[]): Promise<void> {
   const quick = argv.includes('--quick');
+  const onlyAt = argv.indexOf('--only');
+  const only = onlyAt === -1 ? undefined : argv[onlyAt + 1];
+  if (onlyAt !== -1 && !SCENARIOS.some((s) => s.key === only)) {
+    process.stderr.write(`demo: --only needs a scenario key: ${SCENARIOS.map((s) => s.key).join(', ')}\n`);
+    process.exitCode = 2;
+    return;
+  }
   const json = argv.includes('--json');
   const svgAt = argv.indexOf('--svg');
   const svgFile = svgAt === -1 ? undefined : argv[svgAt + 1];
@@ -106,7 +143,7 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   // progress on stderr in every mode (stdout holds only the tables or the JSON)
-  const report = await runDemo(quick, (line) => process.stderr.write(`${line}\n`));
+  const report = await runDemo(quick, (line) => process.stderr.write(`${line}\n`), only);
   if (svgFile !== undefined) writeFileSync(svgFile, renderSvg(report));
   process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : `${renderTables(report)}\n`);
 }
