@@ -3,8 +3,8 @@
  * (issue #12): what `classify` makes of each and what `decideRetry` does with it. The same
  * on every Node line; real servers make these failures in http2.test.ts.
  */
-import { AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
-import { DEFAULTS, classify, type Classification } from '../src';
+import axios, { AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import { DEFAULTS, attach, classify, type Classification, type GuardOptions } from '../src';
 import { decideRetry, type RetryContext } from '../src/internals';
 import { noteGoaway, noteSession, sessionGoingAway, h2StreamOf } from '../src/h2-facts';
 import { truncatedH2Body } from '../src/h2';
@@ -178,5 +178,38 @@ describe('decideRetry: HTTP/2 kinds', () => {
     const get = decideRetry(ctx({ classification: cls('session-lost'), method: 'get' }));
     expect(get).toMatchObject({ retry: true, immediate: false });
     expect(get.delayMs).toBeGreaterThan(0);
+  });
+});
+
+describe("axios's HTTP/2 sessions: sessionTimeout", () => {
+  const sent: InternalAxiosRequestConfig[] = [];
+  const recording = (c: InternalAxiosRequestConfig): Promise<AxiosResponse> => {
+    sent.push(c);
+    return Promise.resolve({ data: 'ok', status: 200, statusText: 'OK', headers: {}, config: c });
+  };
+  const guards: { detach(): void }[] = [];
+  afterEach(() => {
+    for (const g of guards.splice(0)) g.detach();
+    sent.length = 0;
+  });
+  const send = async (options: GuardOptions, config: Partial<InternalAxiosRequestConfig> = {}): Promise<unknown> => {
+    const api = axios.create({ adapter: recording, baseURL: 'http://127.0.0.1:9', httpVersion: 2 });
+    guards.push(attach(api, options));
+    await api.get('/', config);
+    return sent.at(-1)?.http2Options?.sessionTimeout;
+  };
+
+  it("kept under the origin's free-socket timeout, never above axios's 1000 ms", async () => {
+    expect(await send({ freeSocketTimeout: 400 })).toBe(400);
+    expect(await send({})).toBeUndefined(); // 4000 ms: axios's own 1000 stands
+    expect(await send({ freeSocketTimeout: 400 }, { http2Options: { sessionTimeout: 5000 } })).toBe(5000);
+    expect(await send({ freeSocketTimeout: 400, agents: false })).toBeUndefined();
+  });
+
+  it('an HTTP/1.1 request is left alone', async () => {
+    const api = axios.create({ adapter: recording, baseURL: 'http://127.0.0.1:9' });
+    guards.push(attach(api, { freeSocketTimeout: 400 }));
+    await api.get('/');
+    expect(sent.at(-1)?.http2Options).toBeUndefined();
   });
 });
