@@ -15,7 +15,10 @@
  * The guard's timeout ends the attempt with axios's usual timeout error; an adapter that
  * ignores the token ends anyway, one turn of the event loop later.
  *
- * Nothing is armed for a request without `attemptTimeoutMs` or `deadlineMs`.
+ * An HTTP/2 attempt always goes this way: its stream may close under it with no answer and
+ * no error (`h2.ts`), and the same token ends it then; a buffered body whose stream closed
+ * with an error code is refused here. Nothing is armed for an HTTP/1.1 request without
+ * `attemptTimeoutMs` or `deadlineMs`.
  */
 import { finished, type Readable } from 'node:stream';
 import { AxiosError, type AxiosAdapter, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
@@ -108,9 +111,9 @@ const isWebStream = (data: unknown): boolean =>
 
 /**
  * Sends one attempt to `adapter` under the guard's bound: `attemptTimeoutMs`, cut to what
- * `deadlineMs` leaves. Without either, the adapter is called as it is, and nothing is
- * allocated. The caller's `config.cancelToken` is back on the config by the time the
- * attempt settles.
+ * `deadlineMs` leaves, and for HTTP/2 under the watch of its stream. Without either bound,
+ * an HTTP/1.1 attempt goes to the adapter as it is, and nothing is allocated. The
+ * caller's `config.cancelToken` is back on the config by the time the attempt settles.
  */
 export function sendBounded(
   adapter: AxiosAdapter,
