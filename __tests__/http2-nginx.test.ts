@@ -30,15 +30,6 @@ const RELOAD_AT = new Set([3, 6, 9]);
 type Method = 'GET' | 'POST' | 'keyed POST';
 const ROUND: readonly Method[] = ['GET', 'GET', 'POST', 'POST', 'keyed POST', 'keyed POST'];
 
-/** The contract's `stats().origins[o].http2`, read without depending on the type having landed. */
-interface H2Counters {
-  streams: number;
-  sessions: number;
-  refusedStreams: number;
-  goaways: number;
-  sessionsLost: number;
-}
-
 interface Ledger extends Closeable {
   /** Per `METHOD path`: how many times it was applied (a keyed POST once per key). */
   readonly applied: Map<string, number>;
@@ -135,7 +126,7 @@ const body = async (nginx: string, progress: () => void): Promise<void> => {
   const lastOutcomes = await Promise.all(last);
 
   const stats = guard.stats();
-  const counters = (stats.origins[front.url] as { http2?: H2Counters } | undefined)?.http2;
+  const counters = stats.origins[front.url]?.http2;
   const failed = [...outcomes, ...lastOutcomes].flatMap((o) =>
     o.state === 'rejected' ? [`${o.method} ${o.path}: ${describeError(o.error)}`] : [],
   );

@@ -18,7 +18,7 @@
  * deadline of a few seconds (`settles`), so a hang fails the test instead of holding it.
  */
 import type { AxiosError, AxiosInstance, AxiosResponse } from 'axios';
-import { attemptOf, classify, failureOf, type GuardOptions, type RetryInfo } from '../src';
+import { attemptOf, classify, failureOf, type GuardOptions, type Http2Stats, type RetryInfo } from '../src';
 import { startH2Server, type H2Fault, type H2Server } from '../testbed/h2';
 import { useFixtures } from './support/guarded';
 
@@ -41,15 +41,6 @@ type Method = 'GET' | 'POST' | 'keyed POST';
 const METHODS: readonly Method[] = ['GET', 'POST', 'keyed POST'];
 type Transport = 'h2c' | 'tls';
 const TRANSPORTS: readonly Transport[] = ['h2c', 'tls'];
-
-/** The contract's `stats().origins[o].http2`, read without depending on the type having landed. */
-interface H2Counters {
-  streams: number;
-  sessions: number;
-  refusedStreams: number;
-  goaways: number;
-  sessionsLost: number;
-}
 
 type Outcome = { state: 'resolved'; value: AxiosResponse } | { state: 'rejected'; error: AxiosError };
 
@@ -91,7 +82,7 @@ interface Cell {
   api: AxiosInstance;
   origin: string;
   retries: RetryInfo[];
-  counters(): H2Counters | undefined;
+  counters(): Http2Stats | undefined;
   attempts(): number;
   send(method: Method, path: string, ms?: number): Promise<Outcome>;
 }
@@ -123,7 +114,7 @@ async function cell(transport: Transport, fault: H2Fault, options: GuardOptions 
     api,
     origin: server.url,
     retries,
-    counters: () => (guard.stats().origins[server.url] as { http2?: H2Counters } | undefined)?.http2,
+    counters: () => guard.stats().origins[server.url]?.http2,
     attempts: () => guard.stats().attempts,
     send,
   };
@@ -149,7 +140,7 @@ function expectNoDoubleApply(c: Cell): void {
 }
 
 /** The guard's h2 counters for this origin agree with the server and the attempts. */
-function expectCounters(c: Cell, expected: Partial<H2Counters>): void {
+function expectCounters(c: Cell, expected: Partial<Http2Stats>): void {
   const { sessions, goaways, ...rest } = { streams: c.attempts(), sessions: c.server.sessions, ...expected };
   const counters = c.counters();
   expect(counters).toEqual(expect.objectContaining(rest));

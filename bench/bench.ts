@@ -69,6 +69,29 @@ async function concurrent(api: AxiosInstance, n: number, width: number): Promise
   return performance.now() - t;
 }
 
+/**
+ * Both clients warmed up, then `rounds` rounds of `n` sequential GETs each, the two in
+ * random order within a round, so neither always gets the warmer machine: the times in ms
+ * and the guard/bare ratio of each round.
+ */
+async function interleaved(
+  bare: AxiosInstance,
+  guarded: AxiosInstance,
+  rounds: number,
+  n: number,
+): Promise<{ times: { bare: number[]; guard: number[] }; ratios: number[] }> {
+  await sequential(bare, 200);
+  await sequential(guarded, 200);
+  const times = { bare: [] as number[], guard: [] as number[] };
+  const ratios: number[] = [];
+  for (let r = 0; r < rounds; r += 1) {
+    for (const who of shuffle(['bare', 'guard'] as const))
+      times[who].push(await sequential(who === 'bare' ? bare : guarded, n));
+    ratios.push(times.guard[r]! / times.bare[r]!);
+  }
+  return { times, ratios };
+}
+
 /** 1. Overhead: the guard vs bare axios over the same kind of agentkeepalive agent. */
 async function overhead(url: string): Promise<Record<string, number>> {
   const rounds = quick ? 3 : 7;
@@ -78,16 +101,7 @@ async function overhead(url: string): Promise<Record<string, number>> {
   const bare = axios.create({ baseURL: url, httpAgent: bareAgent });
   const guarded = axios.create({ baseURL: url, httpAgent: guardAgent });
   const guard = attach(guarded);
-  await sequential(bare, 200);
-  await sequential(guarded, 200);
-  const times = { bare: [] as number[], guard: [] as number[] };
-  const ratios: number[] = [];
-  for (let r = 0; r < rounds; r += 1) {
-    // random order, so neither always gets the warmer machine
-    for (const who of shuffle(['bare', 'guard'] as const))
-      times[who].push(await sequential(who === 'bare' ? bare : guarded, n));
-    ratios.push(times.guard[r]! / times.bare[r]!);
-  }
+  const { times, ratios } = await interleaved(bare, guarded, rounds, n);
   // heap growth over a batch, with a young generation large enough to hold it
   // (run with --max-semi-space-size=64): an approximation of bytes allocated per request
   const perRequest = async (api: AxiosInstance): Promise<number> => {
@@ -130,15 +144,7 @@ async function http2Overhead(url: string): Promise<Record<string, number>> {
   const bare = axios.create({ baseURL: url, httpVersion: 2 });
   const guarded = axios.create({ baseURL: url, httpVersion: 2 });
   const guard = attach(guarded);
-  await sequential(bare, 200);
-  await sequential(guarded, 200);
-  const times = { bare: [] as number[], guard: [] as number[] };
-  const ratios: number[] = [];
-  for (let r = 0; r < rounds; r += 1) {
-    for (const who of shuffle(['bare', 'guard'] as const))
-      times[who].push(await sequential(who === 'bare' ? bare : guarded, n));
-    ratios.push(times.guard[r]! / times.bare[r]!);
-  }
+  const { times, ratios } = await interleaved(bare, guarded, rounds, n);
   guard.detach();
   return {
     requestsPerRound: n,

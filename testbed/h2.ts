@@ -16,7 +16,7 @@ import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { listen, track, type Closeable } from './net';
-import { launch, type ProxyProcess } from './proxies';
+import { launch, nginxPrologue, type ProxyProcess } from './proxies';
 import { testCertificate } from './tls';
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = http2.constants;
@@ -280,21 +280,7 @@ function nginxH2Config(dir: string, port: number, upstream: number, version: str
   // `http2 on;` exists from nginx 1.25.1; before it, `http2` is a parameter of `listen`
   // (Debian 12 ships 1.22.1).
   const modern = atLeast(version, [1, 25, 1]);
-  return `# written by the axios-reset-guard testbed (HTTP/2 over TLS)
-daemon off;
-master_process on;
-worker_processes 1;
-${typeof process.getuid === 'function' && process.getuid() === 0 ? 'user root;' : ''}
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log info;
-events { worker_connections 256; }
-http {
-  access_log ${dir}/access.log;
-  client_body_temp_path ${dir}/client_body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
+  return `${nginxPrologue(dir, ' (HTTP/2 over TLS)')}
   upstream node {
     server 127.0.0.1:${upstream};
     keepalive 8;

@@ -47,9 +47,12 @@ export function findBinary(name: string): string | undefined {
 
 const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
 
-function nginxConfig(dir: string, port: number, upstream: number, options: ProxyOptions): string {
-  const keepalive = [options.keepAliveTimeout ?? '1s', options.keepAliveHeaderTimeout].filter(Boolean).join(' ');
-  return `# written by the axios-reset-guard testbed
+/**
+ * The start of a testbed nginx config, up to inside `http {`: one foreground worker whose
+ * pid, logs and temp files stay in `dir`.
+ */
+export function nginxPrologue(dir: string, comment: string): string {
+  return `# written by the axios-reset-guard testbed${comment}
 daemon off;
 master_process on;
 worker_processes 1;
@@ -68,7 +71,12 @@ http {
   proxy_temp_path ${dir}/proxy;
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
+  scgi_temp_path ${dir}/scgi;`;
+}
+
+function nginxConfig(dir: string, port: number, upstream: number, options: ProxyOptions): string {
+  const keepalive = [options.keepAliveTimeout ?? '1s', options.keepAliveHeaderTimeout].filter(Boolean).join(' ');
+  return `${nginxPrologue(dir, '')}
   keepalive_timeout ${keepalive};
   upstream node {
     server 127.0.0.1:${upstream};
