@@ -7,7 +7,9 @@ import axios, { AxiosError, type AxiosResponse, type InternalAxiosRequestConfig 
 import { DEFAULTS, attach, classify, type Classification, type GuardOptions } from '../src';
 import { decideRetry, type RetryContext } from '../src/internals';
 import { noteGoaway, noteSession, sessionGoingAway, h2StreamOf } from '../src/h2-facts';
-import { truncatedH2Body } from '../src/h2';
+import { EventEmitter } from 'node:events';
+import { Http2Ledger, truncatedH2Body } from '../src/h2';
+import { MAX_ORIGINS } from '../src/keep-alive';
 
 /** A stand-in with the shape of a ClientHttp2Stream after it closed. */
 function stream(
@@ -211,5 +213,47 @@ describe("axios's HTTP/2 sessions: sessionTimeout", () => {
     guards.push(attach(api, { freeSocketTimeout: 400 }));
     await api.get('/');
     expect(sent.at(-1)?.http2Options).toBeUndefined();
+  });
+});
+
+describe('the HTTP/2 ledger', () => {
+  it('holds at most MAX_ORIGINS origins: the one heard of least recently goes', () => {
+    const ledger = new Http2Ledger();
+    const noted = (origin: string): void => ledger.noteStream(origin, h2StreamOf(stream())!);
+    for (let i = 0; i < MAX_ORIGINS; i += 1) noted(`http://h${i}:80`);
+    noted('http://h0:80'); // heard of again: now the most recent
+    noted('http://new:80');
+    expect(ledger.origins()).toHaveLength(MAX_ORIGINS);
+    expect(ledger.statsOf('http://h1:80')).toBeUndefined();
+    expect(ledger.statsOf('http://h0:80')).toMatchObject({ streams: 2 });
+    expect(ledger.statsOf('http://new:80')).toEqual({
+      streams: 1,
+      sessions: 0,
+      goaways: 0,
+      refusedStreams: 0,
+      sessionsLost: 0,
+    });
+  });
+
+  it('counts a stream once, and a session once, with its GOAWAYs', () => {
+    const ledger = new Http2Ledger();
+    const session = new EventEmitter();
+    const a = h2StreamOf(stream({ session }))!;
+    ledger.noteStream('http://h:80', a);
+    ledger.noteStream('http://h:80', a);
+    ledger.noteStream('http://h:80', h2StreamOf(stream({ session }))!);
+    session.emit('goaway');
+    session.emit('goaway'); // once per session: a session goes away once
+    ledger.noteFailure('http://h:80', 'refused-stream');
+    ledger.noteFailure('http://h:80', 'session-lost');
+    ledger.noteFailure('http://h:80', 'reset');
+    expect(ledger.statsOf('http://h:80')).toEqual({
+      streams: 2,
+      sessions: 1,
+      goaways: 1,
+      refusedStreams: 1,
+      sessionsLost: 1,
+    });
+    expect(sessionGoingAway(a)).toBe(true);
   });
 });

@@ -17,6 +17,7 @@
 import { subscribe } from 'node:diagnostics_channel';
 import { AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { H2_NO_ERROR, h2StreamOf, noteGoaway, noteSession, type H2StreamLike } from './h2-facts';
+import { MAX_ORIGINS } from './keep-alive';
 import { STREAM_CLOSED_CODE } from './kinds';
 import { currentState } from './no-answer';
 import type { Http2Stats } from './origin-facts';
@@ -65,8 +66,12 @@ export class Http2Ledger {
     let counts = this.#origins.get(origin);
     if (counts === undefined) {
       counts = { streams: 0, sessions: 0, goaways: 0, refusedStreams: 0, sessionsLost: 0 };
-      this.#origins.set(origin, counts);
+      // As the origin memory does: at most MAX_ORIGINS, the one heard of least recently goes.
+      if (this.#origins.size >= MAX_ORIGINS) this.#origins.delete(this.#origins.keys().next().value as string);
+    } else {
+      this.#origins.delete(origin);
     }
+    this.#origins.set(origin, counts);
     return counts;
   }
 }
