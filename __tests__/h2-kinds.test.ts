@@ -78,6 +78,10 @@ describe('classify: HTTP/2 streams', () => {
     expect(classify(failure('ERR_HTTP2_STREAM_ERROR', { rstCode: 7 })).kind).toBe('other');
   });
 
+  it('a session destroyed by GOAWAY(REFUSED_STREAM) is lost, not refused: Node copies the GOAWAY code into rstCode', () => {
+    expect(classify(failure('ERR_HTTP2_SESSION_ERROR', stream({ rstCode: 7 }))).kind).toBe('session-lost');
+  });
+
   it('a REFUSED_STREAM after response headers is a reset mid-response, not a refusal', () => {
     expect(classify(failure('ERR_HTTP2_STREAM_ERROR', stream({ rstCode: 7, statusCode: 200 }))).kind).toBe(
       'reset-mid-response',

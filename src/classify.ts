@@ -204,10 +204,10 @@ function classifyH2(
 ): Classification | undefined {
   const answered = responseStarted || h2Answered(stream);
   const lost = code !== undefined && H2_SESSION_CODES.has(code);
-  if (
-    !answered &&
-    (stream.rstCode === H2_REFUSED_STREAM || (lost && (stream as { pending?: unknown }).pending === true))
-  ) {
+  // A session destroyed by a GOAWAY with an error code gives every stream that code as its
+  // rstCode: a GOAWAY(REFUSED_STREAM) is no refusal of a stream at or below its last stream id.
+  const refused = stream.rstCode === H2_REFUSED_STREAM && code !== 'ERR_HTTP2_SESSION_ERROR';
+  if (!answered && (refused || (lost && (stream as { pending?: unknown }).pending === true))) {
     return result('refused-stream', true, code, false, false, undefined);
   }
   if (lost) return result(answered ? 'reset-mid-response' : 'session-lost', true, code, false, answered, undefined);
