@@ -24,6 +24,24 @@ import type { Http2Stats } from './origin-facts';
 
 type Counts = { -readonly [K in keyof Http2Stats]: number };
 
+// One 'goaway' listener per session however many guards share it (axios's pool is
+// process-wide): it marks the session and counts the GOAWAY for each guard's origin.
+const goawayCounts = new WeakMap<object, Set<Counts>>();
+
+function watchGoaway(session: object, counts: Counts): void {
+  let counted = goawayCounts.get(session);
+  if (counted === undefined) {
+    const all = new Set<Counts>();
+    counted = all;
+    goawayCounts.set(session, all);
+    (session as { once?: (event: string, listener: () => void) => void }).once?.('goaway', () => {
+      noteGoaway(session);
+      for (const c of all) c.goaways += 1;
+    });
+  }
+  counted.add(counts);
+}
+
 /** One guard's HTTP/2 facts, by origin. */
 export class Http2Ledger {
   readonly #origins = new Map<string, Counts>();
@@ -39,10 +57,7 @@ export class Http2Ledger {
     if (session === undefined || this.#sessions.has(session)) return;
     this.#sessions.add(session);
     counts.sessions += 1;
-    (session as { once?: (event: string, listener: () => void) => void }).once?.('goaway', () => {
-      noteGoaway(session);
-      counts.goaways += 1;
-    });
+    watchGoaway(session, counts);
   }
 
   /** Counts a failed attempt of an HTTP/2 kind. */
@@ -96,8 +111,18 @@ export class H2Watch {
     private readonly config: InternalAxiosRequestConfig,
   ) {}
 
+  /**
+   * Set when the adapter call opened a second stream (an adapter of the caller's that sends
+   * a request of its own first, say): which one is the attempt's is unknown, so neither
+   * ends it.
+   */
+  #ambiguous = false;
+
   bind(stream: H2StreamLike & NodeJS.EventEmitter): void {
-    if (this.stream !== undefined) return;
+    if (this.stream !== undefined) {
+      this.#ambiguous = true;
+      return;
+    }
     this.stream = stream;
     const session = stream.session;
     if (session !== undefined) noteSession(stream, session);
@@ -107,7 +132,10 @@ export class H2Watch {
       answered = true;
     });
     stream.once('close', () => {
-      if (!answered) setImmediate(() => this.orphaned(orphanError(this.config, stream)));
+      if (answered || this.#ambiguous) return;
+      setImmediate(() => {
+        if (!this.#ambiguous) this.orphaned(orphanError(this.config, stream));
+      });
     });
   }
 }

@@ -1,9 +1,11 @@
 /**
- * Red team of the HTTP/2 change: real node:http2 servers (h2c and TLS with ALPN) and a raw
- * h2c frame writer (frames in one write, exactly as ordered), each with a server-side
- * ledger of what its application applied. Every request runs under a deadline; every wait
- * is bounded. Tests assert the guard's contract: a failing one is a finding (see the
- * report in the commit message).
+ * Attacks on the HTTP/2 support (its red team): real node:http2 servers (h2c and TLS with
+ * ALPN) and a raw h2c frame writer (frames in one write, exactly as ordered), each with a
+ * server-side ledger of what its application applied. Every request runs under a
+ * deadline; every wait is bounded. Found by it and fixed: a GOAWAY(REFUSED_STREAM) made a
+ * processed POST look refused (applied 3 times); an adapter that sent a request of its own
+ * first had its stream taken for the attempt's; one 'goaway' listener per guard on a
+ * shared session.
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import http2 from 'node:http2';
