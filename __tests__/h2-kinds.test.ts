@@ -115,6 +115,24 @@ describe('a buffered HTTP/2 body cut short', () => {
   });
 });
 
+describe('a GOAWAY with an error code: its last stream id tells processed from not', () => {
+  it('a stream above it was not processed (refused-stream), one at or below it may have been (session-lost)', () => {
+    const session = { closed: true, destroyed: true };
+    noteGoaway(session, 2147483647); // a first GOAWAY naming the highest id, as servers draining do
+    noteGoaway(session, 5); // then the real last stream id: the lowest counts
+    const above = Object.assign(stream({ rstCode: 2 }), { id: 7 });
+    const at = Object.assign(stream({ rstCode: 2 }), { id: 5 });
+    noteSession(above, session);
+    noteSession(at, session);
+    expect(classify(failure('ERR_HTTP2_SESSION_ERROR', above)).kind).toBe('refused-stream');
+    expect(classify(failure('ERR_HTTP2_SESSION_ERROR', at)).kind).toBe('session-lost');
+    // a session the guard never saw (Node 20): nothing known, possibly processed
+    expect(classify(failure('ERR_HTTP2_SESSION_ERROR', Object.assign(stream({ rstCode: 2 }), { id: 7 }))).kind).toBe(
+      'session-lost',
+    );
+  });
+});
+
 describe('sessionGoingAway', () => {
   it('a session that received GOAWAY, or closed, or destroyed; remembered after Node detached the stream', () => {
     const live = { closed: false, destroyed: false };
@@ -123,7 +141,7 @@ describe('sessionGoingAway', () => {
     const detached = stream();
     noteSession(detached, live);
     expect(sessionGoingAway(h2StreamOf(detached)!)).toBe(false);
-    noteGoaway(live);
+    noteGoaway(live, 5);
     expect(sessionGoingAway(h2StreamOf(detached)!)).toBe(true);
     expect(sessionGoingAway(h2StreamOf(stream({ session: { closed: true } }))!)).toBe(true);
     expect(sessionGoingAway(h2StreamOf(stream())!)).toBe(false); // unknown: not assumed

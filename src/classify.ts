@@ -1,4 +1,4 @@
-import { H2_REFUSED_STREAM, h2Answered, h2StreamOf, type H2StreamLike } from './h2-facts';
+import { aboveGoaway, H2_REFUSED_STREAM, h2Answered, h2StreamOf, type H2StreamLike } from './h2-facts';
 import { NO_ANSWER_CODE, STREAM_CLOSED_CODE, type FailureKind } from './kinds';
 import type { Classification } from './types';
 import { nativeRequestOf, tlsHandshakeIncomplete } from './native';
@@ -206,7 +206,8 @@ function classifyH2(
   const lost = code !== undefined && H2_SESSION_CODES.has(code);
   // A session destroyed by a GOAWAY with an error code gives every stream that code as its
   // rstCode: a GOAWAY(REFUSED_STREAM) is no refusal of a stream at or below its last stream id.
-  const refused = stream.rstCode === H2_REFUSED_STREAM && code !== 'ERR_HTTP2_SESSION_ERROR';
+  const refused =
+    (stream.rstCode === H2_REFUSED_STREAM && code !== 'ERR_HTTP2_SESSION_ERROR') || (lost && aboveGoaway(stream));
   if (!answered && (refused || (lost && (stream as { pending?: unknown }).pending === true))) {
     return result('refused-stream', true, code, false, false, undefined);
   }

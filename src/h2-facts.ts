@@ -33,9 +33,10 @@ export function h2StreamOf(request: unknown): H2StreamLike | undefined {
   return request as H2StreamLike;
 }
 
-// Sessions that received a GOAWAY, and the session each watched stream was opened on
-// (Node detaches a stream from its session once it is destroyed, before axios rejects).
-const goneAway = new WeakSet<object>();
+// The lowest last stream id of the GOAWAYs each session received, and the session each
+// watched stream was opened on (Node detaches a stream from its session once it is
+// destroyed, before axios rejects).
+const goneAway = new WeakMap<object, number>();
 const sessions = new WeakMap<object, object>();
 
 /** Remembers the session `stream` runs on, while both live. */
@@ -43,9 +44,26 @@ export function noteSession(stream: object, session: object): void {
   sessions.set(stream, session);
 }
 
-/** Marks `session` as going away (it received a GOAWAY). */
-export function noteGoaway(session: object): void {
-  goneAway.add(session);
+/** Marks `session` as going away: it received a GOAWAY naming `lastStreamId`. */
+export function noteGoaway(session: object, lastStreamId: unknown): void {
+  const last = typeof lastStreamId === 'number' ? lastStreamId : Number.MAX_SAFE_INTEGER;
+  goneAway.set(session, Math.min(last, goneAway.get(session) ?? last));
+}
+
+function sessionOf(stream: H2StreamLike): { closed?: unknown; destroyed?: unknown } | undefined {
+  return (stream.session ?? sessions.get(stream)) as { closed?: unknown; destroyed?: unknown } | undefined;
+}
+
+/**
+ * The stream is above the last stream id of a GOAWAY its session received: RFC 9113 §6.8,
+ * the server took no action on it, whatever the GOAWAY's error code. Known on Node 22 and
+ * later, where the guard sees which session a stream was opened on.
+ */
+export function aboveGoaway(stream: H2StreamLike): boolean {
+  const session = sessionOf(stream);
+  const last = session === undefined ? undefined : goneAway.get(session);
+  const id = (stream as { id?: unknown }).id;
+  return last !== undefined && typeof id === 'number' && id > last;
 }
 
 /**
@@ -54,7 +72,7 @@ export function noteGoaway(session: object): void {
  * session (a server at its stream limit) waits its backoff.
  */
 export function sessionGoingAway(stream: H2StreamLike): boolean {
-  const session = (stream.session ?? sessions.get(stream)) as { closed?: unknown; destroyed?: unknown } | undefined;
+  const session = sessionOf(stream);
   if (session === undefined) return false;
   return goneAway.has(session) || session.closed === true || session.destroyed === true;
 }

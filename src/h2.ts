@@ -32,12 +32,19 @@ function watchGoaway(session: object, counts: Counts): void {
   let counted = goawayCounts.get(session);
   if (counted === undefined) {
     const all = new Set<Counts>();
+    let wentAway = false;
     counted = all;
     goawayCounts.set(session, all);
-    (session as { once?: (event: string, listener: () => void) => void }).once?.('goaway', () => {
-      noteGoaway(session);
-      for (const c of all) c.goaways += 1;
-    });
+    // (`on`: a server may send a GOAWAY naming the highest id first, then the real last one)
+    (session as { on?: (event: string, listener: (code: unknown, last: unknown) => void) => void }).on?.(
+      'goaway',
+      (_code, lastStreamId) => {
+        noteGoaway(session, lastStreamId);
+        // sessions that went away, however many GOAWAY frames each received
+        if (!wentAway) for (const c of all) c.goaways += 1;
+        wentAway = true;
+      },
+    );
   }
   counted.add(counts);
 }

@@ -35,7 +35,7 @@ export interface Http2Stats {
   readonly streams: number;
   /** Distinct sessions (connections) those streams ran on. */
   readonly sessions: number;
-  /** GOAWAY frames those sessions received. */
+  /** Those sessions that received a GOAWAY (however many frames each). */
   readonly goaways: number;
   /** Attempts that failed as `refused-stream`. */
   readonly refusedStreams: number;
