@@ -51,7 +51,7 @@ export function noteGoaway(session: object, lastStreamId: unknown): void {
 }
 
 function sessionOf(stream: H2StreamLike): { closed?: unknown; destroyed?: unknown } | undefined {
-  return (stream.session ?? sessions.get(stream)) as { closed?: unknown; destroyed?: unknown } | undefined;
+  return stream.session ?? sessions.get(stream);
 }
 
 /**

@@ -17,9 +17,12 @@
 import { subscribe } from 'node:diagnostics_channel';
 import { AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { H2_NO_ERROR, h2StreamOf, noteGoaway, noteSession, type H2StreamLike } from './h2-facts';
+import type { GuardContext } from './context';
+import { originOf } from './decide';
 import { MAX_ORIGINS } from './keep-alive';
 import { STREAM_CLOSED_CODE } from './kinds';
 import { currentState } from './no-answer';
+import type { RequestState } from './state';
 import type { Http2Stats } from './origin-facts';
 
 type Counts = { -readonly [K in keyof Http2Stats]: number };
@@ -96,6 +99,23 @@ export class Http2Ledger {
     this.#origins.set(origin, counts);
     return counts;
   }
+}
+
+/** axios's own `http2Options.sessionTimeout` when none is set. */
+const AXIOS_SESSION_TIMEOUT_MS = 1000;
+
+/**
+ * axios closes an HTTP/2 session idle for `http2Options.sessionTimeout` (1000 ms unless
+ * set). The guard keeps it no longer than the origin's free-socket timeout, as for its
+ * agents' sockets, so a session is closed by this side before a server or a middlebox
+ * that taught a shorter limit forgets it. Never longer than axios's: a session keeps the
+ * process alive while it idles. A request that sets its own keeps it.
+ */
+export function freshSessions(config: InternalAxiosRequestConfig, state: RequestState, ctx: GuardContext): void {
+  const own = config.http2Options;
+  if (own?.sessionTimeout !== undefined) return;
+  const limit = ctx.origins.factsOf(originOf(config, state)).timeout.ms;
+  if (limit < AXIOS_SESSION_TIMEOUT_MS) config.http2Options = { ...own, sessionTimeout: limit };
 }
 
 /** True for a request axios sends over HTTP/2. */

@@ -35,7 +35,7 @@ import { createPipeline, sendAttempts } from './attempt';
 import { Counters, type GuardContext } from './context';
 import { InterceptorWatch, retryLibraryOn } from './conflicts';
 import { ResetGuardAttachError, ResetGuardConflictError, ResetGuardOptionError } from './errors';
-import { Http2Ledger, isHttp2 } from './h2';
+import { freshSessions, Http2Ledger, isHttp2 } from './h2';
 import { isPoolingAgent } from './native';
 import { mergeRequestOptions, normalizeOptions } from './normalize';
 import type { ResolvedOptions } from './normalize';
@@ -259,23 +259,6 @@ function isDefaultExport(instance: AxiosInstance): boolean {
 }
 
 /** The shorter of `attemptTimeoutMs` and axios's `timeout`, where 0 means none. */
-/** axios's own `http2Options.sessionTimeout` when none is set. */
-const AXIOS_SESSION_TIMEOUT_MS = 1000;
-
-/**
- * axios closes an HTTP/2 session idle for `http2Options.sessionTimeout` (1000 ms unless
- * set). The guard keeps it no longer than the origin's free-socket timeout, as for its
- * agents' sockets, so a session is closed by this side before a server or a middlebox
- * that taught a shorter limit forgets it. Never longer than axios's: a session keeps the
- * process alive while it idles. A request that sets its own keeps it.
- */
-function freshSessions(config: InternalAxiosRequestConfig, state: RequestState, ctx: GuardContext): void {
-  const own = config.http2Options;
-  if (own?.sessionTimeout !== undefined) return;
-  const limit = ctx.origins.factsOf(originOf(config, state)).timeout.ms;
-  if (limit < AXIOS_SESSION_TIMEOUT_MS) config.http2Options = { ...own, sessionTimeout: limit };
-}
-
 function attemptTimeoutOf(attemptTimeoutMs: number, timeout: number | undefined): number {
   const axiosTimeout = timeout ?? 0;
   if (attemptTimeoutMs > 0 && axiosTimeout > 0) return Math.min(attemptTimeoutMs, axiosTimeout);
