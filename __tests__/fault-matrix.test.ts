@@ -6,18 +6,28 @@
  * ledger says what was applied; the oracle below is the README's rules table, cell by cell.
  * Each request meets its fault on a pooled socket that counts as long idle (staleIdleMs 0),
  * the case where the guard resends the most. The regression net for classification and policy.
+ *
+ * HTTP/2 (axios `httpVersion: 2`, real `node:http2` servers): transport {h2c, TLS with ALPN
+ * h2} x fault point {REFUSED_STREAM, a GOAWAY below the stream, a FIN or a TCP RST after the
+ * application applied it with no header sent, RST_STREAM after the response head, a FIN
+ * mid-body} x the same methods x path {direct} x the same loops, each on a pooled session,
+ * with docs/http2.md as the oracle and a 500 ms deadline (on Node 20 the only end of a stream
+ * orphaned by a FIN).
  */
 import https from 'node:https';
 import axios from 'axios';
 import { attach, attemptOf, failureOf } from '../src';
 import {
   FAULT_POINTS,
+  H2_FAULT_POINTS,
   keepLoopBusy,
   startFaultServer,
+  startH2FaultServer,
   startRelayProxy,
   testCertificate,
   type FaultPoint,
   type FaultServer,
+  type H2FaultPoint,
 } from '../testbed';
 import { noWait } from './support/guarded';
 
@@ -56,6 +66,43 @@ function promised(transport: Transport, path: Path, point: FaultPoint, method: M
 
 const RESIDUAL = (o: Outcome): boolean => o.applied > 1;
 
+type H2Transport = 'h2c' | 'h2-tls';
+/** Node publishes the `http2.client.stream.*` diagnostics channels from 22 on. */
+const ORPHANS_END_AT_ONCE = Number(process.versions.node.split('.')[0]) >= 22;
+/** HTTP/2 cells run under this deadline: on Node 20 it is what ends an orphaned stream. */
+const H2_DEADLINE_MS = 500;
+/** How far past its deadline a cell may end (timers fire late on a busy loop). */
+const H2_LATE_MS = 500;
+
+/**
+ * What docs/http2.md promises for one HTTP/2 cell (direct only: axios refuses a proxy under
+ * HTTP/2, and follows no redirect there). A refused stream, or one above a GOAWAY's last
+ * stream id, was never processed: resent for every method. Anything after the application
+ * applied the request (a lost session, a stream reset after its headers, a body cut short)
+ * may be resent only for a GET or a keyed POST. No POST is ever applied twice. A stream
+ * orphaned by a FIN before its headers ends at once on Node >= 22; on Node 20 only the
+ * deadline ends it, so there it fails for every method (`byDeadline`).
+ */
+/**
+ * How the first attempt of each HTTP/2 cell failed (`classify(err).kind`, docs/http2.md): a
+ * check that the fault struck where the cell says, not part of the README's promise.
+ */
+const H2_FIRST_KIND: Readonly<Record<H2FaultPoint, string>> = {
+  refused: 'refused-stream',
+  'goaway-below': 'refused-stream',
+  'fin-after-apply': ORPHANS_END_AT_ONCE ? 'session-lost' : 'timeout',
+  'rst-after-apply': 'session-lost',
+  'rst-stream-after-head': 'reset-mid-response',
+  'fin-mid-body': 'reset-mid-response',
+};
+
+function promisedH2(point: H2FaultPoint, method: Method): Outcome & { byDeadline: boolean } {
+  const applied = method === 'GET' ? 0 : 1;
+  if (point === 'refused' || point === 'goaway-below') return { recovered: true, applied, byDeadline: false };
+  if (point === 'fin-after-apply' && !ORPHANS_END_AT_ONCE) return { recovered: false, applied, byDeadline: true };
+  return { recovered: method !== 'POST', applied, byDeadline: false };
+}
+
 const certificate = testCertificate();
 const originalCa = https.globalAgent.options.ca;
 beforeAll(() => {
@@ -67,13 +114,25 @@ afterAll(() => {
 });
 
 const table: string[] = [];
+const h2Table: string[] = [];
 afterAll(() => {
+  const header = (points: readonly string[]): string[] => [
+    `${'transport path    loop'.padEnd(24)} ${points.map((p) => p.padEnd(27)).join(' ')}`,
+    `${''.padEnd(24)} ${points.map(() => METHODS.map((m) => m.padEnd(9)).join('')).join(' ')}`,
+  ];
   console.log(
     [
       'fault matrix: recovered (ok) or failed (--), then times the server applied the POST; ! = the documented residual risk',
-      `${'transport path    loop'.padEnd(24)} ${FAULT_POINTS.map((p) => p.padEnd(27)).join(' ')}`,
-      `${''.padEnd(24)} ${FAULT_POINTS.map(() => METHODS.map((m) => m.padEnd(9)).join('')).join(' ')}`,
+      ...header(FAULT_POINTS),
       ...table,
+      '',
+      `HTTP/2 (direct only: axios refuses proxies under HTTP/2)${
+        ORPHANS_END_AT_ONCE
+          ? ''
+          : `; on Node ${process.versions.node} fin-after-apply ends by the ${H2_DEADLINE_MS} ms deadline`
+      }`,
+      ...header(H2_FAULT_POINTS),
+      ...h2Table,
     ].join('\n'),
   );
 });
@@ -142,5 +201,75 @@ describe.each(['http', 'https'] as const)('%s', (transport) => {
       }
       expect(broken).toEqual([]);
     });
+  });
+});
+
+describe.each(['h2c', 'h2-tls'] as const)('%s', (transport: H2Transport) => {
+  it.each(['idle', 'busy'] as const)('path direct, event loop %s: every cell keeps its promise', async (loop) => {
+    const server = await startH2FaultServer(transport === 'h2-tls');
+    const stop = loop === 'busy' ? keepLoopBusy(0.8) : () => undefined;
+    const row: string[] = [];
+    const broken: string[] = [];
+    try {
+      for (const point of H2_FAULT_POINTS) {
+        let cells = '';
+        for (const method of METHODS) {
+          const cell = `${transport}-direct-${loop}-${point}-${method.replace('+', '-')}`;
+          const api = axios.create({
+            baseURL: server.url,
+            httpVersion: 2,
+            http2Options: transport === 'h2-tls' ? { ca: server.ca } : {},
+          });
+          const guard = attach(api, {
+            ...noWait,
+            idempotencyKey: method === 'POST+key',
+            deadlineMs: H2_DEADLINE_MS,
+          });
+          try {
+            // a session to reuse (axios pools its HTTP/2 sessions by authority and options)
+            await api.get('/warm');
+            server.arm(cell, point);
+            const url = `/target?cell=${cell}`;
+            const started = Date.now();
+            const sent = method === 'GET' ? api.get<string>(url) : api.post<string>(url, { cell });
+            const result = await sent.then(
+              (res) => ({ ok: true as const, res }),
+              (error: unknown) => ({ ok: false as const, error }),
+            );
+            const elapsed = Date.now() - started;
+            const applied = server.applied.get(cell) ?? 0;
+            const want = promisedH2(point, method);
+            const got: Outcome = { recovered: result.ok, applied: method === 'GET' ? 0 : applied };
+            cells += `${got.recovered ? 'ok' : '--'}/${got.applied}${RESIDUAL(got) ? '!' : ''}`.padEnd(9);
+            const inTime = want.byDeadline
+              ? elapsed >= H2_DEADLINE_MS && elapsed < H2_DEADLINE_MS + H2_LATE_MS
+              : elapsed < H2_DEADLINE_MS;
+            const first = result.ok
+              ? attemptOf(result.res)?.history[0]?.kind
+              : failureOf(result.error)?.classification.kind;
+            const why = result.ok
+              ? `recovered after ${attemptOf(result.res)?.attempt ?? '?'} attempts`
+              : `failed: ${failureOf(result.error)?.reason ?? String(result.error)}`;
+            if (got.recovered !== want.recovered || got.applied !== want.applied || !inTime) {
+              broken.push(
+                `${cell}: promised ${JSON.stringify(want)}, got ${JSON.stringify(got)} in ${elapsed} ms (${why})`,
+              );
+            }
+            if (first !== H2_FIRST_KIND[point]) {
+              broken.push(`${cell}: the fault was met as ${first ?? 'nothing'}, not ${H2_FIRST_KIND[point]} (${why})`);
+            }
+            if (result.ok) expect(result.res.data).toBe(`ok:${cell}`);
+          } finally {
+            guard.detach();
+          }
+        }
+        row.push(cells);
+      }
+    } finally {
+      stop();
+      await server.close();
+      h2Table.push(`${transport.padEnd(9)} ${'direct'.padEnd(8)} ${loop.padEnd(5)} ${row.join(' ')}`);
+    }
+    expect(broken).toEqual([]);
   });
 });
