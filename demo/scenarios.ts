@@ -145,7 +145,9 @@ export const SCENARIOS: readonly Scenario[] = [
         workers: 4,
         // requests 9-11 (a GET, a POST, a keyed POST) take 600 ms: still in progress when the grace ends
         workMs: (i) => (i >= 9 && i <= 11 ? 600 : 25),
-        atMs: 150,
+        // the restart comes once request 24 arrived: behind 9 to 11 (cut by the FIN) a queue
+        whenReceived: 24,
+        atMs: 2000,
         graceMs: 200,
         downMs: 50,
       }),
