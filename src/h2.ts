@@ -15,6 +15,7 @@
  * call returned: that attempt is not watched either.)
  */
 import { subscribe } from 'node:diagnostics_channel';
+import type { Readable } from 'node:stream';
 import { AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { H2_NO_ERROR, h2StreamOf, noteGoaway, noteSession, type H2StreamLike } from './h2-facts';
 import type { GuardContext } from './context';
@@ -131,11 +132,21 @@ export function isHttp2(config: InternalAxiosRequestConfig): boolean {
 export class H2Watch {
   stream: H2StreamLike | undefined;
 
+  /**
+   * The stream closed before its body's end arrived (no END_STREAM: a RST_STREAM, with
+   * NO_ERROR too, or the connection gone), as Node 22+ tells the `http2.client.stream.close`
+   * channel before it ends the body on the stream's behalf.
+   */
+  cutShort = false;
+  #onCut: (() => void) | undefined;
+
   constructor(
     private readonly origin: string,
     private readonly ledger: Http2Ledger,
     private readonly orphaned: (error: AxiosError) => void,
     private readonly config: InternalAxiosRequestConfig,
+    /** The caller or the guard canceled the attempt: its stream's end is theirs, not a cut. */
+    private readonly canceled: () => boolean,
   ) {}
 
   /**
@@ -151,6 +162,7 @@ export class H2Watch {
       return;
     }
     this.stream = stream;
+    watched.set(stream, this);
     const session = stream.session;
     if (session !== undefined) noteSession(stream, session);
     this.ledger.noteStream(this.origin, stream, session);
@@ -165,7 +177,34 @@ export class H2Watch {
       });
     });
   }
+
+  /** From the close channel, before Node ends the body itself: was its end received? */
+  closing(stream: H2StreamLike): void {
+    if (this.#ambiguous || this.canceled()) return;
+    const ended = (stream as { _readableState?: { ended?: unknown } })._readableState?.ended;
+    if (ended !== false) return;
+    this.cutShort = true;
+    this.#onCut?.();
+  }
+
+  /**
+   * A streamed response handed over: if its HTTP/2 stream is (or gets) cut short, the body
+   * the caller reads errs with the reason instead of ending as if whole.
+   */
+  guardStreamedBody(response: AxiosResponse): void {
+    const data = response.data as Readable | undefined;
+    if (typeof data?.destroy !== 'function') return;
+    const fail = (): void => {
+      this.#onCut = undefined;
+      if (!data.destroyed && !data.readableEnded && !this.canceled()) data.destroy(cutError(response));
+    };
+    if (this.cutShort) fail();
+    else this.#onCut = fail;
+  }
 }
+
+/** The stream each watch bound (so the close channel finds its watch). */
+const watched = new WeakMap<object, H2Watch>();
 
 function orphanError(config: InternalAxiosRequestConfig, stream: H2StreamLike): AxiosError {
   const code = stream.rstCode;
@@ -181,11 +220,19 @@ function orphanError(config: InternalAxiosRequestConfig, stream: H2StreamLike): 
  * (the connection closed mid-body): axios resolves the bytes it got, the guard rejects with
  * axios's own words for a body cut short. Streamed responses are the caller's to read.
  */
-export function truncatedH2Body(response: AxiosResponse): AxiosError | undefined {
+export function truncatedH2Body(response: AxiosResponse, watch?: H2Watch): AxiosError | undefined {
   if (response.config.responseType === 'stream') return undefined;
   const stream = h2StreamOf(response.request);
   const code = stream?.rstCode;
-  if (stream === undefined || code === undefined || code === H2_NO_ERROR) return undefined;
+  if (stream === undefined) return undefined;
+  if (watch?.cutShort !== true && (code === undefined || code === H2_NO_ERROR)) return undefined;
+  return cutError(response);
+}
+
+/** axios's words for a body cut short, with the HTTP/2 stream's code. */
+function cutError(response: AxiosResponse): AxiosError {
+  const stream = h2StreamOf(response.request);
+  const code = stream?.rstCode ?? H2_NO_ERROR;
   return new AxiosError(
     `stream has been aborted: the HTTP/2 stream closed with code ${code} before its body ended`,
     AxiosError.ERR_BAD_RESPONSE,
@@ -201,6 +248,12 @@ let subscribed = false;
 export function watchHttp2Streams(): void {
   if (subscribed) return;
   subscribed = true;
+  // Published inside Node's closeStream, before it ends a body whose END_STREAM never came.
+  subscribe('http2.client.stream.close', (message) => {
+    const stream = (message as { stream?: unknown } | null)?.stream;
+    const watch = typeof stream === 'object' && stream !== null ? watched.get(stream) : undefined;
+    if (watch !== undefined) watch.closing(stream as H2StreamLike);
+  });
   subscribe('http2.client.stream.created', (message) => {
     const stream = (message as { stream?: unknown } | null)?.stream;
     const watch = currentState()?.h2;

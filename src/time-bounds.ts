@@ -162,14 +162,17 @@ export function sendBounded(
       if (callerToken === undefined) delete config.cancelToken;
       else config.cancelToken = callerToken as InternalAxiosRequestConfig['cancelToken'];
       if (h2) {
+        const watch = state.h2;
         state.h2 = undefined;
         // (Node 20 publishes no stream: the ledger learns of it here)
         const stream = h2StreamOf(response?.request ?? (error as { request?: unknown } | undefined)?.request);
         if (stream !== undefined) ctx.http2.noteStream(origin, stream);
-        const cut = response === undefined ? undefined : truncatedH2Body(response);
+        const cut = response === undefined ? undefined : truncatedH2Body(response, watch);
         if (cut !== undefined) {
           response = undefined;
           error = cut;
+        } else if (response !== undefined && response.config.responseType === 'stream') {
+          watch?.guardStreamedBody(response);
         }
       }
       if (response === undefined) {
@@ -206,7 +209,14 @@ export function sendBounded(
     }
     if (h2) {
       watchHttp2Streams();
-      state.h2 = new H2Watch(origin, ctx.http2, end, config);
+      const signal = config.signal as { aborted?: unknown } | undefined;
+      state.h2 = new H2Watch(
+        origin,
+        ctx.http2,
+        end,
+        config,
+        () => token.reason !== undefined || signal?.aborted === true,
+      );
     }
 
     config.cancelToken = token as unknown as InternalAxiosRequestConfig['cancelToken'];
