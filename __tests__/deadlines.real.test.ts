@@ -9,6 +9,7 @@
  * is that it ends at all, so a request still pending well past its deadline fails the
  * test instead of holding it until jest's timeout.
  */
+import { getEventListeners } from 'node:events';
 import http2 from 'node:http2';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -283,6 +284,30 @@ describe('HTTP/2 (axios httpVersion 2, cleartext): a stream orphaned by its sess
         expect(error.message).toBe('timeout of 500ms exceeded');
         expect(failureOf(error)!.classification.kind).toBe('timeout');
       }
+    },
+  );
+});
+
+describe('HTTP/2 with no bound of the guard: a FIN with the stream open (Node 22 and later)', () => {
+  // No attemptTimeoutMs, no deadline: the guard arms no token unless the caller can cancel.
+  (STREAMS_WATCHED ? it : it.skip)('no token, no signal: ends at once, leaving no timer', async () => {
+    const server = await serve(startH2Server('fin'));
+    const { api } = guarded(server.url, { retries: 0 });
+    const error = await failsWithin(api.post('/', 'x', { httpVersion: 2 }), GRACE_MS);
+    expect(error.code).toBe('ERR_RESET_GUARD_STREAM_CLOSED');
+    expect(classify(error).kind).toBe('session-lost');
+    expect(server.streams).toBe(1);
+  });
+
+  (STREAMS_WATCHED ? it : it.skip)(
+    "with the caller's AbortSignal: ends at once, and axios lets go of the signal (no listener left on it)",
+    async () => {
+      const server = await serve(startH2Server('fin'));
+      const { api } = guarded(server.url, { retries: 0 });
+      const controller = new AbortController();
+      const error = await failsWithin(api.get('/', { httpVersion: 2, signal: controller.signal }), GRACE_MS);
+      expect(error.code).toBe('ERR_RESET_GUARD_STREAM_CLOSED');
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
     },
   );
 });

@@ -132,8 +132,12 @@ export function sendBounded(
   const ms = Math.min(byDeadline ? left : attemptTimeoutMs, MAX_TIMER_MS);
 
   const callerToken = config.cancelToken as CallerToken | undefined;
-  const token = new AttemptToken();
-  const forward: Listener = (reason) => token.cancel(reason, reason);
+  // An unbounded HTTP/2 attempt the caller cannot cancel needs no token (it costs axios's
+  // h2 path ~15 us): an orphaned stream is ended by settling, and axios's own pending
+  // promise goes with the closed stream. With a caller's token or signal, axios is told,
+  // so that it lets go of them.
+  const token = bounded || callerToken !== undefined || config.signal != null ? new AttemptToken() : undefined;
+  const forward: Listener = (reason) => token?.cancel(reason, reason);
   let settled = false;
   // The error the guard ended the attempt with: its timeout, or an orphaned HTTP/2 stream.
   let ending: AxiosError | undefined;
@@ -143,7 +147,7 @@ export function sendBounded(
   // The caller's token is followed as long as the adapter may act on it: for a streamed
   // response, until the stream is done (the caller may still cancel it), else until now.
   const release = (): void => {
-    token.onIdle = undefined;
+    if (token !== undefined) token.onIdle = undefined;
     callerToken?.unsubscribe?.(forward);
   };
 
@@ -159,8 +163,10 @@ export function sendBounded(
       settled = true;
       clearTimeout(timer);
       clearImmediate(fallback);
-      if (callerToken === undefined) delete config.cancelToken;
-      else config.cancelToken = callerToken as InternalAxiosRequestConfig['cancelToken'];
+      if (token !== undefined) {
+        if (callerToken === undefined) delete config.cancelToken;
+        else config.cancelToken = callerToken as InternalAxiosRequestConfig['cancelToken'];
+      }
       if (h2) {
         const watch = state.h2;
         state.h2 = undefined;
@@ -185,7 +191,7 @@ export function sendBounded(
       const data: unknown = response.data;
       if (callerToken !== undefined) {
         if (isNodeStream(data)) finished(data, release);
-        else if (isWebStream(data) && token.listening) token.onIdle = release;
+        else if (isWebStream(data) && token?.listening === true) token.onIdle = release;
         else release();
       }
       resolve(response);
@@ -195,6 +201,11 @@ export function sendBounded(
     // here a turn later.
     const end = (error: AxiosError): void => {
       if (settled) return;
+      if (token === undefined) {
+        ending = error;
+        settle(undefined, error);
+        return;
+      }
       if (token.reason === undefined) {
         ending = error;
         token.cancel(error, undefined);
@@ -203,7 +214,7 @@ export function sendBounded(
     };
     if (bounded) {
       timer = setTimeout(() => {
-        if (token.reason === undefined && byDeadline) state.deadlineReached = true;
+        if (token?.reason === undefined && byDeadline) state.deadlineReached = true;
         end(timeoutError(config, ms));
       }, ms);
     }
@@ -215,12 +226,14 @@ export function sendBounded(
         ctx.http2,
         end,
         config,
-        () => token.reason !== undefined || signal?.aborted === true,
+        () => token?.reason !== undefined || signal?.aborted === true,
       );
     }
 
-    config.cancelToken = token as unknown as InternalAxiosRequestConfig['cancelToken'];
-    callerToken?.subscribe?.(forward);
+    if (token !== undefined) {
+      config.cancelToken = token as unknown as InternalAxiosRequestConfig['cancelToken'];
+      callerToken?.subscribe?.(forward);
+    }
     let pending: Promise<AxiosResponse>;
     try {
       pending = sendWatched(adapter, config, state, ctx);
