@@ -58,6 +58,7 @@ export class Http2Ledger {
   readonly #origins = new Map<string, Counts>();
   readonly #streams = new WeakSet<object>();
   readonly #sessions = new WeakSet<object>();
+  #latest: string | undefined;
 
   /** Counts `stream` (once) and its session (once), and listens for the session's GOAWAY. */
   noteStream(origin: string, stream: H2StreamLike, session = stream.session): void {
@@ -90,6 +91,8 @@ export class Http2Ledger {
 
   #of(origin: string): Counts {
     let counts = this.#origins.get(origin);
+    // The origin heard of last is already last in the map's order: nothing to move.
+    if (counts !== undefined && origin === this.#latest) return counts;
     if (counts === undefined) {
       counts = { streams: 0, sessions: 0, goaways: 0, refusedStreams: 0, sessionsLost: 0 };
       // As the origin memory does: at most MAX_ORIGINS, the one heard of least recently goes.
@@ -98,6 +101,7 @@ export class Http2Ledger {
       this.#origins.delete(origin);
     }
     this.#origins.set(origin, counts);
+    this.#latest = origin;
     return counts;
   }
 }
@@ -115,7 +119,10 @@ const AXIOS_SESSION_TIMEOUT_MS = 1000;
 export function freshSessions(config: InternalAxiosRequestConfig, state: RequestState, ctx: GuardContext): void {
   const own = config.http2Options;
   if (own?.sessionTimeout !== undefined) return;
-  const limit = ctx.origins.factsOf(originOf(config, state)).timeout.ms;
+  const origin = originOf(config, state);
+  // (an origin the memory knows nothing of has the option's timeout: no facts to build)
+  if (ctx.options.freeSocketTimeout >= AXIOS_SESSION_TIMEOUT_MS && !ctx.origins.knows(origin)) return;
+  const limit = ctx.origins.factsOf(origin).timeout.ms;
   if (limit < AXIOS_SESSION_TIMEOUT_MS) config.http2Options = { ...own, sessionTimeout: limit };
 }
 

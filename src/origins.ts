@@ -188,6 +188,11 @@ export class OriginMemory {
     return this.entries.get(origin)?.budget;
   }
 
+  /** True when the memory holds anything about `origin` (else its facts are the defaults). */
+  knows(origin: string): boolean {
+    return this.entries.has(origin);
+  }
+
   /** True once any origin has a retry budget: successes before that need not look theirs up. */
   get hasBudgets(): boolean {
     return this.budgets > 0;
