@@ -204,11 +204,12 @@ function classifyH2(
 ): Classification | undefined {
   const answered = responseStarted || h2Answered(stream);
   const lost = code !== undefined && H2_SESSION_CODES.has(code);
-  // A session destroyed by a GOAWAY with an error code gives every stream that code as its
-  // rstCode: a GOAWAY(REFUSED_STREAM) is no refusal of a stream at or below its last stream id.
-  const refused =
-    (stream.rstCode === H2_REFUSED_STREAM && code !== 'ERR_HTTP2_SESSION_ERROR') || (lost && aboveGoaway(stream));
-  if (!answered && (refused || (lost && (stream as { pending?: unknown }).pending === true))) {
+  // A refusal is this stream's own reset (a stream error) with REFUSED_STREAM; a session
+  // destroyed by a GOAWAY gives every stream the GOAWAY's code as its rstCode, so a session
+  // error refuses only what lay above the last stream id, or was never sent.
+  const refusedItself = code === 'ERR_HTTP2_STREAM_ERROR' && stream.rstCode === H2_REFUSED_STREAM;
+  const unprocessed = lost && (aboveGoaway(stream) || (stream as { pending?: unknown }).pending === true);
+  if (!answered && (refusedItself || unprocessed)) {
     return result('refused-stream', true, code, false, false, undefined);
   }
   if (lost) return result(answered ? 'reset-mid-response' : 'session-lost', true, code, false, answered, undefined);

@@ -73,9 +73,8 @@ export class Http2Ledger {
   }
 
   /** Counts a failed attempt of an HTTP/2 kind. */
-  noteFailure(origin: string, kind: string): void {
-    if (kind === 'refused-stream') this.#of(origin).refusedStreams += 1;
-    else if (kind === 'session-lost') this.#of(origin).sessionsLost += 1;
+  noteFailure(origin: string, kind: 'refused-stream' | 'session-lost'): void {
+    this.#of(origin)[kind === 'refused-stream' ? 'refusedStreams' : 'sessionsLost'] += 1;
   }
 
   /** The facts of `origin`, if it was reached over HTTP/2. */
@@ -195,18 +194,29 @@ export class H2Watch {
   }
 
   /**
-   * A streamed response handed over: if its HTTP/2 stream is (or gets) cut short, the body
-   * the caller reads errs with the reason instead of ending as if whole.
+   * The attempt settled: the ledger learns of a stream Node 20 did not publish; a buffered
+   * body cut short is the error returned (axios resolved the part it had); a streamed one
+   * handed over errs, if its stream is (or gets) cut short, instead of ending as if whole.
    */
-  guardStreamedBody(response: AxiosResponse): void {
+  settle(response: AxiosResponse | undefined, error: unknown): AxiosError | undefined {
+    const stream =
+      this.stream ?? h2StreamOf(response?.request ?? (error as { request?: unknown } | undefined)?.request);
+    if (stream === undefined) return undefined;
+    if (this.stream === undefined) this.ledger.noteStream(this.origin, stream);
+    if (response === undefined) return undefined;
+    if (response.config.responseType !== 'stream') {
+      const code = stream.rstCode;
+      return this.cutShort || (code !== undefined && code !== H2_NO_ERROR) ? cutError(response, stream) : undefined;
+    }
     const data = response.data as Readable | undefined;
-    if (typeof data?.destroy !== 'function') return;
+    if (typeof data?.destroy !== 'function') return undefined;
     const fail = (): void => {
       this.#onCut = undefined;
-      if (!data.destroyed && !data.readableEnded && !this.canceled()) data.destroy(cutError(response));
+      if (!data.destroyed && !data.readableEnded && !this.canceled()) data.destroy(cutError(response, stream));
     };
     if (this.cutShort) fail();
     else this.#onCut = fail;
+    return undefined;
   }
 }
 
@@ -222,26 +232,10 @@ function orphanError(config: InternalAxiosRequestConfig, stream: H2StreamLike): 
   return new AxiosError(`HTTP/2 stream closed before its response: ${why}`, STREAM_CLOSED_CODE, config, stream);
 }
 
-/**
- * A buffered HTTP/2 response whose stream closed with an error code before its body ended
- * (the connection closed mid-body): axios resolves the bytes it got, the guard rejects with
- * axios's own words for a body cut short. Streamed responses are the caller's to read.
- */
-export function truncatedH2Body(response: AxiosResponse, watch?: H2Watch): AxiosError | undefined {
-  if (response.config.responseType === 'stream') return undefined;
-  const stream = h2StreamOf(response.request);
-  const code = stream?.rstCode;
-  if (stream === undefined) return undefined;
-  if (watch?.cutShort !== true && (code === undefined || code === H2_NO_ERROR)) return undefined;
-  return cutError(response);
-}
-
 /** axios's words for a body cut short, with the HTTP/2 stream's code. */
-function cutError(response: AxiosResponse): AxiosError {
-  const stream = h2StreamOf(response.request);
-  const code = stream?.rstCode ?? H2_NO_ERROR;
+function cutError(response: AxiosResponse, stream: H2StreamLike): AxiosError {
   return new AxiosError(
-    `stream has been aborted: the HTTP/2 stream closed with code ${code} before its body ended`,
+    `stream has been aborted: the HTTP/2 stream closed with code ${stream.rstCode ?? H2_NO_ERROR} before its body ended`,
     AxiosError.ERR_BAD_RESPONSE,
     response.config,
     stream,

@@ -24,8 +24,7 @@ import { finished, type Readable } from 'node:stream';
 import { AxiosError, type AxiosAdapter, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { discardBody } from './body';
 import { originOf } from './decide';
-import { H2Watch, isHttp2, truncatedH2Body, watchHttp2Streams } from './h2';
-import { h2StreamOf } from './h2-facts';
+import { H2Watch, isHttp2, watchHttp2Streams } from './h2';
 import type { GuardContext } from './context';
 import { sendWatched } from './no-answer';
 import { MAX_TIMER_MS } from './sleep';
@@ -167,18 +166,13 @@ export function sendBounded(
         if (callerToken === undefined) delete config.cancelToken;
         else config.cancelToken = callerToken as InternalAxiosRequestConfig['cancelToken'];
       }
-      if (h2) {
-        const watch = state.h2;
+      const watch = state.h2;
+      if (watch !== undefined) {
         state.h2 = undefined;
-        // (Node 20 publishes no stream: the ledger learns of it here)
-        const stream = h2StreamOf(response?.request ?? (error as { request?: unknown } | undefined)?.request);
-        if (stream !== undefined) ctx.http2.noteStream(origin, stream);
-        const cut = response === undefined ? undefined : truncatedH2Body(response, watch);
+        const cut = watch.settle(response, error);
         if (cut !== undefined) {
           response = undefined;
           error = cut;
-        } else if (response !== undefined && response.config.responseType === 'stream') {
-          watch?.guardStreamedBody(response);
         }
       }
       if (response === undefined) {
