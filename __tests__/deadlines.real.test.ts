@@ -132,18 +132,15 @@ describe('requests queued in the agent', () => {
   it('four concurrent GETs behind maxSockets 1 all end by the deadline, not one deadline after another', async () => {
     const server = await serve(startHttpServer({ handler: () => undefined })); // never answers
     const { api } = guarded(server.url, { maxSockets: 1, deadlineMs: 1000 });
-    const started = Date.now();
     const errors = await Promise.all([1, 2, 3, 4].map((i) => failsWithin(api.get(`/hang/${i}`), 1000 + GRACE_MS)));
-    const elapsed = Date.now() - started;
     for (const error of errors) {
       expect(failureOf(error)!.classification.kind).toBe('timeout');
       expect(failureOf(error)!.reason).toBe('deadline of 1000 ms reached after 1 attempt');
       expect(error.code).toBe('ECONNABORTED');
       expect(error.message).toMatch(/^timeout of \d+ms exceeded$/);
     }
-    // One deadline, not four in a row: the queued three never got the socket.
+    // One deadline, not four in a row: the queued three never got the socket (a count, not a clock).
     expect(server.hits).toBeLessThan(4);
-    expect(elapsed).toBeLessThan(1000 + GRACE_MS / 2);
   });
 
   it("the guard's own timeout is axios's timeout error: ETIMEDOUT under clarifyTimeoutError", async () => {
