@@ -5,6 +5,7 @@ import { nativeRequestOf, tlsHandshakeIncomplete } from './native';
 import { stampOf } from './stamps';
 import { DEFAULTS } from './normalize';
 import { stateOf } from './state';
+import { monotonicNow } from './clock';
 
 // Allowlists: a code not named here is not retryable (unknown failures are not replayed).
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
@@ -132,14 +133,15 @@ export function classifyError(error: unknown, timing: AttemptTiming = {}): Class
   const reusedSocket = native?.reusedSocket === true;
   const stamp = reusedSocket ? stampOf(native?.socket) : undefined;
   const startedAt = timing.startedAt;
-  const idleMs = stamp === undefined ? undefined : Math.max(0, (startedAt ?? Date.now()) - stamp.since);
+  // whole milliseconds, as people read them
+  const idleMs = stamp === undefined ? undefined : Math.max(0, Math.round((startedAt ?? monotonicNow()) - stamp.since));
   const window = timing.staleWindowMs ?? DEFAULTS.staleWindowMs;
   // Later than the window, busy time excuses the lateness only when the loop had no chance
   // to notice sooner: a forgotten connection answers within a round trip, so all the idle
   // time must come before that answer (at most a quarter of the window), and never past
   // twice the window. A loop that was idle while a server worked on a POST and then died
   // does not make the failure look early.
-  const elapsed = (timing.failedAt ?? Date.now()) - (startedAt ?? 0);
+  const elapsed = (timing.failedAt ?? monotonicNow()) - (startedAt ?? 0);
   const idle = elapsed - Math.min(timing.busyMs ?? 0, elapsed);
   const failedFast = startedAt === undefined || elapsed <= window || (elapsed <= 2 * window && idle <= window / 4);
   // A reused socket that read bytes since it left the pool had begun to receive an answer,
@@ -230,6 +232,7 @@ export function classify(error: unknown): Classification {
   const state = stateOf(error);
   if (state === undefined) return classifyError(error);
   // The verdict made when the attempt failed (its timing included) stands.
-  if (state.classification !== undefined && state.failedAt > 0) return state.classification;
-  return classifyError(error, { startedAt: state.startedAt, staleWindowMs: state.options.staleWindowMs });
+  const last = state.last;
+  if (last?.classification !== undefined && last.failedAt > 0) return last.classification;
+  return classifyError(error, { startedAt: last?.startedAt, staleWindowMs: state.options.staleWindowMs });
 }

@@ -8,5 +8,9 @@
 /** A source of milliseconds; only differences between two readings mean anything. */
 export type Clock = () => number;
 
-/** Milliseconds on the process's monotonic clock (`performance.now()`). */
-export const monotonicNow: Clock = () => performance.now();
+/**
+ * Milliseconds on the process's monotonic clock (`performance.now()`), read on each call
+ * so that fake timers that replace `performance` are followed. A runtime without
+ * `performance` (a bare worker sandbox) falls back to `Date.now()`.
+ */
+export const monotonicNow: Clock = () => (typeof performance === 'undefined' ? Date.now() : performance.now());

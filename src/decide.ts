@@ -5,34 +5,38 @@
  */
 import { performance } from 'node:perf_hooks';
 import { isAxiosError, type AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import type { Attempt } from './attempt';
 import { isReplayableBody } from './body';
 import type { BudgetRecovery, RetryBudget } from './budget';
 import { classifyError } from './classify';
-import type { GuardContext } from './context';
+import { monotonicNow } from './clock';
 import { announceBudgetExhausted, announceBudgetRestored, logDecision, publishReset } from './events';
 import { h2StreamOf, sessionGoingAway } from './h2-facts';
 import { isResetKind, NO_ANSWER_CODE, type ResetKind } from './kinds';
-import { earlierAnswer, isPoolingAgent, nativeRequestOf, originOfUrl } from './native';
+import { earlierAnswer, isPoolingAgent, nativeRequestOf } from './native';
 import { decideRetry, refusal, type RetryContext, type RetryDecision } from './policy';
-import { fullPath, requestLabel, type Target } from './redact';
+import { requestLabel } from './redact';
 import { parseRetryAfter } from './retry-after';
 import { stampOf } from './stamps';
-import { stateOf, type RequestState } from './state';
+import { stateOf } from './state';
 import type { Classification } from './types';
 
-/** Records the failed attempt's classification and the decision on its request's state. */
-export function onAttemptFailed(error: unknown, ctx: GuardContext): void {
-  if (!isAxiosError(error) || error.config === undefined) return;
-  const state = stateOf(error.config);
-  if (state === undefined) return;
-  const config = error.config;
-  state.failedAt = Date.now();
+/**
+ * Classifies the failed attempt, acts on a reset, and decides whether another attempt goes
+ * out; both are recorded on the attempt. `undefined` for an error that is not this
+ * request's own axios error (a custom adapter's plain Error, say): it is never retried.
+ */
+export function judgeFailure(error: unknown, attempt: Attempt): RetryDecision | undefined {
+  const { request: state, config } = attempt;
+  if (!isAxiosError(error) || stateOf(error.config) !== state) return undefined;
+  const ctx = state.guard;
+  attempt.failedAt = monotonicNow();
   let classification = classifyError(error, {
-    startedAt: state.startedAt,
-    failedAt: state.failedAt,
+    startedAt: attempt.startedAt,
+    failedAt: attempt.failedAt,
     // Time this process spent computing (GC, CPU work, building a big body) is not
     // time the network took to answer: only the rest counts against staleWindowMs.
-    busyMs: busySince(state),
+    busyMs: busySince(attempt),
     staleWindowMs: state.options.staleWindowMs,
   });
   // A status the request retries is transient by its own rule: say so (classify() alone cannot know).
@@ -41,19 +45,19 @@ export function onAttemptFailed(error: unknown, ctx: GuardContext): void {
       classification = Object.freeze({ ...classification, retryable: true });
     }
   }
-  state.classification = classification;
+  attempt.classification = classification;
   ctx.counters.failures[classification.kind] += 1;
   const { kind } = classification;
-  if (isResetKind(kind)) onReset(error, config, kind, classification, state, ctx);
-  if (kind === 'refused-stream' || kind === 'session-lost') ctx.http2.noteFailure(originOf(config, state), kind);
+  if (isResetKind(kind)) onReset(error, attempt, kind, classification);
+  if (kind === 'refused-stream' || kind === 'session-lost') ctx.http2.noteFailure(state.originOf(), kind);
 
-  const budget = (state.budget ??= ctx.origins.budgetOf(originOf(config, state)));
+  const budget = (state.budget ??= ctx.origins.budgetOf(state.originOf()));
   const cost = budget?.costOf(classification.kind);
   const retryAfterMs = classification.kind === 'http-status' ? retryAfterOf(error.response) : undefined;
   const decision: RetryDecision = ctx.detached
     ? refusal('the guard was detached while the request was in flight')
-    : decideRetry(retryContext(config, state, classification, budget, retryAfterMs, error));
-  state.decision = decision;
+    : decideRetry(retryContext(attempt, classification, budget, retryAfterMs, error));
+  attempt.decision = decision;
   // Withdrawn in the same tick as the decision, so concurrent failures cannot overdraw.
   if (decision.retry && budget !== undefined && cost !== undefined) {
     budget.withdraw(cost);
@@ -61,29 +65,30 @@ export function onAttemptFailed(error: unknown, ctx: GuardContext): void {
   } else if (decision.limit === 'budget') {
     if (budget?.refuse() === true) {
       const { tokens, capacity } = budget.stats();
-      announceBudgetExhausted({ origin: originOf(config, state), tokens, capacity, cost: cost ?? 0 });
+      announceBudgetExhausted({ origin: state.originOf(), tokens, capacity, cost: cost ?? 0 });
     }
     ctx.counters.budgetRefused += 1;
   }
-  logDecision(config, state.attempt, state.maxAttempts, classification, decision);
+  logDecision(config, attempt.number, state.maxAttempts, classification, decision);
+  return decision;
 }
 
 /** What the policy reads about a failed attempt of this request. */
 function retryContext(
-  config: InternalAxiosRequestConfig,
-  state: RequestState,
+  attempt: Attempt,
   classification: Classification,
   budget: RetryBudget | undefined,
   retryAfterMs?: number,
   error?: AxiosError,
 ): RetryContext {
+  const { request: state, config } = attempt;
   return {
     classification,
     method: config.method,
     hasIdempotencyKey: sendsIdempotencyKey(config),
     // a body factory makes any body again, a stream included
     bodyReplayable: state.options.body !== undefined || isReplayableBody(config.data),
-    attempt: state.attempt,
+    attempt: attempt.number,
     staleReplays: state.staleReplays,
     retryAfterMs,
     answeredBefore: error === undefined ? undefined : earlierAnswer(error.request),
@@ -142,25 +147,17 @@ const SILENCE: Classification = Object.freeze({
  * would the policy resend it if it were given up for no answer? (The same rules, budget
  * and deadline as a real failure; nothing is withdrawn.)
  */
-export function wouldResendSilence(
-  config: InternalAxiosRequestConfig,
-  state: RequestState,
-  ctx: GuardContext,
-): boolean {
-  if (ctx.detached) return false;
-  const budget = state.budget ?? ctx.origins.existingBudgetOf(originOf(config, state));
-  return decideRetry(retryContext(config, state, SILENCE, budget)).retry;
+export function wouldResendSilence(attempt: Attempt): boolean {
+  const state = attempt.request;
+  if (state.guard.detached) return false;
+  const budget = state.budget ?? state.guard.origins.existingBudgetOf(state.originOf());
+  return decideRetry(retryContext(attempt, SILENCE, budget)).retry;
 }
 
 /** A reset: the socket is destroyed, subscribers told, and a stale one's pool purged and taught. */
-function onReset(
-  error: AxiosError,
-  config: InternalAxiosRequestConfig,
-  kind: ResetKind,
-  classification: Classification,
-  state: RequestState,
-  ctx: GuardContext,
-): void {
+function onReset(error: AxiosError, attempt: Attempt, kind: ResetKind, classification: Classification): void {
+  const { request: state, config } = attempt;
+  const ctx = state.guard;
   const native = nativeRequestOf(error.request);
   const socket = native?.socket;
   const stamp = stampOf(socket);
@@ -169,7 +166,7 @@ function onReset(
   publishReset(() =>
     Object.freeze({
       requestId: state.requestId,
-      attempt: state.attempt,
+      attempt: attempt.number,
       ...requestLabel(config),
       kind,
       code: classification.code,
@@ -191,28 +188,16 @@ function onReset(
 }
 
 /** How long the event loop was busy (not idle) since the attempt started, in ms. */
-function busySince(state: RequestState): number {
-  if (state.idleAtStart === undefined) return 0;
-  const elapsed = state.failedAt - state.startedAt;
-  return Math.max(0, elapsed - (performance.nodeTiming.idleTime - state.idleAtStart));
+function busySince(attempt: Attempt): number {
+  const elapsed = attempt.failedAt - attempt.startedAt;
+  return Math.max(0, elapsed - (performance.nodeTiming.idleTime - attempt.idleAtStart));
 }
 
-/** Announces the end of an exhausted spell of the request's origin budget, when a deposit ended one. */
-export function onBudgetRecovery(
-  config: Target,
-  state: RequestState,
-  budget: RetryBudget,
-  recovery: BudgetRecovery | undefined,
-): void {
+/** Announces the end of an exhausted spell of an origin's budget, when a deposit ended one. */
+export function onBudgetRecovery(origin: string, budget: RetryBudget, recovery: BudgetRecovery | undefined): void {
   if (recovery === undefined) return;
   const { tokens, capacity } = budget.stats();
-  announceBudgetRestored({ origin: originOf(config, state), tokens, capacity, ...recovery });
-}
-
-/** The origin label of the request's target (computed once per logical request). */
-export function originOf(config: Target, state: RequestState): string {
-  // Scheme, host and port only: no userinfo reaches the label, so nothing to redact first.
-  return (state.origin ??= originOfUrl(fullPath(config)) ?? 'unknown');
+  announceBudgetRestored({ origin, tokens, capacity, ...recovery });
 }
 
 function retryAfterOf(response: AxiosResponse | undefined): number | undefined {

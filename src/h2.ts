@@ -7,8 +7,8 @@
  *
  * Node (22 and later) publishes every client stream it creates on the diagnostics channel
  * `http2.client.stream.created`, synchronously inside `session.request()`, which axios
- * calls synchronously inside the adapter call. So the attempt being sent at that moment
- * (`sendWatched`) owns the stream: the guard watches it close, and ends the attempt at once
+ * calls synchronously inside the adapter call. So the watch of the attempt being sent at
+ * that moment (`openingStreams`) owns the stream: the guard watches it close, and ends the attempt at once
  * when it closed with no response ({@link STREAM_CLOSED_CODE}). Node 20 publishes nothing
  * there: only the guard's own `attemptTimeoutMs` and `deadlineMs` end such an attempt.
  * (A multipart body whose length axios awaits first opens its stream after the adapter
@@ -18,13 +18,10 @@ import { subscribe } from 'node:diagnostics_channel';
 import type { Readable } from 'node:stream';
 import { AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { H2_NO_ERROR, h2StreamOf, noteGoaway, noteSession, type H2StreamLike } from './h2-facts';
-import type { GuardContext } from './context';
-import { originOf } from './decide';
 import { MAX_ORIGINS } from './keep-alive';
 import { STREAM_CLOSED_CODE } from './kinds';
-import { currentState } from './no-answer';
-import type { RequestState } from './state';
 import type { Http2Stats } from './origin-facts';
+import type { OriginMemory } from './origins';
 
 type Counts = { -readonly [K in keyof Http2Stats]: number };
 
@@ -115,13 +112,17 @@ const AXIOS_SESSION_TIMEOUT_MS = 1000;
  * that taught a shorter limit forgets it. Never longer than axios's: a session keeps the
  * process alive while it idles. A request that sets its own keeps it.
  */
-export function freshSessions(config: InternalAxiosRequestConfig, state: RequestState, ctx: GuardContext): void {
+export function freshSessions(
+  config: InternalAxiosRequestConfig,
+  origin: () => string,
+  freeSocketTimeout: number,
+  origins: OriginMemory,
+): void {
   const own = config.http2Options;
   if (own?.sessionTimeout !== undefined) return;
-  const origin = originOf(config, state);
   // (an origin the memory knows nothing of has the option's timeout: no facts to build)
-  if (ctx.options.freeSocketTimeout >= AXIOS_SESSION_TIMEOUT_MS && !ctx.origins.knows(origin)) return;
-  const limit = ctx.origins.factsOf(origin).timeout.ms;
+  if (freeSocketTimeout >= AXIOS_SESSION_TIMEOUT_MS && !origins.knows(origin())) return;
+  const limit = origins.factsOf(origin()).timeout.ms;
   if (limit < AXIOS_SESSION_TIMEOUT_MS) config.http2Options = { ...own, sessionTimeout: limit };
 }
 
@@ -245,6 +246,20 @@ function cutError(response: AxiosResponse, stream: H2StreamLike): AxiosError {
 
 let subscribed = false;
 
+// The watch of the HTTP/2 attempt whose adapter call is running now.
+let opening: H2Watch | undefined;
+
+/** Calls `send()` with `watch` as the one that binds the streams Node opens meanwhile. */
+export function openingStreams<T>(watch: H2Watch, send: () => T): T {
+  const outer = opening;
+  opening = watch;
+  try {
+    return send();
+  } finally {
+    opening = outer;
+  }
+}
+
 /** Starts listening for Node's HTTP/2 client streams (once per process; Node 22 and later publish). */
 export function watchHttp2Streams(): void {
   if (subscribed) return;
@@ -257,7 +272,7 @@ export function watchHttp2Streams(): void {
   });
   subscribe('http2.client.stream.created', (message) => {
     const stream = (message as { stream?: unknown } | null)?.stream;
-    const watch = currentState()?.h2;
+    const watch = opening;
     if (watch !== undefined && h2StreamOf(stream) !== undefined) {
       watch.bind(stream as H2StreamLike & NodeJS.EventEmitter);
     }

@@ -1,27 +1,13 @@
 /**
- * Installing the guard on an Axios instance, and the way every request then goes.
- *
- * A request through a guarded instance passes these phases, one file each:
- * 1. install (this file): a request interceptor swaps `config.adapter` for the guard's.
- *    The guard's adapter runs after every interceptor, whatever their order, so it sees the
- *    final config: it makes the request's state (`state.ts`: request id, per-request
- *    options, deadline), the attempts' time bound, and an Idempotency-Key if asked.
- * 2. attempt (`attempt.ts`): each attempt starts with fresh headers, its number and its
- *    time bound; the first goes straight to the user's adapter, retries through a private
- *    axios instance looped by axios-retry.
- * 3. decide (`decide.ts`): a failed attempt is classified (`classify.ts`), a reset's socket
- *    destroyed and its origin taught (`origins.ts`), and the policy (`policy.ts`) and the
- *    origin's retry budget (`budget.ts`) say whether another attempt goes out.
- * 4. wait (`wait.ts`): the `onRetry` hook, the abortable wait, the deadline re-check.
- * 5. settle (`settle.ts`): the final error carries the user's config, the attempt metadata
- *    and the reason, and serializes without secrets; `onGiveUp` fires.
- * `stats.ts` reads the counters, the agents and the origin memory.
+ * Installing the guard on an Axios instance: its agents, its origin memory, and one request
+ * interceptor that swaps each request's adapter for the guard's. axios calls that adapter
+ * after every request interceptor, whatever their order, so the guard sees the final
+ * config; the request then goes through the loop in `request.ts`. `stats.ts` reads the
+ * counters, the agents and the origin memory; `detach()` undoes all of it.
  */
-import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { Agent } from 'node:http';
 import axios, {
-  AxiosHeaders,
   getAdapter,
   type AxiosAdapter,
   type AxiosInstance,
@@ -31,24 +17,19 @@ import axios, {
   type InternalAxiosRequestConfig,
 } from 'axios';
 import { createAgent, globalAgentOf, retireAgent } from './agent';
-import { createPipeline, sendAttempts } from './attempt';
 import { Counters, type GuardContext } from './context';
 import { InterceptorWatch, retryLibraryOn } from './conflicts';
-import { ResetGuardAttachError, ResetGuardConflictError, ResetGuardOptionError } from './errors';
-import { freshSessions, Http2Ledger, isHttp2 } from './h2';
+import { ResetGuardAttachError, ResetGuardConflictError } from './errors';
+import { Http2Ledger } from './h2';
 import { isPoolingAgent } from './native';
-import { mergeRequestOptions, normalizeOptions } from './normalize';
+import { normalizeOptions } from './normalize';
 import type { ResolvedOptions } from './normalize';
 import type { GuardOptions } from './options';
-import { onBudgetRecovery, originOf } from './decide';
-import { announceRecovered } from './events';
 import { watchForAnswer } from './no-answer';
 import { OriginMemory } from './origins';
-import { isIdempotentMethod } from './policy';
 import { secretNames } from './redact';
-import { describeAttempt, settleFailure } from './settle';
-import { dropUpload, firstBody } from './uploads';
-import { RequestState, STATE_KEY } from './state';
+import { runRequest } from './request';
+import { STATE_KEY, type RequestState } from './state';
 import { snapshot, type GuardAgents, type GuardStats } from './stats';
 
 /** The handle `attach()` returns. */
@@ -84,8 +65,8 @@ type GuardedAdapter = AxiosAdapter & { [ORIGINAL]?: UserAdapter };
 
 /**
  * Registers the guard on an existing Axios instance: one request interceptor that swaps
- * the request's adapter for the guard's (first attempt straight to your adapter; retries
- * through a private pipeline of per-attempt interceptors + axios-retry), and
+ * the request's adapter for the guard's (every attempt goes to your adapter, in the
+ * guard's own loop), and
  * agentkeepalive agents unless the instance has its own.
  *
  * Your own interceptors keep running exactly once per logical request, whatever order
@@ -155,10 +136,9 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
   // Every request waiting to retry listens on this signal: more than 10 at once is normal
   // under a storm, not a leak (Node would print MaxListenersExceededWarning).
   setMaxListeners(0, ctx.stop.signal);
-  const pipeline = createPipeline(ctx);
   // Runs after every request interceptor, whatever the order they were added in, so it
   // sees the final `config.resetGuard`. Each call is a new logical request with fresh state.
-  const run = async (config: StatefulConfig, adapter: UserAdapter): Promise<AxiosResponse> => {
+  const run = (config: StatefulConfig, adapter: UserAdapter): Promise<AxiosResponse> => {
     if (ctx.detached) {
       // no stale metadata from an earlier trip through the guard
       delete config[STATE_KEY];
@@ -167,39 +147,10 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
       if (config.data === undefined && typeof body === 'function') config.data = body(config);
       return getAdapter(adapter ?? axios.defaults.adapter, config)(config);
     }
-    const state = new RequestState(mergeRequestOptions(resolved, config.resetGuard), Date.now());
-    state.adapter = adapter;
-    state.attemptTimeout = attemptTimeoutOf(state.options.attemptTimeoutMs, config.timeout);
-    config[STATE_KEY] = state;
-    ctx.counters.requests += 1;
     // The default export's agents, where the request and axios.defaults name none.
     if (perRequest.http !== undefined && config.httpAgent === undefined) config.httpAgent = perRequest.http;
     if (perRequest.https !== undefined && config.httpsAgent === undefined) config.httpsAgent = perRequest.https;
-    // A factory that throws rejects the request with its own error, before anything is sent.
-    addIdempotencyKey(config, state);
-    if (resolved.agents && isHttp2(config)) freshSessions(config, state, ctx);
-    if (state.options.body !== undefined) firstBody(config, state);
-    try {
-      const response = await sendAttempts(config, state, ctx, pipeline);
-      if (state.attempt > 1) {
-        ctx.counters.recovered += 1;
-        const took = Date.now() - state.firstStartedAt;
-        announceRecovered(config, () => state.requestId, state.attempt, state.maxAttempts, state.history, took);
-      }
-      // A black hole is learned once the resend on a fresh connection answered in time.
-      if (state.blackHole !== undefined && Date.now() - state.startedAt < resolved.noAnswerMs) {
-        origins.confirmBlackHole(state.blackHole.agent, state.blackHole.stamp, state.blackHole.idleMs);
-      }
-      // An origin that never failed has a full budget (or none yet): nothing to look up.
-      const budget =
-        state.budget ?? (origins.hasBudgets ? origins.existingBudgetOf(originOf(config, state)) : undefined);
-      if (budget !== undefined) onBudgetRecovery(config, state, budget, budget.onSuccess(state.lastCost));
-      response.config = describeAttempt(config, response.config);
-      return response;
-    } catch (error) {
-      dropUpload(state);
-      throw await settleFailure(error, config, state, ctx);
-    }
+    return runRequest(config, adapter, ctx);
   };
 
   const watch = new InterceptorWatch(instance);
@@ -256,28 +207,4 @@ export function createClient(options?: GuardOptions, axiosConfig?: CreateAxiosDe
 function isDefaultExport(instance: AxiosInstance): boolean {
   const statics = instance as AxiosInstance & { Axios?: unknown; default?: unknown };
   return instance === axios || (typeof statics.Axios === 'function' && statics.default === instance);
-}
-
-/** The shorter of `attemptTimeoutMs` and axios's `timeout`, where 0 means none. */
-function attemptTimeoutOf(attemptTimeoutMs: number, timeout: number | undefined): number {
-  const axiosTimeout = timeout ?? 0;
-  if (attemptTimeoutMs > 0 && axiosTimeout > 0) return Math.min(attemptTimeoutMs, axiosTimeout);
-  return attemptTimeoutMs > 0 ? attemptTimeoutMs : axiosTimeout;
-}
-
-// RFC 9110 field-value: visible characters, inner spaces or tabs only (no CR, LF, NUL, no edge spaces).
-const HEADER_VALUE = /^[\x21-\x7e\x80-\xff](?:[\t\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?$/;
-
-/** Gives a non-idempotent request its `Idempotency-Key`, once per logical request. */
-function addIdempotencyKey(config: InternalAxiosRequestConfig, state: RequestState): void {
-  const factory = state.options.idempotencyKey;
-  if (factory === false || isIdempotentMethod(config.method)) return;
-  const headers = AxiosHeaders.from(config.headers);
-  if (headers.has('idempotency-key')) return;
-  const key: unknown = factory === true ? randomUUID() : factory(config);
-  if (typeof key !== 'string' || !HEADER_VALUE.test(key)) {
-    throw new ResetGuardOptionError('idempotencyKey', key, 'a function returning a non-empty header value');
-  }
-  headers.set('Idempotency-Key', key);
-  config.headers = headers;
 }

@@ -10,67 +10,26 @@
  */
 import type { ClientRequest } from 'node:http';
 import type { Socket } from 'node:net';
-import type { AxiosAdapter, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
-import type { GuardContext } from './context';
 import { wouldResendSilence } from './decide';
+import { monotonicNow } from './clock';
 import { NO_ANSWER_CODE } from './kinds';
-import type { RequestState } from './state';
+import { attemptBeingSent } from './sending';
+import { MAX_TIMER_MS } from './sleep';
 import { stampOf } from './stamps';
-
-// Node turns longer timers into 1 ms ones.
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-// The attempt whose adapter call is running now. Node hands a pooled socket to a request
-// synchronously inside `http.request()`, which the adapter calls before its first await;
-// a request made later (a redirect hop, after a body was read, on the agent directly) is
-// not the guard's to give up, since whether it could be resent is unknown. Three plain
-// references, not an object: nothing is allocated per attempt.
-let sendingConfig: InternalAxiosRequestConfig | undefined;
-let sendingState: RequestState | undefined;
-let sendingCtx: GuardContext | undefined;
-
-/** Calls `adapter(config)` as the attempt the agents' reuse hook sees. */
-export function sendWatched(
-  adapter: AxiosAdapter,
-  config: InternalAxiosRequestConfig,
-  state: RequestState,
-  ctx: GuardContext,
-): Promise<AxiosResponse> {
-  const outerConfig = sendingConfig;
-  const outerState = sendingState;
-  const outerCtx = sendingCtx;
-  sendingConfig = config;
-  sendingState = state;
-  sendingCtx = ctx;
-  try {
-    return adapter(config);
-  } finally {
-    sendingConfig = outerConfig;
-    sendingState = outerState;
-    sendingCtx = outerCtx;
-  }
-}
-
-/** The state of the attempt whose adapter call is running now, if any. */
-export function currentState(): RequestState | undefined {
-  return sendingState;
-}
 
 /** The agent's reuse hook: starts the watch on a request that got a long-idle pooled socket. */
 export function watchForAnswer(
   noAnswerMs: number,
-  now: () => number = Date.now,
+  now: () => number = monotonicNow,
 ): (socket: Socket, request: ClientRequest) => void {
   const waitMs = Math.min(noAnswerMs, MAX_TIMER_MS);
   return (socket, request) => {
-    const config = sendingConfig;
-    const state = sendingState;
-    const ctx = sendingCtx;
+    const attempt = attemptBeingSent();
     const stamp = stampOf(socket);
-    if (config === undefined || state === undefined || ctx === undefined || waitMs <= 0 || stamp === undefined) return;
-    const idleMs = now() - stamp.since;
+    if (attempt === undefined || waitMs <= 0 || stamp === undefined) return;
+    const idleMs = Math.round(now() - stamp.since);
     // A request that may not be resent keeps waiting: giving it up would only fail it sooner.
-    if (idleMs < state.options.staleIdleMs || !wouldResendSilence(config, state, ctx)) return;
+    if (idleMs < attempt.request.options.staleIdleMs || !wouldResendSilence(attempt)) return;
     let timer: NodeJS.Timeout | undefined;
     const stop = (): void => {
       clearTimeout(timer);

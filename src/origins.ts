@@ -6,6 +6,7 @@
  * `keep-alive.ts`: they go with the socket); per-origin facts in one {@link OriginMemory} per guard, bounded: an origin not heard of
  * for `FORGET_AFTER_MS` is forgotten, and at most `MAX_ORIGINS` are held (`keep-alive.ts`).
  */
+import { monotonicNow } from './clock';
 import type { Agent } from 'node:http';
 import type { Socket } from 'node:net';
 import { RetryBudget, type ResolvedRetryBudget } from './budget';
@@ -59,7 +60,7 @@ export class OriginMemory {
   private budgets = 0;
 
   constructor(private readonly settings: OriginMemorySettings) {
-    this.now = settings.now ?? Date.now;
+    this.now = settings.now ?? monotonicNow;
     this.sweptAt = this.now();
   }
 

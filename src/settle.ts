@@ -13,7 +13,6 @@ import {
 } from 'axios';
 import { discardBody } from './body';
 import { classifyError } from './classify';
-import type { GuardContext } from './context';
 import { publishGiveUp } from './events';
 import { payload, redactErrorJSON, requestLabel } from './redact';
 import { stateOf, type RequestState } from './state';
@@ -21,14 +20,13 @@ import type { GiveUpInfo, ResetGuardErrorInfo } from './types';
 
 type GuardedError = AxiosError & { resetGuard?: ResetGuardErrorInfo };
 
-/** The error a failed request rejects with (the same object, presented). */
-export async function settleFailure(
-  error: unknown,
-  config: InternalAxiosRequestConfig,
-  state: RequestState,
-  ctx: GuardContext,
-): Promise<unknown> {
-  if (error === state.hookError) {
+/**
+ * The error a failed request rejects with (the same object, presented). `ownError` is
+ * set when a hook, the sleep or the body factory threw it rather than an attempt failing.
+ */
+export async function settleFailure(error: unknown, state: RequestState, ownError = false): Promise<unknown> {
+  const { config, guard: ctx } = state;
+  if (ownError) {
     // A hook's own error passes untouched; the attempt's error rethrown by a hook still
     // gets the user's config back and a redacted toJSON.
     if (isAxiosError(error) && stateOf(error.config) === state) present(error, config, ctx.secrets);
@@ -37,11 +35,12 @@ export async function settleFailure(
   if (!isAxiosError(error)) return error;
   present(error, config, ctx.secrets);
   if (isCancel(error)) return error;
-  const classification = state.classification ?? classifyError(error, { startedAt: state.startedAt });
-  const reason = state.decision?.reason ?? `a ${classification.kind} failure is not retried`;
+  const last = state.last;
+  const classification = last?.classification ?? classifyError(error, { startedAt: last?.startedAt });
+  const reason = last?.decision?.reason ?? `a ${classification.kind} failure is not retried`;
   const info: ResetGuardErrorInfo = Object.freeze({ attempt: state.snapshot(), classification, reason });
   (error as GuardedError).resetGuard = info;
-  if (state.decision?.transient ?? classification.retryable) {
+  if (last?.decision?.transient ?? classification.retryable) {
     ctx.counters.gaveUp += 1;
     const giveUp = payload<GiveUpInfo>(
       { requestId: state.requestId, ...requestLabel(config), attempts: state.attempt, classification, reason },

@@ -3,6 +3,7 @@
  * had read by then: the facts the classifier, the black-hole watch and the purge read.
  * One listener per agent records them, shared by every guard that uses the agent.
  */
+import { monotonicNow } from './clock';
 import type { Agent } from 'node:http';
 import type { Socket } from 'node:net';
 import { originLabel } from './native';
@@ -35,7 +36,7 @@ const tapped = new WeakSet<Agent>();
  * Stamps every socket `agent` puts back in its free pool, from now on (idempotent: the
  * first call installs the one listener, with its clock).
  */
-export function stampSockets(agent: Agent, now: () => number = Date.now): void {
+export function stampSockets(agent: Agent, now: () => number = monotonicNow): void {
   if (tapped.has(agent)) return;
   tapped.add(agent);
   const protocol = (agent as Agent & { protocol?: string }).protocol ?? 'http:';

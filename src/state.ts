@@ -1,40 +1,53 @@
 import { randomUUID } from 'node:crypto';
-import type { AxiosRequestConfig } from 'axios';
-import type { ResolvedOptions } from './normalize';
+import type { AxiosRequestConfig, InternalAxiosRequestConfig } from 'axios';
 import type { Agent } from 'node:http';
 import type { RetryBudget } from './budget';
+import { monotonicNow } from './clock';
+import type { GuardContext } from './context';
+import { originOfUrl } from './native';
+import type { ResolvedOptions } from './normalize';
+import { fullPath } from './redact';
 import type { PoolStamp } from './stamps';
-import type { Upload } from './uploads';
-import type { H2Watch } from './h2';
 import type { RetryDecision } from './policy';
 import type { AttemptInfo, Classification, FailureRecord } from './types';
+import type { Upload } from './uploads';
 
 /**
  * The one config key holding a logical request's state. A class instance, not a plain
- * object: axios's mergeConfig copies plain objects on every re-dispatch but passes
- * instances through, so all attempts share this state. Still, always read it back
- * from the config at hand (`stateOf`).
+ * object: axios's mergeConfig copies plain objects when a config is sent again (a hand-made
+ * resend of `error.config`), but passes instances through. Read it back from the config at
+ * hand (`stateOf`).
  */
 export const STATE_KEY = 'axios-reset-guard';
 
-/** The state of one logical request, shared by all its attempts. */
+/** What the request keeps of its latest attempt (`attempt.ts` makes them). */
+export interface AttemptRecord {
+  /** 1-based. */
+  readonly number: number;
+  /** On the monotonic clock (`clock.ts`): when it started. */
+  readonly startedAt: number;
+  /** `Date.now()` when it started: shown, never subtracted. */
+  readonly startedAtWall: number;
+  /** On the monotonic clock: when it failed (0 while it has not). */
+  readonly failedAt: number;
+  /** What the failure was, once it failed. */
+  readonly classification: Classification | undefined;
+  /** Whether another attempt follows, and why. */
+  readonly decision: RetryDecision | undefined;
+}
+
+/**
+ * What spans the attempts of one logical request: its id, options, deadline, history and
+ * budget. What belongs to one attempt (its start, its failure, the decision on it) is on
+ * that attempt's own object (`attempt.ts`); `last` is the latest.
+ */
 export class RequestState {
-  /** The current attempt, 1-based (0 before the first starts). */
-  attempt = 0;
-  /** `Date.now()` when the current attempt started. */
-  startedAt = 0;
-  /** `Date.now()` when the last attempt failed. */
-  failedAt = 0;
-  /** Non-idempotent resends made under the stale-socket rule (at most one). */
-  staleReplays = 0;
+  /** The latest attempt (undefined before the first starts). */
+  last: AttemptRecord | undefined;
   /** Failed attempts so far, oldest first. */
   readonly history: FailureRecord[] = [];
-  /** The last failed attempt's classification and the decision taken on it. */
-  classification: Classification | undefined;
-  /** The decision taken on the last failed attempt. */
-  decision: RetryDecision | undefined;
-  /** The adapter the user's config chose, which the attempts go to. */
-  adapter: AxiosRequestConfig['adapter'];
+  /** Non-idempotent resends made under the stale-socket rule (at most one). */
+  staleReplays = 0;
   /** Timeout of each attempt before any deadline cut (0: none). */
   attemptTimeout = 0;
   /** What the latest retry cost the retry budget (refunded if it is not sent, or on success). */
@@ -47,35 +60,49 @@ export class RequestState {
   origin: string | undefined;
   /** The uploads of a request with a body factory (`resetGuard.body`). */
   upload: Upload | undefined;
-  /** An error thrown by a hook: it ends the request as it is. */
-  hookError: unknown;
-  /** `performance.nodeTiming.idleTime` when the current attempt started (to tell CPU time from network time). */
-  idleAtStart: number | undefined;
   /** The guard's deadline timer ended an attempt: no time is left, whatever the clock reads. */
   deadlineReached = false;
-  /** The current HTTP/2 attempt's watch over its stream (Node 22 and later). */
-  h2: H2Watch | undefined;
+  /** On the monotonic clock (`clock.ts`): when the logical request started. */
+  readonly firstStartedAt = monotonicNow();
+  /** `Date.now()` when the logical request started: shown, never subtracted. */
+  readonly firstStartedAtWall = Date.now();
 
   #requestId: string | undefined;
 
   constructor(
     /** The instance's options with the request's own merged over them. */
     readonly options: ResolvedOptions,
-    /** `Date.now()` when the logical request started. */
-    readonly firstStartedAt: number,
+    /** The guard the request goes through: its counters, origins and detach state. */
+    readonly guard: GuardContext,
+    /** The user's config: every attempt is sent on it, with that attempt's headers and time bound. */
+    readonly config: InternalAxiosRequestConfig,
+    /** The adapter the user's config chose, which every attempt goes to. */
+    readonly adapter: AxiosRequestConfig['adapter'],
   ) {}
+
+  /** The origin label of the request's target (`https://host:443`), computed once. */
+  originOf(): string {
+    // Scheme, host and port only: no userinfo reaches the label, so nothing to redact first.
+    return (this.origin ??= originOfUrl(fullPath(this.config)) ?? 'unknown');
+  }
 
   /** Stable across the attempts: a UUID, made when first read (most requests never need one). */
   get requestId(): string {
     return (this.#requestId ??= randomUUID());
   }
 
-  /** Time left before the deadline at `now`; `undefined` when the request has none. */
-  remainingMs(now: number = Date.now()): number | undefined {
+  /** The number of the latest attempt, 1-based (0 before the first starts). */
+  get attempt(): number {
+    return this.last?.number ?? 0;
+  }
+
+  /** Time left before the deadline at `now` (monotonic); `undefined` when the request has none. */
+  remainingMs(now: number = monotonicNow()): number | undefined {
     const { deadlineMs } = this.options;
     if (deadlineMs <= 0) return undefined;
-    const left = this.firstStartedAt + deadlineMs - now;
-    // A timer may fire a little early by Date.now(): once it cut an attempt, none is left.
+    // Whole milliseconds, as axios's `timeout` and its messages have them.
+    const left = Math.floor(this.firstStartedAt + deadlineMs - now);
+    // A timer may fire a little early by the clock: once it cut an attempt, none is left.
     return this.deadlineReached ? Math.min(0, left) : left;
   }
 
@@ -89,14 +116,14 @@ export class RequestState {
     return this.snapshot();
   }
 
-  /** Frozen metadata of the current attempt. */
+  /** Frozen metadata of the latest attempt. */
   snapshot(): AttemptInfo {
     return Object.freeze({
       requestId: this.requestId,
       attempt: this.attempt,
       maxAttempts: this.maxAttempts,
-      firstStartedAt: this.firstStartedAt,
-      startedAt: this.startedAt,
+      firstStartedAt: this.firstStartedAtWall,
+      startedAt: this.last?.startedAtWall ?? 0,
       history: Object.freeze([...this.history]),
     });
   }

@@ -22,13 +22,11 @@
  */
 import { finished, type Readable } from 'node:stream';
 import { AxiosError, type AxiosAdapter, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import type { Attempt } from './attempt';
 import { discardBody } from './body';
-import { originOf } from './decide';
-import { H2Watch, isHttp2, watchHttp2Streams } from './h2';
-import type { GuardContext } from './context';
-import { sendWatched } from './no-answer';
+import { H2Watch, isHttp2, openingStreams, watchHttp2Streams } from './h2';
+import { sendingAs } from './sending';
 import { MAX_TIMER_MS } from './sleep';
-import type { RequestState } from './state';
 
 type Listener = (reason?: unknown) => void;
 
@@ -114,17 +112,13 @@ const isWebStream = (data: unknown): boolean =>
  * an HTTP/1.1 attempt goes to the adapter as it is, and nothing is allocated. The
  * caller's `config.cancelToken` is back on the config by the time the attempt settles.
  */
-export function sendBounded(
-  adapter: AxiosAdapter,
-  config: InternalAxiosRequestConfig,
-  state: RequestState,
-  ctx: GuardContext,
-): Promise<AxiosResponse> {
+export function sendBounded(adapter: AxiosAdapter, attempt: Attempt): Promise<AxiosResponse> {
+  const { request: state, config } = attempt;
   const { attemptTimeoutMs } = state.options;
   const remaining = state.remainingMs();
   const h2 = isHttp2(config);
   const bounded = attemptTimeoutMs > 0 || remaining !== undefined;
-  if (!bounded && !h2) return sendWatched(adapter, config, state, ctx);
+  if (!bounded && !h2) return sendingAs(attempt, adapter);
   // The deadline cuts this attempt when it leaves less than attemptTimeoutMs.
   const left = remaining === undefined ? Infinity : Math.max(1, remaining);
   const byDeadline = attemptTimeoutMs <= 0 || left <= attemptTimeoutMs;
@@ -142,7 +136,8 @@ export function sendBounded(
   let ending: AxiosError | undefined;
   let timer: NodeJS.Timeout | undefined;
   let fallback: NodeJS.Immediate | undefined;
-  const origin = h2 ? originOf(config, state) : '';
+  // The HTTP/2 attempt's watch over its stream (Node 22 and later).
+  let watch: H2Watch | undefined;
   // The caller's token is followed as long as the adapter may act on it: for a streamed
   // response, until the stream is done (the caller may still cancel it), else until now.
   const release = (): void => {
@@ -166,9 +161,7 @@ export function sendBounded(
         if (callerToken === undefined) delete config.cancelToken;
         else config.cancelToken = callerToken as InternalAxiosRequestConfig['cancelToken'];
       }
-      const watch = state.h2;
       if (watch !== undefined) {
-        state.h2 = undefined;
         const cut = watch.settle(response, error);
         if (cut !== undefined) {
           response = undefined;
@@ -215,9 +208,9 @@ export function sendBounded(
     if (h2) {
       watchHttp2Streams();
       const signal = config.signal as { aborted?: unknown } | undefined;
-      state.h2 = new H2Watch(
-        origin,
-        ctx.http2,
+      watch = new H2Watch(
+        state.originOf(),
+        state.guard.http2,
         end,
         config,
         () => token?.reason !== undefined || signal?.aborted === true,
@@ -230,7 +223,11 @@ export function sendBounded(
     }
     let pending: Promise<AxiosResponse>;
     try {
-      pending = sendWatched(adapter, config, state, ctx);
+      const h2Watch = watch;
+      pending =
+        h2Watch === undefined
+          ? sendingAs(attempt, adapter)
+          : openingStreams(h2Watch, () => sendingAs(attempt, adapter));
     } catch (error) {
       settle(undefined, error);
       return;

@@ -7,7 +7,7 @@
 import type { InternalAxiosRequestConfig } from 'axios';
 import { discardBody } from './body';
 import { ResetGuardOptionError } from './errors';
-import type { RequestState } from './state';
+import type { BodyFactory } from './options';
 
 /** What the guard keeps of one request's uploads. */
 export interface Upload {
@@ -29,8 +29,8 @@ function sendable(body: unknown): boolean {
   );
 }
 
-function make(config: InternalAxiosRequestConfig, state: RequestState): unknown {
-  const body = (state.options.body as NonNullable<RequestState['options']['body']>)(config);
+function make(config: InternalAxiosRequestConfig, factory: BodyFactory): unknown {
+  const body = factory(config);
   if (!sendable(body)) {
     throw new ResetGuardOptionError(
       'resetGuard.body',
@@ -45,32 +45,25 @@ function make(config: InternalAxiosRequestConfig, state: RequestState): unknown 
  * Before the first attempt of a request with a body factory: notes the caller's
  * Content-Length, and makes the first body when `data` is unset.
  */
-export function firstBody(config: InternalAxiosRequestConfig, state: RequestState): void {
-  state.upload = { declaredLength: config.headers.get('content-length') ?? undefined, made: undefined };
-  if (config.data !== undefined) return;
-  config.data = state.upload.made = make(config, state);
+export function firstBody(config: InternalAxiosRequestConfig, factory: BodyFactory): Upload {
+  const upload: Upload = { declaredLength: config.headers.get('content-length') ?? undefined, made: undefined };
+  if (config.data === undefined) config.data = upload.made = make(config, factory);
+  return upload;
 }
 
 /**
  * Gives a retry a new body: the spent one (a file left half read by a reset) is closed,
  * the headers lose the first body's length unless the caller declared one. A factory that
- * throws ends the request with its own error, and the retry it would have fed costs nothing.
+ * throws ends the request with its own error.
  */
-export function freshBody(config: InternalAxiosRequestConfig, state: RequestState): void {
+export function freshBody(config: InternalAxiosRequestConfig, upload: Upload, factory: BodyFactory): void {
   discardBody(config.data);
-  const upload = state.upload as Upload;
   if (upload.declaredLength === undefined) config.headers.delete('content-length');
   else config.headers.set('content-length', upload.declaredLength as string);
-  try {
-    config.data = upload.made = make(config, state);
-  } catch (error) {
-    state.budget?.deposit(state.lastCost);
-    state.hookError = error;
-    throw error;
-  }
+  config.data = upload.made = make(config, factory);
 }
 
 /** After a failed request: the last body the guard made goes (its file closes). */
-export function dropUpload(state: RequestState): void {
-  if (state.upload !== undefined) discardBody(state.upload.made);
+export function dropUpload(upload: Upload | undefined): void {
+  if (upload !== undefined) discardBody(upload.made);
 }

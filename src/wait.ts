@@ -3,44 +3,40 @@
  * `onRetry` hook and channel message, the abortable wait, and the re-checks that the
  * deadline still allows the retry and the guard is still attached. A streamed body of the
  * failed attempt is dropped, unless the request ends with that attempt's own error.
+ * A wait of 0 arms no timer: with fake timers, a stale-socket resend needs no tick.
  */
-import {
-  CanceledError,
-  isCancel,
-  type AxiosError,
-  type AxiosRequestConfig,
-  type InternalAxiosRequestConfig,
-} from 'axios';
+import { CanceledError, type AxiosError, type AxiosRequestConfig, type InternalAxiosRequestConfig } from 'axios';
 import { discardBody } from './body';
-import type { GuardContext } from './context';
 import { onBudgetRecovery } from './decide';
 import { publishRetry } from './events';
 import { deadlineRefusal, refusal, type RetryDecision } from './policy';
 import { payload, requestLabel } from './redact';
-import { stateOf, type RequestState } from './state';
-import type { RetryInfo } from './types';
+import type { Attempt } from './attempt';
+import type { RequestState } from './state';
+import type { Classification, RetryInfo } from './types';
 
 /**
- * Runs before every retry (called directly before the first, as axios-retry's `onRetry`
- * before the others). Throws, ending the request,
- * when the hook throws, the request is canceled, or the deadline or a detach intervenes.
+ * Runs between a failed attempt and the retry its decision granted: resolves when the
+ * retry may go, or with the refusal that ends the request after all (the deadline or a
+ * detach overtook the hook or the wait). Rejects with the hook's or the sleep's own error,
+ * or with axios's CanceledError when the caller canceled during the wait.
  */
-export async function beforeRetry(error: AxiosError, config: AxiosRequestConfig, ctx: GuardContext): Promise<void> {
-  const state = stateOf(config) as RequestState;
-  const classification = state.classification;
-  const decision = state.decision;
-  if (classification === undefined || decision === undefined) return;
+export async function beforeRetry(error: AxiosError, attempt: Attempt): Promise<RetryDecision | undefined> {
+  const { request: state, config } = attempt;
+  const ctx = state.guard;
+  const classification = attempt.classification as Classification;
+  const decision = attempt.decision as RetryDecision;
   const { options } = state;
   const { delayMs } = decision;
   if (decision.staleReplay) state.staleReplays += 1;
   state.history.push(
     Object.freeze({
-      attempt: state.attempt,
+      attempt: attempt.number,
       code: classification.code,
       kind: classification.kind,
       reusedSocket: classification.reusedSocket,
       idleMs: classification.idleMs,
-      durationMs: Math.max(0, state.failedAt - state.startedAt),
+      durationMs: Math.max(0, Math.round(attempt.failedAt - attempt.startedAt)),
       delayMs,
     }),
   );
@@ -48,8 +44,8 @@ export async function beforeRetry(error: AxiosError, config: AxiosRequestConfig,
     {
       requestId: state.requestId,
       ...requestLabel(config),
-      attempt: state.attempt,
-      nextAttempt: state.attempt + 1,
+      attempt: attempt.number,
+      nextAttempt: attempt.number + 1,
       maxAttempts: state.maxAttempts,
       delayMs,
       classification,
@@ -58,49 +54,42 @@ export async function beforeRetry(error: AxiosError, config: AxiosRequestConfig,
     { error, config },
   );
   publishRetry(info);
-  const giveBack = (): void => {
-    if (state.budget !== undefined) onBudgetRecovery(config, state, state.budget, state.budget.deposit(state.lastCost));
-  };
   // The hook and the wait take time: the retry must still fit the deadline, and the guard be attached.
   const lateness = (waitMs: number): RetryDecision | undefined =>
     ctx.detached
       ? refusal('the guard was detached while the request was waiting to retry')
-      : deadlineRefusal(options.deadlineMs, state.attempt, state.remainingMs(), waitMs);
-  let yours = false;
-  const refuse = (late: RetryDecision): never => {
-    giveBack();
-    state.decision = late;
-    yours = true;
-    throw error;
-  };
+      : deadlineRefusal(options.deadlineMs, attempt.number, state.remainingMs(), waitMs);
+  let late: RetryDecision | undefined;
   try {
-    try {
-      await options.onRetry?.(info);
-    } catch (reason) {
-      // No retry will be sent: its tokens go back, and a hook's error ends the request as it is.
-      giveBack();
-      state.hookError = reason;
-      throw reason;
-    }
-    const beforeWait = lateness(delayMs);
-    if (beforeWait !== undefined) refuse(beforeWait);
-    try {
+    await options.onRetry?.(info);
+    late = lateness(delayMs);
+    if (late === undefined) {
       await waitBeforeRetry(delayMs, config, options.sleep, ctx.stop.signal);
-    } catch (reason) {
-      giveBack();
-      if (!isCancel(reason)) state.hookError = reason;
-      throw reason;
+      late = lateness(0);
     }
-    const afterWait = lateness(0);
-    if (afterWait !== undefined) refuse(afterWait);
-    ctx.counters.retries += 1;
-  } finally {
-    // A streamed body of the failed attempt is dropped unless the request ends with that
-    // attempt's error (a late refusal: then it is the caller's, as in plain axios). Anyone
-    // else's would keep its socket out of the pool for good (with maxSockets, starving the
-    // next request): the retry's, or a hook's error or a cancel that replaces it.
-    if (!yours) discardBody(error.response?.data);
+  } catch (reason) {
+    // No retry will be sent: its tokens go back.
+    giveBack(state);
+    // The hook's error or a cancel replaces the attempt's: nobody can read its streamed body.
+    discardBody(error.response?.data);
+    throw reason;
   }
+  if (late !== undefined) {
+    // The request ends with this attempt's own error: its streamed body is the caller's.
+    giveBack(state);
+    attempt.decision = late;
+    return late;
+  }
+  // The retry's: this one's streamed body would keep its socket out of the pool for good.
+  discardBody(error.response?.data);
+  ctx.counters.retries += 1;
+  return undefined;
+}
+
+/** Returns what the retry cost the retry budget: it will not be sent. */
+export function giveBack(state: RequestState): void {
+  const { budget } = state;
+  if (budget !== undefined) onBudgetRecovery(state.originOf(), budget, budget.deposit(state.lastCost));
 }
 
 interface Subscribable {
