@@ -9,13 +9,13 @@ import { attach, attemptOf, type Guard } from '../src';
 
 /** An adapter that fails with a reset `failures` times, then answers 200; counts its calls. */
 function flaky(failures: number): AxiosAdapter & { calls: number } {
-  const adapter = (async (config: InternalAxiosRequestConfig): Promise<AxiosResponse> => {
+  const adapter = ((config: InternalAxiosRequestConfig): Promise<AxiosResponse> => {
     adapter.calls += 1;
     if (adapter.calls <= failures) {
       const cause = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read' });
-      throw AxiosError.from(cause, 'ECONNRESET', config, {});
+      return Promise.reject(AxiosError.from(cause, 'ECONNRESET', config, {}));
     }
-    return { data: 'ok', status: 200, statusText: 'OK', headers: {}, config, request: {} };
+    return Promise.resolve({ data: 'ok', status: 200, statusText: 'OK', headers: {}, config, request: {} });
   }) as AxiosAdapter & { calls: number };
   adapter.calls = 0;
   return adapter;
