@@ -1,3 +1,4 @@
+import { monotonicNow } from './clock';
 import { aboveGoaway, H2_REFUSED_STREAM, h2Answered, h2StreamOf, type H2StreamLike } from './h2-facts';
 import { NO_ANSWER_CODE, STREAM_CLOSED_CODE, type FailureKind } from './kinds';
 import type { Classification } from './types';
@@ -106,14 +107,28 @@ function isAxiosTimeout(e: ErrorLike, code: string | undefined): boolean {
 
 /** When the failed attempt ran, for {@link classifyError}. */
 export interface AttemptTiming {
-  /** When the attempt started (`Date.now()`): makes `idleMs` exact. */
+  /**
+   * When the attempt started, on the monotonic clock ({@link monotonicNow}) the pool stamps
+   * read, never `Date.now()`: makes `idleMs` exact, whatever steps the wall clock takes.
+   */
   readonly startedAt?: number | undefined;
-  /** When it failed; defaults to now. */
+  /** When it failed, on the same clock; defaults to now. */
   readonly failedAt?: number | undefined;
   /** Of that time, how long this process was busy computing rather than waiting (see {@link classifyError}). */
   readonly busyMs?: number | undefined;
   /** Longest time from start to failure that still counts as a stale socket. */
   readonly staleWindowMs?: number | undefined;
+}
+
+/**
+ * `reading` on the monotonic clock. Until the attempt loop reads monotonicNow() (attempt.ts,
+ * decide.ts and settle.ts are being rewritten to), its readings are `Date.now()` ones: a
+ * reading nearer to the wall clock than to the monotonic one is moved by its age on the wall
+ * clock (right unless the wall clock stepped during the attempt itself). A monotonic reading,
+ * or a test's own clock, passes unchanged. Delete once no caller passes `Date.now()`.
+ */
+function monotonicOf(reading: number, wallNow: number, monoNow: number): number {
+  return Math.abs(wallNow - reading) < Math.abs(monoNow - reading) ? monoNow - (wallNow - reading) : reading;
 }
 
 /** undici's message when a fetch response body is cut off. */
@@ -131,15 +146,20 @@ export function classifyError(error: unknown, timing: AttemptTiming = {}): Class
   const native = nativeRequestOf(e.request);
   const reusedSocket = native?.reusedSocket === true;
   const stamp = reusedSocket ? stampOf(native?.socket) : undefined;
-  const startedAt = timing.startedAt;
-  const idleMs = stamp === undefined ? undefined : Math.max(0, (startedAt ?? Date.now()) - stamp.since);
+  const wallNow = Date.now();
+  const monoNow = monotonicNow();
+  const startedAt = timing.startedAt === undefined ? undefined : monotonicOf(timing.startedAt, wallNow, monoNow);
+  const failedAt = timing.failedAt === undefined ? monoNow : monotonicOf(timing.failedAt, wallNow, monoNow);
+  // Whole ms, as events and reasons show them (the monotonic clock reads fractions); rounded
+  // down, so a fraction never lifts an idle time to staleIdleMs.
+  const idleMs = stamp === undefined ? undefined : Math.floor(Math.max(0, (startedAt ?? monoNow) - stamp.since));
   const window = timing.staleWindowMs ?? DEFAULTS.staleWindowMs;
   // Later than the window, busy time excuses the lateness only when the loop had no chance
   // to notice sooner: a forgotten connection answers within a round trip, so all the idle
   // time must come before that answer (at most a quarter of the window), and never past
   // twice the window. A loop that was idle while a server worked on a POST and then died
   // does not make the failure look early.
-  const elapsed = (timing.failedAt ?? Date.now()) - (startedAt ?? 0);
+  const elapsed = failedAt - (startedAt ?? 0);
   const idle = elapsed - Math.min(timing.busyMs ?? 0, elapsed);
   const failedFast = startedAt === undefined || elapsed <= window || (elapsed <= 2 * window && idle <= window / 4);
   // A reused socket that read bytes since it left the pool had begun to receive an answer,

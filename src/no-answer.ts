@@ -11,6 +11,7 @@
 import type { ClientRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import type { AxiosAdapter, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
+import { monotonicNow } from './clock';
 import type { GuardContext } from './context';
 import { wouldResendSilence } from './decide';
 import { NO_ANSWER_CODE } from './kinds';
@@ -59,7 +60,7 @@ export function currentState(): RequestState | undefined {
 /** The agent's reuse hook: starts the watch on a request that got a long-idle pooled socket. */
 export function watchForAnswer(
   noAnswerMs: number,
-  now: () => number = Date.now,
+  now: () => number = monotonicNow, // the pool stamps' clock
 ): (socket: Socket, request: ClientRequest) => void {
   const waitMs = Math.min(noAnswerMs, MAX_TIMER_MS);
   return (socket, request) => {
