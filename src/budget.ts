@@ -1,3 +1,4 @@
+import { monotonicNow, type Clock } from './clock';
 import type { FailureKind } from './types';
 
 /** Sizes of the retry budget (a token bucket per guard): see {@link GuardOptions.retryBudget}. */
@@ -72,15 +73,16 @@ export class RetryBudget {
   private tokens: number;
   /** Retries the bucket could not pay for. */
   refused = 0;
-  // Since when it has been refusing (`undefined` while it pays), and its refusals before that.
+  // Since when it has been refusing (`undefined` while it pays), on the monotonic clock (a
+  // wall-clock step must not make a spell negative or hours long), and its refusals before that.
   private exhaustedAt: number | undefined;
   private refusedBefore = 0;
 
   constructor(
     /** The bucket's sizes, resolved. */
     readonly sizes: ResolvedRetryBudget,
-    /** The clock (tests inject one). */
-    private readonly now: () => number = Date.now,
+    /** The clock of `exhaustedMs`: monotonic; tests inject one. */
+    private readonly now: Clock = monotonicNow,
   ) {
     this.tokens = sizes.capacity;
   }
@@ -120,7 +122,9 @@ export class RetryBudget {
     if (this.exhaustedAt === undefined) return undefined;
     const { capacity, retryCost } = this.sizes;
     if (this.tokens < Math.min(capacity, Math.max(retryCost, capacity / 2))) return undefined;
-    const recovery = { refused: this.refused - this.refusedBefore, exhaustedMs: this.now() - this.exhaustedAt };
+    // Whole ms, as events show them (the monotonic clock reads fractions).
+    const exhaustedMs = Math.round(this.now() - this.exhaustedAt);
+    const recovery = { refused: this.refused - this.refusedBefore, exhaustedMs };
     this.exhaustedAt = undefined;
     return recovery;
   }

@@ -1,3 +1,4 @@
+import { monotonicNow } from './clock';
 import { aboveGoaway, H2_REFUSED_STREAM, h2Answered, h2StreamOf, type H2StreamLike } from './h2-facts';
 import { NO_ANSWER_CODE, STREAM_CLOSED_CODE, type FailureKind } from './kinds';
 import type { Classification } from './types';
@@ -5,7 +6,6 @@ import { nativeRequestOf, tlsHandshakeIncomplete } from './native';
 import { stampOf } from './stamps';
 import { DEFAULTS } from './normalize';
 import { stateOf } from './state';
-import { monotonicNow } from './clock';
 
 // Allowlists: a code not named here is not retryable (unknown failures are not replayed).
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
@@ -107,9 +107,12 @@ function isAxiosTimeout(e: ErrorLike, code: string | undefined): boolean {
 
 /** When the failed attempt ran, for {@link classifyError}. */
 export interface AttemptTiming {
-  /** When the attempt started (`Date.now()`): makes `idleMs` exact. */
+  /**
+   * When the attempt started, on the monotonic clock ({@link monotonicNow}) the pool stamps
+   * read, never `Date.now()`: makes `idleMs` exact, whatever steps the wall clock takes.
+   */
   readonly startedAt?: number | undefined;
-  /** When it failed; defaults to now. */
+  /** When it failed, on the same clock; defaults to now. */
   readonly failedAt?: number | undefined;
   /** Of that time, how long this process was busy computing rather than waiting (see {@link classifyError}). */
   readonly busyMs?: number | undefined;
@@ -133,8 +136,9 @@ export function classifyError(error: unknown, timing: AttemptTiming = {}): Class
   const reusedSocket = native?.reusedSocket === true;
   const stamp = reusedSocket ? stampOf(native?.socket) : undefined;
   const startedAt = timing.startedAt;
-  // whole milliseconds, as people read them
-  const idleMs = stamp === undefined ? undefined : Math.max(0, Math.round((startedAt ?? monotonicNow()) - stamp.since));
+  // Whole ms, as events and reasons show them (the monotonic clock reads fractions); rounded
+  // down, so a fraction never lifts an idle time to staleIdleMs.
+  const idleMs = stamp === undefined ? undefined : Math.floor(Math.max(0, (startedAt ?? monotonicNow()) - stamp.since));
   const window = timing.staleWindowMs ?? DEFAULTS.staleWindowMs;
   // Later than the window, busy time excuses the lateness only when the loop had no chance
   // to notice sooner: a forgotten connection answers within a round trip, so all the idle

@@ -20,14 +20,14 @@ import { stampOf } from './stamps';
 /** The agent's reuse hook: starts the watch on a request that got a long-idle pooled socket. */
 export function watchForAnswer(
   noAnswerMs: number,
-  now: () => number = monotonicNow,
+  now: () => number = monotonicNow, // the pool stamps' clock
 ): (socket: Socket, request: ClientRequest) => void {
   const waitMs = Math.min(noAnswerMs, MAX_TIMER_MS);
   return (socket, request) => {
     const attempt = attemptBeingSent();
     const stamp = stampOf(socket);
     if (attempt === undefined || waitMs <= 0 || stamp === undefined) return;
-    const idleMs = Math.round(now() - stamp.since);
+    const idleMs = Math.floor(now() - stamp.since);
     // A request that may not be resent keeps waiting: giving it up would only fail it sooner.
     if (idleMs < attempt.request.options.staleIdleMs || !wouldResendSilence(attempt)) return;
     let timer: NodeJS.Timeout | undefined;

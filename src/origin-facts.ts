@@ -21,9 +21,12 @@ export interface OriginFacts {
   readonly timeout: OriginTimeout;
   /** Attempts that failed on a stale pooled socket. */
   readonly staleResets: number;
-  /** `Date.now()` of the last stale reset, if any. */
+  /** `Date.now()` of the last stale reset, if any: shown only, never used for arithmetic. */
   readonly lastResetAt: number | undefined;
-  /** `Date.now()` when the standing idle limit was learned, if one stands. */
+  /**
+   * `Date.now()` when the standing idle limit was learned, if one stands: shown only (its
+   * recovery counts on the monotonic clock, which a wall-clock step does not move).
+   */
   readonly lastLearnedAt: number | undefined;
   /** The origin's retry budget, once a failure has touched it. */
   readonly budget: BudgetStats | undefined;

@@ -6,10 +6,10 @@
  * `keep-alive.ts`: they go with the socket); per-origin facts in one {@link OriginMemory} per guard, bounded: an origin not heard of
  * for `FORGET_AFTER_MS` is forgotten, and at most `MAX_ORIGINS` are held (`keep-alive.ts`).
  */
-import { monotonicNow } from './clock';
 import type { Agent } from 'node:http';
 import type { Socket } from 'node:net';
 import { RetryBudget, type ResolvedRetryBudget } from './budget';
+import { monotonicNow, type Clock } from './clock';
 import { announceLearned, announcePurge } from './events';
 import { originLabel } from './native';
 import { purgeIdlePeers, stampOf, stampSockets, type PoolStamp } from './stamps';
@@ -25,10 +25,12 @@ import {
   RECOVER_AFTER_MS,
 } from './keep-alive';
 
+// `heardAt` and every `at` are readings of the memory's monotonic clock (ages, recovery,
+// corroboration); `atWall` and `lastResetAt` are wall-clock readings, only ever shown.
 interface Entry {
   heardAt: number;
   hint: number | undefined;
-  learned: { limit: number; at: number } | undefined;
+  learned: { limit: number; at: number; atWall: number } | undefined;
   shortReset: { idleMs: number; at: number } | undefined;
   staleResets: number;
   lastResetAt: number | undefined;
@@ -43,8 +45,16 @@ export interface OriginMemorySettings {
   readonly learn: boolean;
   /** Sizes of each origin's retry budget, or false for none. */
   readonly budget: ResolvedRetryBudget | false;
-  /** The clock (tests inject one). */
-  readonly now?: () => number;
+  /**
+   * The clock of every duration (idle times, recovery, forgetting, the budgets): monotonic
+   * by default, so a wall-clock step moves none of them. Tests inject one.
+   */
+  readonly now?: Clock;
+  /**
+   * The clock of the timestamps `stats()` shows (`lastResetAt`, `lastLearnedAt`): `Date.now`,
+   * or the injected `now` when only that is given (a test's one clock stands for both).
+   */
+  readonly wallNow?: Clock;
 }
 
 /** One guard's per-origin knowledge. */
@@ -52,7 +62,8 @@ export class OriginMemory {
   /** Stale free sockets destroyed because a peer in their pool was found dead. */
   purgedSockets = 0;
   private readonly entries = new Map<string, Entry>();
-  private readonly now: () => number;
+  private readonly now: Clock;
+  private readonly wallNow: Clock;
   private sweptAt: number;
   // Learned limits apply to the guard's own agents only; the others are only observed.
   private readonly owned = new WeakSet<Agent>();
@@ -61,6 +72,7 @@ export class OriginMemory {
 
   constructor(private readonly settings: OriginMemorySettings) {
     this.now = settings.now ?? monotonicNow;
+    this.wallNow = settings.wallNow ?? settings.now ?? Date.now;
     this.sweptAt = this.now();
   }
 
@@ -108,23 +120,25 @@ export class OriginMemory {
    */
   onStaleSocket(agent: Agent, dead: PoolStamp, idleMs: number | undefined, learn = true): void {
     const now = this.now();
+    // One wall reading for the event: its reset and what it taught show the same time.
+    const wall = this.wallNow();
     const entry = this.entry(dead.origin, now);
     this.heard(dead.origin, entry, now);
     entry.staleResets += 1;
-    entry.lastResetAt = now;
+    entry.lastResetAt = wall;
     const purged = purgeIdlePeers(agent, dead);
     if (purged > 0) {
       this.purgedSockets += purged;
       announcePurge(dead.origin, purged, idleMs);
     }
-    if (learn) this.learnFrom(agent, entry, dead, idleMs, now, 'stale-socket');
+    if (learn) this.learnFrom(agent, entry, dead, idleMs, now, wall, 'stale-socket');
   }
 
   /** A socket given up for no answer turned out dead (its resend answered in time): learn from it. */
   confirmBlackHole(agent: Agent, dead: PoolStamp, idleMs: number): void {
     const now = this.now();
     const entry = this.entry(dead.origin, now);
-    this.learnFrom(agent, entry, dead, idleMs, now, 'no-answer');
+    this.learnFrom(agent, entry, dead, idleMs, now, this.wallNow(), 'no-answer');
     // The resend's socket went free before the answer confirmed the black hole: it and
     // its free peers get the new limit now, not at their next release.
     const limit = this.learnedOf(entry, now);
@@ -140,6 +154,7 @@ export class OriginMemory {
     dead: PoolStamp,
     idleMs: number | undefined,
     now: number,
+    wall: number,
     how: 'stale-socket' | 'no-answer',
   ): void {
     if (idleMs === undefined || !this.settings.learn || !this.owned.has(agent)) return;
@@ -163,10 +178,10 @@ export class OriginMemory {
     const limit = learnedIdleLimit(evidence);
     const standing = this.learnedOf(entry, now);
     if (standing !== undefined && limit >= standing) {
-      entry.learned = { limit: standing, at: now }; // confirmed: its recovery starts over
+      entry.learned = { limit: standing, at: now, atWall: wall }; // confirmed: its recovery starts over
       return;
     }
-    entry.learned = { limit, at: now };
+    entry.learned = { limit, at: now, atWall: wall };
     announceLearned({ origin: dead.origin, limitMs: limit, previousMs: standing, idleMs: evidence, evidence: taught });
   }
 
@@ -227,7 +242,7 @@ export class OriginMemory {
       timeout: Object.freeze(timeout),
       staleResets: entry?.staleResets ?? 0,
       lastResetAt: entry?.lastResetAt,
-      lastLearnedAt: learned === undefined ? undefined : entry?.learned?.at,
+      lastLearnedAt: learned === undefined ? undefined : entry?.learned?.atWall,
       budget: entry?.budget?.stats(),
     });
   }

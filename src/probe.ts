@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
+import { monotonicNow } from './clock';
 import { hintedFreeSocketTimeout, learnedIdleLimit, parseKeepAlive, type KeepAliveHint } from './keep-alive';
 import { DEFAULTS } from './normalize';
 
@@ -101,9 +102,10 @@ async function idleOnce(url: URL, idleMs: number, insecure: boolean): Promise<Ou
       : new RawKeepAliveAgent({ keepAlive: true, maxSockets: 1 });
   try {
     const first = await get(url, agent);
-    const start = Date.now();
+    // Monotonic: a wall-clock step during the idle must not move the close time measured.
+    const start = monotonicNow();
     let closedAfterMs: number | undefined;
-    first.socket.once('close', () => (closedAfterMs = Date.now() - start));
+    first.socket.once('close', () => (closedAfterMs = Math.round(monotonicNow() - start)));
     await new Promise((r) => setTimeout(r, idleMs));
     if (closedAfterMs !== undefined) return { idleMs, closedAfterMs, reuseOk: undefined };
     try {
@@ -156,11 +158,11 @@ export async function probe(rawUrl: string, options: ProbeOptions, insecure = fa
     agent.destroy();
   }
 
-  const started = Date.now();
+  const started = monotonicNow();
   const firstIdles = ladder(0, options.maxMs, n);
   const total = options.maxMs + options.maxMs / n;
   const timer = options.onProgress
-    ? setInterval(() => options.onProgress?.(Date.now() - started, total), 200)
+    ? setInterval(() => options.onProgress?.(Math.round(monotonicNow() - started), total), 200)
     : undefined;
   try {
     const first = await pass(url, firstIdles, insecure);

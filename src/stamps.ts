@@ -3,14 +3,17 @@
  * had read by then: the facts the classifier, the black-hole watch and the purge read.
  * One listener per agent records them, shared by every guard that uses the agent.
  */
-import { monotonicNow } from './clock';
 import type { Agent } from 'node:http';
 import type { Socket } from 'node:net';
+import { monotonicNow, type Clock } from './clock';
 import { originLabel } from './native';
 
 /** When a socket last went back to its agent's pool, and under which pool and origin. */
 export interface PoolStamp {
-  /** `Date.now()` when it went free. */
+  /**
+   * When it went free, on the monotonic clock ({@link monotonicNow}, or the clock a test
+   * injects): compare it only with readings of the same clock, never with `Date.now()`.
+   */
   readonly since: number;
   /** The agent's pool name (`host:port:...`): it may hold TLS material, never shown. */
   readonly pool: string;
@@ -36,7 +39,7 @@ const tapped = new WeakSet<Agent>();
  * Stamps every socket `agent` puts back in its free pool, from now on (idempotent: the
  * first call installs the one listener, with its clock).
  */
-export function stampSockets(agent: Agent, now: () => number = monotonicNow): void {
+export function stampSockets(agent: Agent, now: Clock = monotonicNow): void {
   if (tapped.has(agent)) return;
   tapped.add(agent);
   const protocol = (agent as Agent & { protocol?: string }).protocol ?? 'http:';

@@ -77,9 +77,12 @@ export interface OriginStats {
    * tracks (the socket's origin known); `resets['stale-socket']` counts them for every origin.
    */
   readonly staleResets: number;
-  /** `Date.now()` of the last stale reset at this origin, if any. */
+  /** `Date.now()` of the last stale reset at this origin, if any (a timestamp to show; no duration reads it). */
   readonly lastResetAt: number | undefined;
-  /** `Date.now()` when the idle limit standing now was learned (or confirmed), if one stands. */
+  /**
+   * `Date.now()` when the idle limit standing now was learned (or confirmed), if one stands: a
+   * timestamp to show, while the limit's recovery is timed on the monotonic clock.
+   */
   readonly lastLearnedAt: number | undefined;
   /** This origin's retry budget, once a failed attempt has used it (until then it is full). */
   readonly budget: BudgetStats | undefined;
