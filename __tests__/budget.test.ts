@@ -49,7 +49,7 @@ describe('with nock', () => {
 
     it('gives the tokens back when a wait is aborted, and can be turned off', async () => {
       const controller = new AbortController();
-      setup({ retryBudget: { capacity: 5 }, onRetry: () => controller.abort() });
+      setup({ retryBudget: { capacity: 5 }, beforeRetry: () => controller.abort() });
       nock(ORIGIN).get('/a').replyWithError(reset());
       await failure(instance.get('/a', { signal: controller.signal }));
       expect(guard.stats().retries).toBe(0);

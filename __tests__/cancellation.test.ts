@@ -27,7 +27,7 @@ describe('with nock', () => {
         sleep: undefined,
         random: () => 1,
         baseDelayMs: 600_000,
-        onRetry: () => void setImmediate(() => controller.abort()),
+        beforeRetry: () => void setImmediate(() => controller.abort()),
       });
       const scope = nock(ORIGIN).get('/w').replyWithError(reset()).get('/w').reply(200);
       const error = await failure(instance.get('/w', { signal: controller.signal }));
@@ -42,7 +42,7 @@ describe('with nock', () => {
         sleep: undefined,
         random: () => 1,
         baseDelayMs: 600_000,
-        onRetry: () => void setImmediate(() => source.cancel('user left')),
+        beforeRetry: () => void setImmediate(() => source.cancel('user left')),
       });
       const scope = nock(ORIGIN).get('/w').replyWithError(reset()).get('/w').reply(200);
       const error = await failure(instance.get('/w', { cancelToken: source.token }));
@@ -53,7 +53,7 @@ describe('with nock', () => {
 
     it('a signal aborted before a stale (no-wait) retry also stops it', async () => {
       const controller = new AbortController();
-      setup({ onRetry: () => controller.abort() });
+      setup({ beforeRetry: () => controller.abort() });
       nock(ORIGIN).get('/w').replyWithError(reset()).get('/w').reply(200);
       const error = await failure(instance.get('/w', { signal: controller.signal }));
       expect(isCancel(error)).toBe(true);
@@ -71,7 +71,7 @@ describe('on real sockets', () => {
       sleep: undefined,
       random: () => 1,
       baseDelayMs: 600_000,
-      onRetry: () => void setImmediate(() => controller.abort()),
+      beforeRetry: () => void setImmediate(() => controller.abort()),
     });
     const error = await failure(api.get('/slow', { signal: controller.signal }));
     expect(isCancel(error)).toBe(true);

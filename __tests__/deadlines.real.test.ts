@@ -361,11 +361,11 @@ describe("the caller's AbortSignal and CancelToken still cancel", () => {
     };
     const bySignal = guarded(server.url, {
       ...options,
-      onRetry: () => void setImmediate(() => controller.abort()),
+      beforeRetry: () => void setImmediate(() => controller.abort()),
     }).api.get('/s', { signal: controller.signal });
     const byToken = guarded(server.url, {
       ...options,
-      onRetry: () => void setImmediate(() => source.cancel('user left')),
+      beforeRetry: () => void setImmediate(() => source.cancel('user left')),
     }).api.get('/t', { cancelToken: source.token });
     const [signalError, tokenError] = await Promise.all([
       failsWithin(bySignal, GRACE_MS),

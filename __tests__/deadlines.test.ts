@@ -43,7 +43,7 @@ describe('with nock', () => {
       });
       nock(ORIGIN).get('/t').replyWithError(reset()).get('/t').reply(200, 'ok');
       const seen: number[] = [];
-      await instance.get('/t', { resetGuard: { onRetry: (i) => void seen.push(i.config.timeout ?? -1) } });
+      await instance.get('/t', { resetGuard: { beforeRetry: (i) => void seen.push(i.config.timeout ?? -1) } });
       expect(seen[0]).toBe(20_000); // the first attempt ran with the per-attempt timeout
     });
   });
@@ -52,7 +52,7 @@ describe('with nock', () => {
     setup({ attemptTimeoutMs: 20_000 });
     nock(ORIGIN).get('/t').replyWithError(reset()).get('/t').reply(200);
     const seen: (number | undefined)[] = [];
-    await instance.get('/t', { timeout: 300, resetGuard: { onRetry: (i) => void seen.push(i.config.timeout) } });
+    await instance.get('/t', { timeout: 300, resetGuard: { beforeRetry: (i) => void seen.push(i.config.timeout) } });
     expect(seen).toEqual([300]);
   });
 });
@@ -74,22 +74,22 @@ describe('on real sockets', () => {
     });
   });
 
-  it('a slow onRetry cannot push an attempt past the deadline', async () => {
+  it('a slow beforeRetry cannot push an attempt past the deadline', async () => {
     const server = await serve(startHttpServer({ resetFirst: 1 }));
-    const { api } = guarded(server.url, { deadlineMs: 150, onRetry: () => pause(300) });
+    const { api } = guarded(server.url, { deadlineMs: 150, beforeRetry: () => pause(300) });
     const error = await failure(api.get('/'));
     expect(server.hits).toBe(1);
     expect(failureOf(error)!.reason).toBe('deadline of 150 ms reached after 1 attempt');
   });
 
-  it('after a slow onRetry, a wait that would now cross the deadline is not started', async () => {
+  it('after a slow beforeRetry, a wait that would now cross the deadline is not started', async () => {
     const server = await serve(startHttpServer({ resetFirst: 1 }));
     const waits: number[] = [];
     const { api } = guarded(server.url, {
       deadlineMs: 1000,
       baseDelayMs: 600,
       random: () => 1,
-      onRetry: () => pause(500),
+      beforeRetry: () => pause(500),
       sleep: (ms) => {
         waits.push(ms);
         return Promise.resolve();

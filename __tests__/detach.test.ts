@@ -84,7 +84,7 @@ describe('with nock', () => {
       // ends only when aborted: if detach() did not abort it, the test would hang
       sleep: (_ms, signal) =>
         new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(new Error('aborted')))),
-      onRetry: () => void setImmediate(() => guard.detach()),
+      beforeRetry: () => void setImmediate(() => guard.detach()),
     });
     const scope = nock(ORIGIN).get('/w').replyWithError(reset());
     const error = await failure(instance.get('/w'));
@@ -157,7 +157,7 @@ describe('on real sockets', () => {
     const { api, guard } = guarded(server.url, {
       sleep,
       random: () => 1, // a 200 ms backoff, so there is a wait to end
-      onRetry: () => void setImmediate(() => guard.detach()),
+      beforeRetry: () => void setImmediate(() => guard.detach()),
     });
     const error = await failure(api.get('/'));
     expect(failureOf(error)!.reason).toBe('the guard was detached while the request was waiting to retry');
@@ -169,7 +169,7 @@ describe('on real sockets', () => {
       startHttpServer({ handler: (_req, res) => res.writeHead(503, { 'retry-after': '0' }).end('busy-body') }),
     );
     const holder: { guard?: ReturnType<typeof guarded>['guard'] } = {};
-    const { api, guard } = guarded(server.url, { onRetry: () => holder.guard!.detach() });
+    const { api, guard } = guarded(server.url, { beforeRetry: () => holder.guard!.detach() });
     holder.guard = guard;
     const error = await failure(api.get('/', { responseType: 'stream' }));
     let body = '';

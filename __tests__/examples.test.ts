@@ -151,11 +151,11 @@ describe('per-request-override', () => {
       reason: 'retry limit reached after 1 attempt',
     });
     expect(upstream.hits).toBe(1);
-    expect(lines).toEqual([]); // no retry, no onRetry
+    expect(lines).toEqual([]); // no retry, no beforeRetry
     await expect(payments.isHealthy()).resolves.toEqual({ healthy: true });
   });
 
-  it('GET with the instance defaults: retried, onRetry logs once, attemptOf says 2', async () => {
+  it('GET with the instance defaults: retried, beforeRetry logs once, attemptOf says 2', async () => {
     const upstream = await paymentsServer();
     const lines: string[] = [];
     payments = new PaymentsClient(upstream.url, (line) => lines.push(line));
@@ -167,7 +167,7 @@ describe('per-request-override', () => {
     expect(lines[0]).toMatch(/^GET \/payments\/pay_7: attempt 1\/4 failed \(reset, ECONNRESET\), next in \d+ ms$/);
   });
 
-  it('POST with retryNonIdempotent: resent once with the same reference; the per-request onRetry replaces the instance one', async () => {
+  it('POST with retryNonIdempotent: resent once with the same reference; the per-request beforeRetry replaces the instance one', async () => {
     const upstream = await paymentsServer();
     const lines: string[] = [];
     payments = new PaymentsClient(upstream.url, (line) => lines.push(line));

@@ -37,7 +37,7 @@ describe('with jest modern fake timers', () => {
       retries: 3,
       sleep: () => Promise.resolve(),
       random: () => 0.5,
-      onRetry: (info) => void delays.push(info.delayMs),
+      beforeRetry: (info) => void delays.push(info.delayMs),
     });
     const res = await api.get('http://example.test/items');
     expect(res.data).toBe('ok');

@@ -1,5 +1,5 @@
 /**
- * The user's hooks (onRetry, onGiveUp: their payloads, and what happens when they throw),
+ * The user's hooks (beforeRetry, onGiveUp: their payloads, and what happens when they throw),
  * with nock; then the NODE_DEBUG=axios-reset-guard lines of a real run in a child process
  * (on-call.test.ts has the other lines and the verbose switch).
  */
@@ -23,9 +23,9 @@ describe('with nock', () => {
   useNock(() => guard);
 
   describe('hooks', () => {
-    it('onRetry runs before each wait with the planned delay', async () => {
+    it('beforeRetry runs before each wait with the planned delay', async () => {
       const calls: RetryInfo[] = [];
-      setup({ onRetry: (i) => void calls.push(i), baseDelayMs: 1000 });
+      setup({ beforeRetry: (i) => void calls.push(i), baseDelayMs: 1000 });
       nock(ORIGIN).get('/h').replyWithError(reset()).get('/h').reply(200, 'ok');
       await instance.get('/h');
       expect(calls).toHaveLength(1);
@@ -34,9 +34,9 @@ describe('with nock', () => {
       expect(axios.isAxiosError(calls[0]!.error)).toBe(true);
     });
 
-    it('an onRetry that throws stops the retries and its error propagates', async () => {
+    it('an beforeRetry that throws stops the retries and its error propagates', async () => {
       const boom = new Error('hook says stop');
-      setup({ onRetry: () => Promise.reject(boom) });
+      setup({ beforeRetry: () => Promise.reject(boom) });
       const scope = nock(ORIGIN).get('/h').replyWithError(reset()).get('/h').reply(200);
       await expect(instance.get('/h')).rejects.toBe(boom);
       expect(scope.pendingMocks()).toHaveLength(1);
@@ -54,10 +54,10 @@ describe('with nock', () => {
     });
   });
 
-  it('an AxiosError thrown by onRetry is passed on untouched', async () => {
+  it('an AxiosError thrown by beforeRetry is passed on untouched', async () => {
     const own = new AxiosError('stop here', 'ERR_HOOK');
     const onGiveUp = jest.fn();
-    setup({ onRetry: () => Promise.reject(own), onGiveUp });
+    setup({ beforeRetry: () => Promise.reject(own), onGiveUp });
     nock(ORIGIN).get('/h').replyWithError(reset());
     const error = await failure(instance.get('/h'));
     expect(error).toBe(own);

@@ -77,7 +77,7 @@ const body = async (nginx: string, progress: () => void): Promise<void> => {
     front.url,
     {
       deadlineMs: DEADLINE_MS,
-      onRetry: (info) => {
+      beforeRetry: (info) => {
         const label = `${info.classification.kind} (${describeError(info.error)})`;
         reasons[label] = (reasons[label] ?? 0) + 1;
       },

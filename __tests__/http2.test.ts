@@ -94,7 +94,7 @@ async function cell(transport: Transport, fault: H2Fault, options: GuardOptions 
   const retries: RetryInfo[] = [];
   const { api, guard } = guarded(
     server.url,
-    { deadlineMs: DEADLINE_MS, onRetry: (info) => void retries.push(info), ...options },
+    { deadlineMs: DEADLINE_MS, beforeRetry: (info) => void retries.push(info), ...options },
     { httpVersion: 2, http2Options: transport === 'tls' ? { ca: server.ca } : {} },
   );
   const send = (method: Method, path: string, ms = DEADLINE_MS + GRACE_MS): Promise<Outcome> => {

@@ -253,7 +253,7 @@ describe('on real sockets', () => {
     const { port } = probe;
     await probe.close(); // nothing listens there now
     const { api } = guarded(`http://127.0.0.1:${port}`, {
-      onRetry: async () => {
+      beforeRetry: async () => {
         await serve(startHttpServer({ port }));
       },
     });

@@ -43,7 +43,7 @@ describe('with nock', () => {
         setup(
           {
             redactHeaders: ['x-api-key'],
-            onRetry: (info) => void hooks.push(info),
+            beforeRetry: (info) => void hooks.push(info),
             onGiveUp: (info) => void hooks.push(info),
           },
           { headers: secretHeaders, auth: { username: 'me', password: 's3cr3t-basic' } },
@@ -74,8 +74,8 @@ describe('with nock', () => {
     });
   });
 
-  it('an attempt error rethrown by onRetry still gets the user config and a redacted toJSON', async () => {
-    setup({ onRetry: (info) => Promise.reject(info.error) }, { headers: { Authorization: 'Bearer s3cr3t' } });
+  it('an attempt error rethrown by beforeRetry still gets the user config and a redacted toJSON', async () => {
+    setup({ beforeRetry: (info) => Promise.reject(info.error) }, { headers: { Authorization: 'Bearer s3cr3t' } });
     nock(ORIGIN).get('/r').replyWithError(reset());
     const error = await failure(instance.get('/r', { headers: { 'x-mine': 'yes' } }));
     expect(error.config!.headers['x-mine']).toBe('yes');
@@ -117,7 +117,7 @@ describe('on real sockets', () => {
       const hooks: unknown[] = [];
       const { api } = guarded('', {
         retries: 1,
-        onRetry: (info) => void hooks.push(info),
+        beforeRetry: (info) => void hooks.push(info),
         onGiveUp: (info) => void hooks.push(info),
       });
       const url = ` ${server.url.replace('http://', 'http://svc:s3cr3t-ws@')}/ws`;

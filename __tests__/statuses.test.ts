@@ -30,7 +30,7 @@ describe('with nock', () => {
   describe('status retries and Retry-After', () => {
     it('retries a 503 with Retry-After in seconds, waiting what it asks, and says so', async () => {
       const seen: RetryInfo[] = [];
-      setup({ onRetry: (info) => void seen.push(info) });
+      setup({ beforeRetry: (info) => void seen.push(info) });
       nock(ORIGIN).get('/busy').reply(503, 'busy', { 'retry-after': '2' }).get('/busy').reply(200, 'ok');
       const res = await instance.get('/busy');
       expect(res.data).toBe('ok');
@@ -148,7 +148,7 @@ describe('on real sockets', () => {
         }),
       );
       const planned: RetryInfo[] = [];
-      const { api } = guarded(server.url, { onRetry: (i) => void planned.push(i) });
+      const { api } = guarded(server.url, { beforeRetry: (i) => void planned.push(i) });
       const res = await api.get<string>('/');
       expect(res.data).toBe('ready');
       expect(planned.map((i) => i.delayMs)).toEqual([0]);
@@ -212,7 +212,7 @@ describe('on real sockets', () => {
         // a wait that lasts until it is aborted
         sleep: (_ms, signal) =>
           new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(new Error('aborted')))),
-        onRetry: () => void setImmediate(() => controller.abort()),
+        beforeRetry: () => void setImmediate(() => controller.abort()),
       });
       const error = await failure(api.get('/busy', { responseType: 'stream', signal: controller.signal }));
       expect(error.code).toBe('ERR_CANCELED');
@@ -236,11 +236,11 @@ describe('on real sockets', () => {
       await nextStillServed(api, guard);
     });
 
-    it('the onRetry hook throws', async () => {
+    it('the beforeRetry hook throws', async () => {
       const server = await serve(big503());
       const { api, guard } = guarded(server.url, {
         maxSockets: 1,
-        onRetry: () => {
+        beforeRetry: () => {
           throw new Error('hook says no');
         },
       });
@@ -254,7 +254,7 @@ describe('on real sockets', () => {
         maxSockets: 1,
         random: () => 1,
         baseDelayMs: 10_000, // a 10 s backoff fits a 10.5 s deadline...
-        onRetry: () => pause(600), // ...until the hook has used 0.6 s of it (axios's timer is 10 s away)
+        beforeRetry: () => pause(600), // ...until the hook has used 0.6 s of it (axios's timer is 10 s away)
       });
       const error = await failure(api.get('/busy', { responseType: 'stream', resetGuard: { deadlineMs: 10_500 } }));
       expect(failureOf(error)!.reason).toMatch(

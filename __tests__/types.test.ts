@@ -6,12 +6,14 @@
  */
 import axios, {
   type AxiosAdapter,
+  type AxiosError,
   type AxiosInstance,
   type AxiosRequestConfig,
   type AxiosResponse,
   type CreateAxiosDefaults,
   type InternalAxiosRequestConfig,
 } from 'axios';
+import axiosRetry, { linearDelay, type IAxiosRetryConfig } from 'axios-retry';
 import { expectTypeOf } from 'expect-type';
 import type { Agent } from 'node:http';
 import {
@@ -71,8 +73,14 @@ const REQUEST_OPTION_NAMES = [
   'idempotencyKey',
   'attemptHeader',
   'requestIdHeader',
-  'onRetry',
+  'beforeRetry',
   'onGiveUp',
+  'retryDelay',
+  'retryCondition',
+  'shouldResetTimeout',
+  'onRetry',
+  'onMaxRetryTimesExceeded',
+  'validateResponse',
 ] as const;
 const INSTANCE_OPTION_NAMES = [
   'agents',
@@ -134,7 +142,7 @@ describe('config.resetGuard (the augmentation of axios)', () => {
 
   test('takes every per-request option on every method, and the guard applies it', async () => {
     const api = guarded({ retries: 3 });
-    const onRetry = (info: RetryInfo): void => {
+    const beforeRetry = (info: RetryInfo): void => {
       expectTypeOf(info.classification.kind).toEqualTypeOf<FailureKind>();
     };
     const responses: AxiosResponse<unknown>[] = [
@@ -146,7 +154,7 @@ describe('config.resetGuard (the augmentation of axios)', () => {
       await api.put('/a', 'text', { resetGuard: { retryTimeouts: true, retries: 4 } }),
       await api.patch('/a', {}, { resetGuard: { retryStaleNonIdempotent: false, staleIdleMs: 500 } }),
       await api.request({ url: '/a', resetGuard: { attemptHeader: true, requestIdHeader: 'x-trace-id' } }),
-      await api.get('/a', { resetGuard: { onRetry, onGiveUp: (info: GiveUpInfo) => void info.reason } }),
+      await api.get('/a', { resetGuard: { beforeRetry, onGiveUp: (info: GiveUpInfo) => void info.reason } }),
       // `undefined` means "not set here" (the options are written for exactOptionalPropertyTypes).
       await api.get('/a', { resetGuard: { retries: undefined } }),
     ];
@@ -177,8 +185,8 @@ describe('config.resetGuard (the augmentation of axios)', () => {
       api.get('/a', { resetGuard: { retry: 1 } }),
       // @ts-expect-error `attemptHeader` is a boolean or a header name
       api.get('/a', { resetGuard: { attemptHeader: 2 } }),
-      // @ts-expect-error `onRetry` is a function
-      api.get('/a', { resetGuard: { onRetry: 'log' } }),
+      // @ts-expect-error `beforeRetry` is a function
+      api.get('/a', { resetGuard: { beforeRetry: 'log' } }),
       // @ts-expect-error `resetGuard` is an object of options
       api.get('/a', { resetGuard: 3 }),
       // @ts-expect-error `null` is not "not set": only `undefined` is
@@ -188,12 +196,25 @@ describe('config.resetGuard (the augmentation of axios)', () => {
     expect(calls).toEqual([]);
   });
 
+  test("axios-retry's options are typed from axios-retry's own IAxiosRetryConfig", () => {
+    expectTypeOf<RequestOptions['retryDelay']>().toEqualTypeOf<IAxiosRetryConfig['retryDelay'] | undefined>();
+    expectTypeOf<RequestOptions['retryCondition']>().toEqualTypeOf<IAxiosRetryConfig['retryCondition'] | undefined>();
+    expectTypeOf<RequestOptions['onRetry']>().toEqualTypeOf<IAxiosRetryConfig['onRetry'] | undefined>();
+    // axios-retry's helpers fit as they are
+    const options: GuardOptions = {
+      retryDelay: axiosRetry.exponentialDelay,
+      retryCondition: axiosRetry.isNetworkOrIdempotentRequestError,
+    };
+    expect(() => normalizeOptions(options)).not.toThrow();
+    expect(() => normalizeOptions({ retryDelay: linearDelay(50) })).not.toThrow();
+  });
+
   test('hooks get typed arguments', () => {
-    // @ts-expect-error `onRetry` receives a RetryInfo, not a string
-    const wrongHook: RequestOptions = { onRetry: (info: string) => void info };
-    expectTypeOf<NonNullable<RequestOptions['onRetry']>>().parameters.toEqualTypeOf<[info: RetryInfo]>();
+    // @ts-expect-error `beforeRetry` receives a RetryInfo, not a string
+    const wrongHook: RequestOptions = { beforeRetry: (info: string) => void info };
+    expectTypeOf<NonNullable<RequestOptions['beforeRetry']>>().parameters.toEqualTypeOf<[info: RetryInfo]>();
     expectTypeOf<NonNullable<RequestOptions['onGiveUp']>>().parameters.toEqualTypeOf<[info: GiveUpInfo]>();
-    expectTypeOf<NonNullable<RequestOptions['onRetry']>>().returns.toEqualTypeOf<void | Promise<void>>();
+    expectTypeOf<NonNullable<RequestOptions['beforeRetry']>>().returns.toEqualTypeOf<void | Promise<void>>();
     expect(() => normalizeOptions(wrongHook)).not.toThrow(); // a function: the runtime cannot tell
   });
 });
@@ -230,8 +251,17 @@ describe('the option types match the README table and DEFAULTS', () => {
       idempotencyKey?: boolean | ((config: InternalAxiosRequestConfig) => string) | undefined;
       attemptHeader?: string | boolean | undefined;
       requestIdHeader?: string | boolean | undefined;
-      onRetry?: ((info: RetryInfo) => void | Promise<void>) | undefined;
+      beforeRetry?: ((info: RetryInfo) => void | Promise<void>) | undefined;
       onGiveUp?: ((info: GiveUpInfo) => void | Promise<void>) | undefined;
+      // axios-retry's own, typed from its IAxiosRetryConfig
+      retryDelay?: ((retryCount: number, error: AxiosError) => number) | undefined;
+      retryCondition?: ((error: AxiosError) => boolean | Promise<boolean>) | undefined;
+      shouldResetTimeout?: boolean | undefined;
+      onRetry?:
+        | ((retryCount: number, error: AxiosError, requestConfig: AxiosRequestConfig) => Promise<void> | void)
+        | undefined;
+      onMaxRetryTimesExceeded?: ((error: AxiosError, retryCount: number) => Promise<void> | void) | undefined;
+      validateResponse?: ((response: AxiosResponse) => boolean) | null | undefined;
     }>();
     expectTypeOf<ResolvedOptions['attemptHeader']>().toEqualTypeOf<string | false>();
     expectTypeOf<ResolvedOptions['retries']>().toEqualTypeOf<number>();

@@ -44,7 +44,7 @@ let upstream: FlakyUpstream | undefined;
 let api: AxiosInstance;
 let guard: Guard | undefined;
 let untrace: (() => void) | undefined;
-/** What the guard's onRetry hook saw: the waits the spans' events must report. */
+/** What the guard's beforeRetry hook saw: the waits the spans' events must report. */
 let retries: RetryInfo[];
 
 /** A guarded, traced instance against a local server that resets the requests `reset` picks. */
@@ -57,7 +57,7 @@ async function setUp(reset: (n: number) => boolean): Promise<string> {
   api = axios.create({ baseURL: upstream.url, timeout: 5_000 });
   retries = [];
   // random: a fixed jitter, so the first wait is half the 200 ms base delay
-  guard = attach(api, { random: () => 0.5, onRetry: (info) => void retries.push(info) });
+  guard = attach(api, { random: () => 0.5, beforeRetry: (info) => void retries.push(info) });
   untrace = traceAttempts(api, tracer);
   return upstream.url;
 }

@@ -8,7 +8,7 @@
  *   connection, but this server deduplicates on the client's `reference`, so the call
  *   opts in with `retryNonIdempotent: true` (sending an `Idempotency-Key` header does the same);
  * - a receipt POST keeps the default and is not resent;
- * - `onRetry` logs each retry; `attemptOf(res)` and `failureOf(err)` tell what happened.
+ * - `beforeRetry` logs each retry; `attemptOf(res)` and `failureOf(err)` tell what happened.
  *
  * Run it: npx ts-node --transpile-only examples/per-request-override.ts
  * (against a stand-in payments server that resets the first request to each path)
@@ -50,7 +50,7 @@ export class PaymentsClient {
     // Instance defaults: up to 3 retries for idempotent requests, and a log line per retry.
     this.guard = attach(this.api, {
       retries: 3,
-      onRetry: (info) => this.log(describeRetry(info)),
+      beforeRetry: (info) => this.log(describeRetry(info)),
     });
   }
 
@@ -73,7 +73,7 @@ export class PaymentsClient {
   /**
    * A POST the server deduplicates: it answers a repeated `reference` with the payment it
    * already created, so resending after a reset cannot charge twice. This call opts in to
-   * retries and logs them its own way (a per-request `onRetry` replaces the instance's).
+   * retries and logs them its own way (a per-request `beforeRetry` replaces the instance's).
    */
   async createPayment(amount: number, currency: string): Promise<Outcome<Payment>> {
     const reference = randomUUID(); // made once, sent identically on every attempt
@@ -83,7 +83,7 @@ export class PaymentsClient {
       {
         resetGuard: {
           retryNonIdempotent: true,
-          onRetry: (info) => this.log(`payment ${reference}: resending (safe, deduplicated); ${describeRetry(info)}`),
+          beforeRetry: (info) => this.log(`payment ${reference}: resending (safe, deduplicated); ${describeRetry(info)}`),
         },
       },
     );

@@ -9,6 +9,7 @@ import type { Attempt } from './attempt';
 import { isReplayableBody } from './body';
 import type { BudgetRecovery, RetryBudget } from './budget';
 import { classifyError } from './classify';
+import { ResetGuardOptionError } from './errors';
 import { monotonicNow } from './clock';
 import { announceBudgetExhausted, announceBudgetRestored, logDecision, publishReset } from './events';
 import { h2StreamOf, sessionGoingAway } from './h2-facts';
@@ -17,6 +18,7 @@ import { earlierAnswer, isPoolingAgent, nativeRequestOf } from './native';
 import { decideRetry, refusal, type RetryContext, type RetryDecision } from './policy';
 import { requestLabel } from './redact';
 import { parseRetryAfter } from './retry-after';
+import { MAX_TIMER_MS } from './sleep';
 import { stampOf } from './stamps';
 import { stateOf } from './state';
 import type { Classification } from './types';
@@ -26,7 +28,7 @@ import type { Classification } from './types';
  * out; both are recorded on the attempt. `undefined` for an error that is not this
  * request's own axios error (a custom adapter's plain Error, say): it is never retried.
  */
-export function judgeFailure(error: unknown, attempt: Attempt): RetryDecision | undefined {
+export async function judgeFailure(error: unknown, attempt: Attempt): Promise<RetryDecision | undefined> {
   const { request: state, config } = attempt;
   if (!isAxiosError(error) || stateOf(error.config) !== state) return undefined;
   const ctx = state.guard;
@@ -51,12 +53,15 @@ export function judgeFailure(error: unknown, attempt: Attempt): RetryDecision | 
   if (isResetKind(kind)) onReset(error, attempt, kind, classification);
   if (kind === 'refused-stream' || kind === 'session-lost') ctx.http2.noteFailure(state.originOf(), kind);
 
+  // The user's retryCondition is asked first (it may be async); the budget is read and
+  // withdrawn after it, in the same tick as the decision.
+  const asked = await askCondition(error, classification, attempt);
   const budget = (state.budget ??= ctx.origins.budgetOf(state.originOf()));
   const cost = budget?.costOf(classification.kind);
   const retryAfterMs = classification.kind === 'http-status' ? retryAfterOf(error.response) : undefined;
   const decision: RetryDecision = ctx.detached
     ? refusal('the guard was detached while the request was in flight')
-    : decideRetry(retryContext(attempt, classification, budget, retryAfterMs, error));
+    : decideRetry({ ...retryContext(attempt, classification, budget, retryAfterMs, error), ...asked });
   attempt.decision = decision;
   // Withdrawn in the same tick as the decision, so concurrent failures cannot overdraw.
   if (decision.retry && budget !== undefined && cost !== undefined) {
@@ -71,6 +76,41 @@ export function judgeFailure(error: unknown, attempt: Attempt): RetryDecision | 
   }
   logDecision(config, attempt.number, state.maxAttempts, classification, decision);
   return decision;
+}
+
+/**
+ * What the user's axios-retry options say about this failure, as the policy reads them:
+ * `retryCondition`'s answer (asked only while attempts remain, never for a cancel; as in
+ * axios-retry, a promise that rejects means no, one that resolves to anything but `false`
+ * yes, and a throw ends the request) and `retryDelay` bound to the failure.
+ */
+async function askCondition(
+  error: AxiosError,
+  classification: Classification,
+  attempt: Attempt,
+): Promise<Pick<RetryContext, 'retryCondition' | 'retryDelay'>> {
+  const { retryCondition, retryDelay, retry } = attempt.request.options;
+  const delay = retryDelay === undefined ? undefined : (): number => delayFrom(retryDelay(attempt.number, error));
+  if (retryCondition === undefined || !retry || classification.kind === 'canceled') return { retryDelay: delay };
+  if (attempt.number >= attempt.request.maxAttempts) return { retryDelay: delay };
+  const answer: unknown = retryCondition(error);
+  let verdict: boolean;
+  if (typeof answer === 'object' && answer !== null) {
+    try {
+      verdict = (await (answer as PromiseLike<unknown>)) !== false;
+    } catch {
+      verdict = false;
+    }
+  } else verdict = Boolean(answer);
+  return { retryCondition: verdict, retryDelay: delay };
+}
+
+/** A `retryDelay` result as a wait: whole ms, at most Node's longest timer. */
+function delayFrom(value: unknown): number {
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+    throw new ResetGuardOptionError('retryDelay', value, 'a function returning a number of ms >= 0');
+  }
+  return Math.min(Math.round(value), MAX_TIMER_MS);
 }
 
 /** What the policy reads about a failed attempt of this request. */

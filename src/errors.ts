@@ -43,14 +43,13 @@ export type RetryLibrary = 'axios-retry' | 'retry-axios';
 // How each library's options map onto the guard's, for the message (docs/on-call.md has the table).
 const MIGRATION: Readonly<Record<RetryLibrary, string>> = {
   'axios-retry':
-    'retries -> retries; retryDelay -> baseDelayMs and maxDelayMs (exponential, full jitter; Retry-After is ' +
-    'honoured by default); retryCondition -> retryStatuses, retryTimeouts, retryNonIdempotent or idempotencyKey ' +
-    '(network errors are classified for you, and POST is resent only when that is safe); shouldResetTimeout -> ' +
-    'attemptTimeoutMs and deadlineMs; onRetry -> onRetry; onMaxRetryTimesExceeded -> onGiveUp; per request: ' +
+    'pass the same options to attach() instead: retries, retryDelay, retryCondition, shouldResetTimeout, ' +
+    'onRetry, onMaxRetryTimesExceeded and validateResponse keep their meaning (network errors are classified ' +
+    'for you, and a request that may have been applied is never resent); per request: ' +
     "config['axios-retry'] -> config.resetGuard",
   'retry-axios':
     'retry -> retries; retryDelay and backoffType -> baseDelayMs and maxDelayMs; statusCodesToRetry -> ' +
-    'retryStatuses; httpMethodsToRetry -> retryNonIdempotent or idempotencyKey; onRetryAttempt -> onRetry; ' +
+    'retryStatuses; httpMethodsToRetry -> retryNonIdempotent or idempotencyKey; onRetryAttempt -> beforeRetry; ' +
     'per request: config.raxConfig -> config.resetGuard',
 };
 

@@ -3,6 +3,7 @@
  * normalize-and-validate step (options merged over the defaults, each value checked once,
  * a {@link ResetGuardOptionError} naming the option and the value).
  */
+import type { IAxiosRetryConfig } from 'axios-retry';
 import type { ResolvedRetryBudget } from './budget';
 import { ResetGuardOptionError } from './errors';
 import type { BodyFactory, GuardOptions, IdempotencyKeyFactory, PerRequestOptions, RequestOptions } from './options';
@@ -47,8 +48,20 @@ export interface ResolvedOptions {
   readonly attemptHeader: string | false;
   /** The header name in lower case (`true` resolved to `x-request-id`), or `false` for none. */
   readonly requestIdHeader: string | false;
+  /** {@inheritDoc RequestOptions.beforeRetry} */
+  readonly beforeRetry: ((info: RetryInfo) => void | Promise<void>) | undefined;
+  /** {@inheritDoc RequestOptions.retryDelay} */
+  readonly retryDelay: IAxiosRetryConfig['retryDelay'] | undefined;
+  /** {@inheritDoc RequestOptions.retryCondition} */
+  readonly retryCondition: IAxiosRetryConfig['retryCondition'] | undefined;
+  /** {@inheritDoc RequestOptions.shouldResetTimeout} */
+  readonly shouldResetTimeout: boolean;
   /** {@inheritDoc RequestOptions.onRetry} */
-  readonly onRetry: ((info: RetryInfo) => void | Promise<void>) | undefined;
+  readonly onRetry: IAxiosRetryConfig['onRetry'] | undefined;
+  /** {@inheritDoc RequestOptions.onMaxRetryTimesExceeded} */
+  readonly onMaxRetryTimesExceeded: IAxiosRetryConfig['onMaxRetryTimesExceeded'] | undefined;
+  /** {@inheritDoc RequestOptions.validateResponse} */
+  readonly validateResponse: IAxiosRetryConfig['validateResponse'] | undefined;
   /** {@inheritDoc RequestOptions.onGiveUp} */
   readonly onGiveUp: ((info: GiveUpInfo) => void | Promise<void>) | undefined;
   /** {@inheritDoc PerRequestOptions.body} */
@@ -97,7 +110,13 @@ export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze({
   idempotencyKey: false,
   attemptHeader: false,
   requestIdHeader: false,
+  beforeRetry: undefined,
+  retryDelay: undefined,
+  retryCondition: undefined,
+  shouldResetTimeout: true,
   onRetry: undefined,
+  onMaxRetryTimesExceeded: undefined,
+  validateResponse: undefined,
   onGiveUp: undefined,
   body: undefined,
   agents: true,
@@ -221,7 +240,14 @@ const REQUEST_CHECKS = {
   idempotencyKey,
   attemptHeader: header,
   requestIdHeader: header,
+  beforeRetry: fn,
+  retryDelay: fn,
+  retryCondition: fn,
+  shouldResetTimeout: bool,
   onRetry: fn,
+  onMaxRetryTimesExceeded: fn,
+  // axios-retry's default is null: the same as none
+  validateResponse: (name, value) => (value === null ? undefined : fn(name, value)),
   onGiveUp: fn,
 } satisfies Record<keyof RequestOptions, Check>;
 

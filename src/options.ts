@@ -3,6 +3,7 @@
  * values live in `DEFAULTS`, in `normalize.ts`, with the resolved shape and validation).
  */
 import type { InternalAxiosRequestConfig } from 'axios';
+import type { IAxiosRetryConfig } from 'axios-retry';
 import type { RetryBudgetOptions } from './budget';
 import type { GiveUpInfo, RetryInfo } from './types';
 
@@ -115,7 +116,7 @@ export interface RequestOptions {
    * across attempts and waits, with what {@link attemptTimeoutMs} covers in each attempt.
    * An attempt is cut by the guard's own timer when the time left runs out (the reason
    * says `deadline of N ms reached after K attempts`), and a wait that would cross the
-   * deadline is not started. Your own `onRetry`, `body` and `sleep` are not cut short:
+   * deadline is not started. Your own `beforeRetry`, `onRetry`, `body` and `sleep` are not cut short:
    * the deadline is checked again after them.
    * @default 0
    */
@@ -142,11 +143,58 @@ export interface RequestOptions {
    */
   requestIdHeader?: string | boolean | undefined;
   /**
-   * Called before each wait, with the planned delay. A hook that throws (or rejects)
-   * stops the retries and its error is what the request rejects with.
+   * Called before each wait, with the planned delay, the failure's classification and the
+   * reason (the guard's own hook; `onRetry` is axios-retry's). A hook that throws (or
+   * rejects) stops the retries and its error is what the request rejects with.
    * @default undefined
    */
-  onRetry?: ((info: RetryInfo) => void | Promise<void>) | undefined;
+  beforeRetry?: ((info: RetryInfo) => void | Promise<void>) | undefined;
+  /**
+   * axios-retry's `retryDelay(retryCount, error)`, with its meaning: the wait in ms before
+   * retry number `retryCount` (1 for the first). axios-retry's own `exponentialDelay` and
+   * `linearDelay()` work as they are. It replaces the guard's backoff; a stale socket is
+   * still resent at once, and a status's `Retry-After` still sets the least wait.
+   * @default undefined (the guard's backoff: `baseDelayMs`, `maxDelayMs`, full jitter)
+   */
+  retryDelay?: IAxiosRetryConfig['retryDelay'] | undefined;
+  /**
+   * axios-retry's `retryCondition(error)`, with its meaning where it is safe: `false` (or
+   * a promise of `false`, or one that rejects) stops a retry the guard would send, for any
+   * request; `true` asks for a retry the guard's rules would not send (a 500, a timeout,
+   * an unknown code), which is granted for idempotent methods, requests with an
+   * `Idempotency-Key` and under `retryNonIdempotent`, with a replayable body, within the
+   * limits. It never resends a request the guard judges possibly applied: the reason says so.
+   * Asked only while attempts remain.
+   * @default undefined (the guard's rules alone)
+   */
+  retryCondition?: IAxiosRetryConfig['retryCondition'] | undefined;
+  /**
+   * axios-retry's `shouldResetTimeout`: `true` gives each attempt the whole axios
+   * `timeout`; `false` makes `timeout` one budget for all attempts and waits together (a
+   * deadline of `timeout` ms, as `deadlineMs` would be).
+   * @default true
+   */
+  shouldResetTimeout?: boolean | undefined;
+  /**
+   * axios-retry's `onRetry(retryCount, error, requestConfig)`, called before each wait
+   * (after `beforeRetry`). A hook that throws (or rejects) ends the request with its error.
+   * @default undefined
+   */
+  onRetry?: IAxiosRetryConfig['onRetry'] | undefined;
+  /**
+   * axios-retry's `onMaxRetryTimesExceeded(error, retryCount)`: called when a request
+   * fails after all its retries were used (with `retries: 0`, on its first failure). A
+   * hook that throws replaces the request's error with its own.
+   * @default undefined
+   */
+  onMaxRetryTimesExceeded?: IAxiosRetryConfig['onMaxRetryTimesExceeded'] | undefined;
+  /**
+   * axios-retry's `validateResponse(response)`: it decides, instead of `validateStatus`,
+   * which responses are a success; any other is a failure of kind `http-status`, retried by
+   * `retryStatuses` or `retryCondition`. The request's `validateStatus` is left unused.
+   * @default undefined
+   */
+  validateResponse?: IAxiosRetryConfig['validateResponse'] | undefined;
   /**
    * Called when a transient failure ends the request (limit reached, or a rule forbade
    * another attempt). A hook that throws replaces the request's error with its own.

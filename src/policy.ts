@@ -50,6 +50,13 @@ export interface RetryContext {
   readonly retryAfterMs?: number | undefined;
   /** Time left before the request's deadline; `undefined` when it has none. */
   readonly remainingMs?: number | undefined;
+  /**
+   * What the request's `retryCondition` answered about this failure, when it has one and
+   * was asked: `false` stops a retry, `true` asks for one the rules would not send.
+   */
+  readonly retryCondition?: boolean | undefined;
+  /** The request's `retryDelay` for this failure, when it has one: the wait of a backoff retry. */
+  readonly retryDelay?: (() => number) | undefined;
   /** The retry budget's tokens, when the guard has one. */
   readonly budgetTokens?: number | undefined;
   /** What this retry would cost the budget. */
@@ -137,7 +144,7 @@ function permission(ctx: RetryContext, method: string, mayHaveReached: boolean):
 
 /** The retry policy, as a pure function of the failed attempt (`options.random` draws the jitter). */
 export function decideRetry(ctx: RetryContext): RetryDecision {
-  const decided = decide(ctx);
+  const decided = withCondition(ctx, decide(ctx));
   const c = ctx.classification;
   // A timeout with no byte back on a socket reused after a long idle: most likely a black
   // hole (a firewall that forgot the connection); say so when the request is not resent.
@@ -228,19 +235,35 @@ function decide(ctx: RetryContext): RetryDecision {
       return no(`${method} is not idempotent and a ${c.kind} failure may have reached the server`);
   }
 
-  let delayMs = immediate ? 0 : backoffDelay(ctx.attempt, o, o.random);
+  return grant(ctx, reason, immediate, staleReplay, status);
+}
+
+/** A retry the rules allow, within its wait, the deadline and the budget. */
+function grant(
+  ctx: RetryContext,
+  allowed: string,
+  immediate: boolean,
+  staleReplay: boolean,
+  status: boolean,
+): RetryDecision {
+  const { options: o } = ctx;
+  let reason = allowed;
+  let delayMs = immediate ? 0 : (ctx.retryDelay?.() ?? backoffDelay(ctx.attempt, o, o.random));
   if (status && ctx.retryAfterMs !== undefined) {
     if (ctx.retryAfterMs > o.maxRetryAfterMs) {
       const asked = Number.isFinite(ctx.retryAfterMs) ? `${Math.ceil(ctx.retryAfterMs / 1000)} s` : 'forever';
       return no(`Retry-After asks for ${asked}, over maxRetryAfterMs (${o.maxRetryAfterMs} ms)`, true, 'retry-after');
     }
-    delayMs = Math.round(ctx.retryAfterMs);
+    // The server's word is the least wait (a retryDelay may ask for more).
+    delayMs =
+      ctx.retryDelay === undefined ? Math.round(ctx.retryAfterMs) : Math.max(delayMs, Math.round(ctx.retryAfterMs));
   }
   // A status retry says where its wait comes from: the server's Retry-After, or the backoff.
   if (status) {
+    const backoff = ctx.retryDelay === undefined ? 'backoff' : 'retryDelay';
     reason +=
       ctx.retryAfterMs === undefined
-        ? `; waiting ${delayMs} ms of backoff (no Retry-After)`
+        ? `; waiting ${delayMs} ms of ${backoff} (no Retry-After)`
         : `; waiting ${delayMs} ms as Retry-After asks`;
   }
   const waitTooLong = deadlineRefusal(o.deadlineMs, ctx.attempt, ctx.remainingMs, delayMs);
@@ -253,4 +276,30 @@ function decide(ctx: RetryContext): RetryDecision {
     );
   }
   return decision({ retry: true, reason, immediate, delayMs, staleReplay, transient: true });
+}
+
+/**
+ * The user's `retryCondition` over the rules' decision: `false` narrows any retry; `true`
+ * widens a refusal by kind (a status not listed, a timeout, an unknown code) to a backoff
+ * retry, only for a request that may be sent twice (idempotent, keyed, or under
+ * `retryNonIdempotent`) with a body that can be sent again, within the limits. A request the
+ * rules judged possibly applied is never resent, whatever it answered.
+ */
+function withCondition(ctx: RetryContext, decided: RetryDecision): RetryDecision {
+  const asked = ctx.retryCondition;
+  if (asked === undefined) return decided;
+  if (!asked) return decided.retry ? no(`retryCondition declined the retry (${decided.reason})`) : decided;
+  if (decided.retry || decided.limit !== undefined) return decided;
+  const { classification: c, options: o } = ctx;
+  const method = (ctx.method ?? 'get').toUpperCase();
+  const refusedBy = `retryCondition asked for a retry the rules refuse (${decided.reason})`;
+  if (c.kind === 'canceled' || !o.retry) return decided;
+  if (ctx.attempt > o.retries) return no(`retry limit reached after ${attempts(ctx.attempt)}`, true, 'attempts');
+  const noTimeLeft = deadlineRefusal(o.deadlineMs, ctx.attempt, ctx.remainingMs, 0);
+  if (noTimeLeft !== undefined) return noTimeLeft;
+  if (!ctx.bodyReplayable) return no(`${refusedBy}, but the request body is a stream that cannot be resent`);
+  const allowed = permission(ctx, method, true);
+  if (allowed === undefined)
+    return no(`${refusedBy}, but ${method} may have been applied: not resent`, decided.transient);
+  return grant(ctx, `${refusedBy}; ${allowed}`, false, false, c.kind === 'http-status');
 }

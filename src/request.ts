@@ -15,9 +15,9 @@
  *    refilled) and the response handed up to axios.
  * 4. It fails: `judgeFailure` (`decide.ts`) classifies it, destroys a reset's socket and
  *    teaches the origin, and decides under the pure policy, the budget and the deadline.
- *    A refusal ends the loop. A retry goes through `beforeRetry` (`wait.ts`): history,
- *    `onRetry`, the wait (no timer at all when it is 0), the deadline re-checked; then the
- *    next attempt.
+ *    A refusal ends the loop. A retry goes through `waitToRetry` (`wait.ts`): history,
+ *    the `beforeRetry` and `onRetry` hooks, the wait (no timer at all when it is 0), the
+ *    deadline re-checked; then the next attempt.
  * 5. The request ends in failure: the last body made is closed and `settleFailure`
  *    (`settle.ts`) presents the error (user's config, metadata, reason, redacted JSON) and
  *    fires `onGiveUp`. An error a hook, the sleep or the body factory threw passes as it is.
@@ -25,7 +25,7 @@
 import axios, {
   AxiosHeaders,
   getAdapter,
-  isCancel,
+  isAxiosError,
   type AxiosAdapter,
   type AxiosError,
   type AxiosRequestConfig,
@@ -36,15 +36,16 @@ import { Attempt } from './attempt';
 import { monotonicNow } from './clock';
 import type { GuardContext } from './context';
 import { judgeFailure, onBudgetRecovery } from './decide';
+import type { RetryDecision } from './policy';
 import { announceRecovered, traceAttempt, tracingAttempts } from './events';
 import { freshSessions, isHttp2 } from './h2';
 import { addIdempotencyKey } from './idempotency-key';
-import { mergeRequestOptions } from './normalize';
+import { mergeRequestOptions, type ResolvedOptions } from './normalize';
 import { describeAttempt, settleFailure } from './settle';
-import { RequestState, STATE_KEY } from './state';
+import { RequestState, STATE_KEY, stateOf } from './state';
 import { sendBounded } from './time-bounds';
-import { dropUpload, firstBody, freshBody } from './uploads';
-import { beforeRetry, giveBack } from './wait';
+import { dropUpload, firstBody, freshBody, giveBackData } from './uploads';
+import { giveBack, OwnError, waitToRetry } from './wait';
 
 type StatefulConfig = InternalAxiosRequestConfig & { [STATE_KEY]?: RequestState };
 
@@ -54,7 +55,7 @@ export async function runRequest(
   adapter: AxiosRequestConfig['adapter'],
   ctx: GuardContext,
 ): Promise<AxiosResponse> {
-  const request = new RequestState(mergeRequestOptions(ctx.options, config.resetGuard), ctx, config, adapter);
+  const request = new RequestState(optionsOf(config, ctx), ctx, config, adapter);
   const { options } = request;
   request.attemptTimeout = attemptTimeoutOf(options.attemptTimeoutMs, config.timeout);
   config[STATE_KEY] = request;
@@ -65,11 +66,10 @@ export async function runRequest(
     freshSessions(config, () => request.originOf(), ctx.options.freeSocketTimeout, ctx.origins);
   }
   if (options.body !== undefined) request.upload = firstBody(config, options.body);
+  const lent = lend(config, options);
 
-  // Each attempt writes its time bound on the user's config; the user's own comes back at the end.
-  const timeout = config.timeout;
   let failure: unknown;
-  // The failure is a hook's, the sleep's or the body factory's own error, not an attempt's.
+  // The failure is a hook's, the sleep's, the body factory's or a condition's own error.
   let own = false;
   for (let number = 1; ; number += 1) {
     let attempt: Attempt;
@@ -84,23 +84,101 @@ export async function runRequest(
     }
     try {
       const response = await send(attempt);
-      restore(config, timeout);
+      giveBackConfig(request, lent);
       return succeed(response, attempt);
     } catch (error) {
       failure = error;
     }
-    if (judgeFailure(failure, attempt)?.retry !== true) break;
+    let decision: RetryDecision | undefined;
     try {
-      if ((await beforeRetry(failure as AxiosError, attempt)) !== undefined) break;
+      // axios-retry's validateResponse may take the "failed" answer for a success.
+      const answer = acceptedAnswer(failure, request);
+      if (answer !== undefined) {
+        giveBackConfig(request, lent);
+        return succeed(answer, attempt);
+      }
+      decision = await judgeFailure(failure, attempt);
+    } catch (conditionError) {
+      // validateResponse, retryCondition or retryDelay threw: the request ends with its error.
+      failure = conditionError;
+      own = true;
+      break;
+    }
+    if (decision?.retry !== true) break;
+    try {
+      if ((await waitToRetry(failure as AxiosError, attempt)) !== undefined) break;
     } catch (reason) {
-      failure = reason;
-      own = !isCancel(reason);
+      own = reason instanceof OwnError;
+      failure = reason instanceof OwnError ? reason.error : reason;
       break;
     }
   }
-  restore(config, timeout);
+  giveBackConfig(request, lent);
   dropUpload(request.upload);
   throw await settleFailure(failure, request, own);
+}
+
+/**
+ * The request's options: the instance's with `config.resetGuard` over them. axios-retry's
+ * `shouldResetTimeout: false` makes axios's `timeout` one budget for every attempt and wait:
+ * a deadline.
+ */
+function optionsOf(config: StatefulConfig, ctx: GuardContext): ResolvedOptions {
+  const options = mergeRequestOptions(ctx.options, config.resetGuard);
+  const shared = config.timeout ?? 0;
+  if (options.shouldResetTimeout || shared <= 0) return options;
+  const deadlineMs = options.deadlineMs > 0 ? Math.min(options.deadlineMs, shared) : shared;
+  return Object.freeze({ ...options, deadlineMs });
+}
+
+/** What the attempts write on the user's config, and the caller's own values to give back. */
+interface Lent {
+  readonly timeout: number | undefined;
+  readonly validateStatus: InternalAxiosRequestConfig['validateStatus'];
+}
+
+function lend(config: InternalAxiosRequestConfig, options: ResolvedOptions): Lent {
+  const lent = { timeout: config.timeout, validateStatus: config.validateStatus };
+  // As axios-retry does: every answer comes back as a failure, for validateResponse to judge.
+  if (options.validateResponse !== undefined) config.validateStatus = () => false;
+  return lent;
+}
+
+/** The request is over: the config holds the caller's own values again. */
+function giveBackConfig(request: RequestState, lent: Lent): void {
+  const { config } = request;
+  if (lent.timeout === undefined) delete config.timeout;
+  else config.timeout = lent.timeout;
+  if (request.options.validateResponse !== undefined) {
+    if (lent.validateStatus === undefined) delete config.validateStatus;
+    else config.validateStatus = lent.validateStatus;
+  }
+  if (request.upload !== undefined) giveBackData(config, request.upload);
+}
+
+/** The answer of a failed attempt that the request's `validateResponse` accepts, if any. */
+function acceptedAnswer(failure: unknown, request: RequestState): AxiosResponse | undefined {
+  const validate = request.options.validateResponse;
+  if (validate == null || !isAxiosError(failure) || failure.response === undefined) return undefined;
+  if (stateOf(failure.config) !== request || !validate(asCallerSees(failure.response, request.config))) {
+    return undefined;
+  }
+  return failure.response;
+}
+
+/**
+ * The response as the caller will read it, its data through the config's
+ * `transformResponse` (axios-retry's `validateResponse` runs after axios's transforms; the
+ * guard's adapter runs before them, and hands up the raw answer for axios to transform).
+ */
+function asCallerSees(response: AxiosResponse, config: InternalAxiosRequestConfig): AxiosResponse {
+  const transforms = config.transformResponse;
+  const list = Array.isArray(transforms) ? transforms : transforms === undefined ? [] : [transforms];
+  if (list.length === 0) return response;
+  const headers = AxiosHeaders.from(response.headers as AxiosHeaders).normalize(false);
+  let data: unknown = response.data;
+  for (const transform of list) data = transform.call(config, data, headers, response.status);
+  return { ...response, data };
 }
 
 /** Starts attempt `number`: its body (retries of a body factory), headers and time bound. */
@@ -168,9 +246,4 @@ function attemptTimeoutOf(attemptTimeoutMs: number, timeout: number | undefined)
   const axiosTimeout = timeout ?? 0;
   if (attemptTimeoutMs > 0 && axiosTimeout > 0) return Math.min(attemptTimeoutMs, axiosTimeout);
   return attemptTimeoutMs > 0 ? attemptTimeoutMs : axiosTimeout;
-}
-
-function restore(config: InternalAxiosRequestConfig, timeout: number | undefined): void {
-  if (timeout === undefined) delete config.timeout;
-  else config.timeout = timeout;
 }

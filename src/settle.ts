@@ -33,6 +33,9 @@ export async function settleFailure(error: unknown, state: RequestState, ownErro
     return error;
   }
   if (!isAxiosError(error)) return error;
+  // Another guard's verdict (a guarded request made inside this one's adapter) stands.
+  const other = stateOf(error.config);
+  if (other !== undefined && other !== state) return error;
   present(error, config, ctx.secrets);
   if (isCancel(error)) return error;
   const last = state.last;
@@ -47,15 +50,26 @@ export async function settleFailure(error: unknown, state: RequestState, ownErro
       { error },
     );
     publishGiveUp(giveUp);
-    try {
-      await state.options.onGiveUp?.(giveUp);
-    } catch (hookError) {
-      // The hook's error replaces this one: nobody can read its streamed body any more.
-      discardBody(error.response?.data);
-      throw hookError;
-    }
+    const onGiveUp = state.options.onGiveUp;
+    if (onGiveUp !== undefined) await runEndHook(() => onGiveUp(giveUp), error);
+  }
+  // axios-retry's hook: the request failed with every retry used (with retries: 0, at once).
+  const exceeded = state.options.onMaxRetryTimesExceeded;
+  if (exceeded !== undefined && state.attempt - 1 >= state.options.retries) {
+    await runEndHook(() => exceeded(error, state.attempt - 1), error);
   }
   return error;
+}
+
+/** Runs a hook of the ending request: an error it throws replaces the request's. */
+async function runEndHook(hook: () => unknown, error: AxiosError): Promise<void> {
+  try {
+    await hook();
+  } catch (hookError) {
+    // Nobody can read the replaced error's streamed body any more.
+    discardBody(error.response?.data);
+    throw hookError;
+  }
 }
 
 /**
@@ -65,7 +79,11 @@ export async function settleFailure(error: unknown, state: RequestState, ownErro
  */
 export function describeAttempt(config: InternalAxiosRequestConfig, answered: unknown): InternalAxiosRequestConfig {
   const sent = answered as InternalAxiosRequestConfig | undefined;
-  if (sent !== undefined && sent !== config && sent.headers !== undefined) config.headers = sent.headers;
+  // Only an attempt of this request: an inner request's config (a nested guard's, a custom
+  // adapter's) describes another request.
+  if (sent === undefined || sent === config || sent.headers === undefined) return config;
+  const mine = stateOf(config);
+  if (mine !== undefined && stateOf(sent) === mine) config.headers = sent.headers;
   return config;
 }
 

@@ -61,7 +61,7 @@ export interface AttemptInfo {
 }
 
 /**
- * Passed to the `onRetry` hook before each wait, and published on `CHANNELS.retry`.
+ * Passed to the `beforeRetry` hook before each wait, and published on `CHANNELS.retry`.
  * Enumerable fields are a redacted summary (safe to log); `error` and `config` are
  * non-enumerable, so printing or serializing the payload never shows a header secret.
  */

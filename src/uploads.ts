@@ -15,6 +15,8 @@ export interface Upload {
   readonly declaredLength: unknown;
   /** The last body the factory made. */
   made: unknown;
+  /** The caller's own `data`, sent by the first attempt (`undefined` when the factory made it). */
+  readonly given: unknown;
 }
 
 /** What an adapter sends as it is: the factory's body skips axios's request transforms. */
@@ -29,8 +31,20 @@ function sendable(body: unknown): boolean {
   );
 }
 
-function make(config: InternalAxiosRequestConfig, factory: BodyFactory): unknown {
+/** A Node stream that was read to its end or destroyed: sending it again sends nothing. */
+function spent(body: unknown): boolean {
+  const stream = body as { pipe?: unknown; destroyed?: unknown; readableEnded?: unknown } | null | undefined;
+  return typeof stream?.pipe === 'function' && (stream.destroyed === true || stream.readableEnded === true);
+}
+
+function make(config: InternalAxiosRequestConfig, factory: BodyFactory, previous?: unknown): unknown {
   const body = factory(config);
+  if (body === previous && typeof (body as { pipe?: unknown } | null)?.pipe === 'function') {
+    throw new ResetGuardOptionError('resetGuard.body', body, 'a function returning a new stream for each attempt');
+  }
+  if (spent(body)) {
+    throw new ResetGuardOptionError('resetGuard.body', body, 'a function returning a stream not yet read');
+  }
   if (!sendable(body)) {
     throw new ResetGuardOptionError(
       'resetGuard.body',
@@ -46,9 +60,26 @@ function make(config: InternalAxiosRequestConfig, factory: BodyFactory): unknown
  * Content-Length, and makes the first body when `data` is unset.
  */
 export function firstBody(config: InternalAxiosRequestConfig, factory: BodyFactory): Upload {
-  const upload: Upload = { declaredLength: config.headers.get('content-length') ?? undefined, made: undefined };
-  if (config.data === undefined) config.data = upload.made = make(config, factory);
+  // A config sent again by hand (a token-refresh interceptor's `api.request(error.config)`)
+  // may still hold a spent stream: the factory makes the body then too.
+  const data: unknown = config.data;
+  const given = spent(data) ? undefined : data;
+  const upload: Upload = {
+    declaredLength: config.headers.get('content-length') ?? undefined,
+    made: undefined,
+    given,
+  };
+  if (given === undefined) upload.made = make(config, factory);
+  config.data = given ?? upload.made;
   return upload;
+}
+
+/**
+ * The request is over: `config.data` is what the caller gave again (nothing, when the
+ * factory made every body), so the same config sent again gets new bodies.
+ */
+export function giveBackData(config: InternalAxiosRequestConfig, upload: Upload): void {
+  config.data = upload.given;
 }
 
 /**
@@ -60,7 +91,7 @@ export function freshBody(config: InternalAxiosRequestConfig, upload: Upload, fa
   discardBody(config.data);
   if (upload.declaredLength === undefined) config.headers.delete('content-length');
   else config.headers.set('content-length', upload.declaredLength as string);
-  config.data = upload.made = make(config, factory);
+  config.data = upload.made = make(config, factory, upload.made);
 }
 
 /** After a failed request: the last body the guard made goes (its file closes). */

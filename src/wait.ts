@@ -1,6 +1,6 @@
 /**
  * Between a failed attempt and the retry the policy granted: the history entry, the
- * `onRetry` hook and channel message, the abortable wait, and the re-checks that the
+ * `beforeRetry` and `onRetry` hooks and the channel message, the abortable wait, and the re-checks that the
  * deadline still allows the retry and the guard is still attached. A streamed body of the
  * failed attempt is dropped, unless the request ends with that attempt's own error.
  * A wait of 0 arms no timer: with fake timers, a stale-socket resend needs no tick.
@@ -18,12 +18,14 @@ import type { Classification, RetryInfo } from './types';
 /**
  * Runs between a failed attempt and the retry its decision granted: resolves when the
  * retry may go, or with the refusal that ends the request after all (the deadline or a
- * detach overtook the hook or the wait). Rejects with the hook's or the sleep's own error,
- * or with axios's CanceledError when the caller canceled during the wait.
+ * detach overtook the hook or the wait). Rejects with an {@link OwnError} holding the hook's
+ * or the sleep's own error, or with axios's CanceledError when the caller canceled.
  */
-export async function beforeRetry(error: AxiosError, attempt: Attempt): Promise<RetryDecision | undefined> {
+export async function waitToRetry(error: AxiosError, attempt: Attempt): Promise<RetryDecision | undefined> {
   const { request: state, config } = attempt;
   const ctx = state.guard;
+  // The next attempt replaces the config's headers and bound: this error keeps its own.
+  if (error.config === config) error.config = snapshotOf(config);
   const classification = attempt.classification as Classification;
   const decision = attempt.decision as RetryDecision;
   const { options } = state;
@@ -61,7 +63,13 @@ export async function beforeRetry(error: AxiosError, attempt: Attempt): Promise<
       : deadlineRefusal(options.deadlineMs, attempt.number, state.remainingMs(), waitMs);
   let late: RetryDecision | undefined;
   try {
-    await options.onRetry?.(info);
+    try {
+      await options.beforeRetry?.(info);
+      // axios-retry's hook, with its arguments: the number of this retry, the error, the config
+      await options.onRetry?.(attempt.number, error, config);
+    } catch (hookError) {
+      throw new OwnError(hookError);
+    }
     late = lateness(delayMs);
     if (late === undefined) {
       await waitBeforeRetry(delayMs, config, options.sleep, ctx.stop.signal);
@@ -120,10 +128,38 @@ async function waitBeforeRetry(
     await sleep(ms, controller.signal);
   } catch (error) {
     if (stop.aborted) return;
-    throw controller.signal.aborted ? canceled() : error;
+    throw controller.signal.aborted ? canceled() : new OwnError(error);
   } finally {
     signal?.removeEventListener?.('abort', abort);
     token?.unsubscribe?.(abort);
     stop.removeEventListener('abort', abort);
   }
+  // A sleep that ignored its signal (a test's stub) returns after a cancel: nothing more is sent.
+  if (isCanceled(config)) throw canceled();
+}
+
+/** Re-read after an await: the caller's signal or CancelToken fired. */
+function isCanceled(config: AxiosRequestConfig): boolean {
+  return config.signal?.aborted === true || (config.cancelToken as Subscribable | undefined)?.reason !== undefined;
+}
+
+/**
+ * An error a hook or the sleep threw, on its way to the loop: the request ends with the
+ * error inside, passed untouched (an attempt's error is presented; a hook's is not).
+ */
+export class OwnError extends Error {
+  constructor(readonly error: unknown) {
+    super('a hook or the sleep threw');
+  }
+}
+
+/** A shallow copy of the config's own enumerable keys (axios's configs have a null prototype). */
+function snapshotOf(config: InternalAxiosRequestConfig): InternalAxiosRequestConfig {
+  const source = config as unknown as Record<string | symbol, unknown>;
+  const copy: Record<string | symbol, unknown> = {};
+  for (const key of Object.keys(source)) copy[key] = source[key];
+  for (const key of Object.getOwnPropertySymbols(source)) {
+    if (Object.prototype.propertyIsEnumerable.call(source, key)) copy[key] = source[key];
+  }
+  return copy as unknown as InternalAxiosRequestConfig;
 }
