@@ -11,6 +11,7 @@ import type { Agent } from 'node:http';
 import type { Socket } from 'node:net';
 import { RetryBudget, type ResolvedRetryBudget } from './budget';
 import { announceLearned, announcePurge } from './events';
+import { hostOf } from './foreign';
 import { originLabel } from './native';
 import { purgeIdlePeers, stampOf, stampSockets, type PoolStamp } from './stamps';
 import type { OriginFacts, OriginTimeout } from './origin-facts';
@@ -203,9 +204,9 @@ export class OriginMemory {
   originOfPool(sockets: readonly Socket[] | undefined): string {
     const stamped = sockets?.find((s) => stampOf(s) !== undefined);
     if (stamped !== undefined) return (stampOf(stamped) as PoolStamp).origin;
-    const socket = sockets?.[0] as (Socket & { _host?: string; encrypted?: boolean }) | undefined;
+    const socket = sockets?.[0] as (Socket & { encrypted?: boolean }) | undefined;
     if (socket === undefined) return 'unknown';
-    const host = socket._host ?? socket.remoteAddress ?? 'unknown';
+    const host = hostOf(socket) ?? socket.remoteAddress ?? 'unknown';
     return originLabel(socket.encrypted === true ? 'https:' : 'http:', host, socket.remotePort ?? '');
   }
 
