@@ -79,8 +79,7 @@ export interface InterceptorHandler {
 export function interceptorHandlersOf(
   manager: unknown,
 ): readonly (InterceptorHandler | null | undefined)[] | null | undefined {
-  return (manager as { handlers?: readonly (InterceptorHandler | null | undefined)[] | null } | undefined)
-    ?.handlers;
+  return (manager as { handlers?: readonly (InterceptorHandler | null | undefined)[] | null } | undefined)?.handlers;
 }
 
 /**
@@ -123,7 +122,7 @@ export type FreeOptions = Parameters<Agent['getName']>[0] & { port?: unknown };
 export function onSocketFree(
   agent: Agent,
   listener: (socket: Socket, options: FreeOptions) => void,
-  first = false,
+  { first = false } = {},
 ): void {
   if (first) agent.prependListener('free', listener);
   else agent.on('free', listener);
