@@ -117,15 +117,18 @@ export type FreeOptions = Parameters<Agent['getName']>[0] & { port?: unknown };
  * Node's http.Agent emits the undocumented 'free' event (socket, connection options) when a
  * request is done with a keep-alive socket; its own listener pools the socket or hands it
  * to a queued request. `first`: run before that listener (it is registered in the
- * constructor). Node offers no documented hook at that moment.
+ * constructor). Node offers no documented hook at that moment. Returns the undo.
  */
 export function onSocketFree(
   agent: Agent,
   listener: (socket: Socket, options: FreeOptions) => void,
   { first = false } = {},
-): void {
+): () => void {
   if (first) agent.prependListener('free', listener);
   else agent.on('free', listener);
+  return () => {
+    agent.off('free', listener);
+  };
 }
 
 /** agentkeepalive's per-release free-socket timeout computation, as its classes define it. */

@@ -11,7 +11,7 @@ import type { Agent } from 'node:http';
 import type { Socket } from 'node:net';
 import { RetryBudget, type ResolvedRetryBudget } from './budget';
 import { announceLearned, announcePurge } from './events';
-import { hostOf } from './foreign';
+import { hostOf, onSocketFree } from './foreign';
 import { originLabel } from './native';
 import { purgeIdlePeers, stampOf, stampSockets, type PoolStamp } from './stamps';
 import type { OriginFacts, OriginTimeout } from './origin-facts';
@@ -81,10 +81,7 @@ export class OriginMemory {
       const stamp = stampOf(socket);
       if (stamp !== undefined) this.onOwnedFree(socket, stamp.origin, stamp.since);
     };
-    agent.on('free', onFree);
-    return () => {
-      agent.off('free', onFree);
-    };
+    return onSocketFree(agent, onFree);
   }
 
   private onOwnedFree(socket: Socket, origin: string, now: number): void {
