@@ -7,9 +7,8 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import HttpAgent, { HttpsAgent, type HttpsOptions } from 'agentkeepalive';
+import { calcSocketTimeoutOf, onSocketFree, type CalcSocketTimeout } from './foreign';
 import { hintOf, noteHint } from './keep-alive';
-
-type CalcSocketTimeout = (this: unknown, socket: Duplex) => number | undefined;
 
 /**
  * agentkeepalive computes a free socket's timeout (its freeSocketTimeout, capped by the
@@ -27,17 +26,22 @@ type AgentClass = new (options: HttpsOptions) => Agent;
 
 /** Adds hint handling to an agentkeepalive agent class (one subclass recipe for HTTP and HTTPS). */
 function withHints(Base: AgentClass, configuredMs: number): AgentClass {
-  const baseCalc = (Base.prototype as unknown as { calcSocketTimeout: CalcSocketTimeout }).calcSocketTimeout;
+  const baseCalc = calcSocketTimeoutOf(Base);
   return class extends Base {
     constructor(options: HttpsOptions) {
       super(options);
       // Ahead of Node's own 'free' handler, which hands a freed socket straight to a queued
       // request without asking keepSocketAlive: a socket the server gave `max=0` carries no more.
-      this.prependListener('free', (socket: Duplex) => {
-        if (!noteHint(socket, configuredMs)) socket.destroy();
-      });
+      onSocketFree(
+        this,
+        (socket) => {
+          if (!noteHint(socket, configuredMs)) socket.destroy();
+        },
+        { first: true },
+      );
     }
 
+    // overrides the method calcSocketTimeoutOf reads
     calcSocketTimeout(socket: Duplex): number | undefined {
       return withHint(baseCalc, this, socket);
     }

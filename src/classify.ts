@@ -1,5 +1,6 @@
 import { monotonicNow } from './clock';
-import { aboveGoaway, H2_REFUSED_STREAM, h2Answered, h2StreamOf, type H2StreamLike } from './h2-facts';
+import { h2ResponseStarted, responseOf } from './foreign';
+import { aboveGoaway, H2_REFUSED_STREAM, h2StreamOf, type H2StreamLike } from './h2-facts';
 import { NO_ANSWER_CODE, STREAM_CLOSED_CODE, type FailureKind } from './kinds';
 import type { Classification } from './types';
 import { nativeRequestOf, tlsHandshakeIncomplete } from './native';
@@ -155,7 +156,7 @@ export function classifyError(error: unknown, timing: AttemptTiming = {}): Class
   const bytesSinceReuse = stamp !== undefined && (socket?.bytesRead ?? 0) > stamp.bytesRead;
   const responseStarted =
     e.response != null ||
-    (native as { res?: unknown } | undefined)?.res != null ||
+    (native !== undefined && responseOf(native) != null) ||
     bytesSinceReuse ||
     BODY_TERMINATED.test(messages);
 
@@ -208,7 +209,7 @@ function classifyH2(
   code: string | undefined,
   responseStarted: boolean,
 ): Classification | undefined {
-  const answered = responseStarted || h2Answered(stream);
+  const answered = responseStarted || h2ResponseStarted(stream);
   const lost = code !== undefined && H2_SESSION_CODES.has(code);
   // A refusal is this stream's own reset (a stream error) with REFUSED_STREAM; a session
   // destroyed by a GOAWAY gives every stream the GOAWAY's code as its rstCode, so a session

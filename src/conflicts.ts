@@ -13,19 +13,12 @@
  */
 import type { AxiosInstance } from 'axios';
 import type { RetryLibrary } from './errors';
+import { interceptorHandlersOf } from './foreign';
 
-interface Handler {
-  fulfilled?: unknown;
-  rejected?: unknown;
-}
-type Handlers = readonly (Handler | null | undefined)[] | null | undefined;
+type Handlers = ReturnType<typeof interceptorHandlersOf>;
 
 /** Words of axios-retry's request interceptor, in every published build (3.x, 4.x; cjs, esm). */
 const AXIOS_RETRY_REQUEST = /\b[gs]etCurrentState\s*\(|\.lastRequestTime\s*=|\bvalidateResponse\b/;
-
-function handlersOf(manager: unknown): Handlers {
-  return (manager as { handlers?: Handlers } | undefined)?.handlers;
-}
 
 function sourceOf(fn: unknown): string {
   try {
@@ -37,8 +30,8 @@ function sourceOf(fn: unknown): string {
 
 /** axios-retry's pair: a request interceptor with its words, and an error-only response interceptor. */
 function hasAxiosRetryInterceptors(instance: AxiosInstance): boolean {
-  const requests = handlersOf(instance.interceptors?.request) ?? [];
-  const responses = handlersOf(instance.interceptors?.response) ?? [];
+  const requests = interceptorHandlersOf(instance.interceptors?.request) ?? [];
+  const responses = interceptorHandlersOf(instance.interceptors?.response) ?? [];
   const errorOnly = responses.some((h) => h != null && h.fulfilled == null && typeof h.rejected === 'function');
   return errorOnly && requests.some((h) => h != null && AXIOS_RETRY_REQUEST.test(sourceOf(h.fulfilled)));
 }
@@ -73,8 +66,8 @@ export class InterceptorWatch {
    * ejecting it is noticed).
    */
   check(): RetryLibrary | undefined {
-    const requests = handlersOf(this.instance.interceptors.request);
-    const responses = handlersOf(this.instance.interceptors.response);
+    const requests = interceptorHandlersOf(this.instance.interceptors.request);
+    const responses = interceptorHandlersOf(this.instance.interceptors.response);
     if (
       this.found === undefined &&
       requests === this.requests &&
@@ -91,9 +84,9 @@ export class InterceptorWatch {
 
   /** Takes the lists as they are now as seen (the guard's own interceptor was just added). */
   accept(): void {
-    this.requests = handlersOf(this.instance.interceptors.request);
+    this.requests = interceptorHandlersOf(this.instance.interceptors.request);
     this.requestCount = this.requests?.length ?? 0;
-    this.responses = handlersOf(this.instance.interceptors.response);
+    this.responses = interceptorHandlersOf(this.instance.interceptors.response);
     this.responseCount = this.responses?.length ?? 0;
   }
 }

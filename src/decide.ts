@@ -12,6 +12,7 @@ import { classifyError } from './classify';
 import { ResetGuardOptionError } from './errors';
 import { monotonicNow } from './clock';
 import { announceBudgetExhausted, announceBudgetRestored, logDecision, publishReset } from './events';
+import { agentOf } from './foreign';
 import { h2StreamOf, sessionGoingAway } from './h2-facts';
 import { isResetKind, NO_ANSWER_CODE, type ResetKind } from './kinds';
 import { earlierAnswer, isPoolingAgent, nativeRequestOf } from './native';
@@ -215,7 +216,7 @@ function onReset(error: AxiosError, attempt: Attempt, kind: ResetKind, classific
       origin: stamp?.origin,
     }),
   );
-  const agent = (native as { agent?: unknown } | undefined)?.agent;
+  const agent = native === undefined ? undefined : agentOf(native);
   if (kind === 'stale-socket' && stamp !== undefined && isPoolingAgent(agent)) {
     // Silence may be a slow server: learn only once the resend answered (install.ts).
     const silent = classification.code === NO_ANSWER_CODE;

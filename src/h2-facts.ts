@@ -14,8 +14,6 @@ export interface H2StreamLike {
   readonly rstCode: number | undefined;
   /** The session; `undefined` once the stream is destroyed. */
   readonly session: object | undefined;
-  /** Set by axios's h2 transport when response headers arrived. */
-  readonly statusCode?: unknown;
   readonly destroyed: boolean;
   close(code?: number): void;
 }
@@ -75,9 +73,4 @@ export function sessionGoingAway(stream: H2StreamLike): boolean {
   const session = sessionOf(stream);
   if (session === undefined) return false;
   return goneAway.has(session) || session.closed === true || session.destroyed === true;
-}
-
-/** Response headers had arrived on the stream (axios sets `statusCode` then). */
-export function h2Answered(stream: H2StreamLike): boolean {
-  return typeof stream.statusCode === 'number';
 }

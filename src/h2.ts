@@ -17,6 +17,7 @@
 import { subscribe } from 'node:diagnostics_channel';
 import type { Readable } from 'node:stream';
 import { AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import { readableEndedOf } from './foreign';
 import { H2_NO_ERROR, h2StreamOf, noteGoaway, noteSession, type H2StreamLike } from './h2-facts';
 import { MAX_ORIGINS } from './keep-alive';
 import { STREAM_CLOSED_CODE } from './kinds';
@@ -188,8 +189,7 @@ export class H2Watch {
   /** From the close channel, before Node ends the body itself: was its end received? */
   closing(stream: H2StreamLike): void {
     if (this.#ambiguous || this.canceled()) return;
-    const ended = (stream as { _readableState?: { ended?: unknown } })._readableState?.ended;
-    if (ended !== false) return;
+    if (readableEndedOf(stream) !== false) return;
     this.cutShort = true;
     this.#onCut?.();
   }

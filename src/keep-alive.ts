@@ -3,8 +3,8 @@
  * turned into a free-socket timeout) and the idle limits the guard learns from stale
  * resets (how low, on what evidence, how fast they recover, how long they are kept).
  */
-import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { pendingResponseOf } from './foreign';
 
 /** A server's `Keep-Alive: timeout=N, max=M` response header, parsed. */
 export interface KeepAliveHint {
@@ -50,11 +50,8 @@ let lastHint: KeepAliveHint = parseKeepAlive(undefined);
  * Returns false when the server's `max` says no request may follow: `max` counts the
  * requests the connection may still carry (Apache counts it down, 100, 99, ...).
  */
-export function noteHint(
-  socket: Duplex & { _httpMessage?: { res?: IncomingMessage | null } | null },
-  configuredMs: number,
-): boolean {
-  const value = socket._httpMessage?.res?.headers['keep-alive'];
+export function noteHint(socket: Duplex, configuredMs: number): boolean {
+  const value = pendingResponseOf(socket)?.headers['keep-alive'];
   if (value !== lastValue) {
     lastValue = value;
     lastHint = parseKeepAlive(value);

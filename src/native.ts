@@ -6,6 +6,7 @@
 import type { Agent, ClientRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { currentRequestOf, redirectCountOf, secureEstablishedOf } from './foreign';
 
 // Recognized by shape, not `instanceof`: HTTP mocking libraries (nock, msw) replace
 // `http.ClientRequest` process-wide, after which real requests fail an instanceof check.
@@ -25,7 +26,7 @@ function isClientRequest(value: unknown): value is ClientRequest {
 export function nativeRequestOf(request: unknown): ClientRequest | undefined {
   if (isClientRequest(request)) return request;
   if (typeof request === 'object' && request !== null) {
-    const current = (request as { _currentRequest?: unknown })._currentRequest;
+    const current = currentRequestOf(request);
     if (isClientRequest(current)) return current;
   }
   return undefined;
@@ -45,9 +46,9 @@ export function isPoolingAgent(value: unknown): value is Agent {
 export function tlsHandshakeIncomplete(socket: Socket | null | undefined): boolean {
   if (!socket || (socket as Partial<TLSSocket>).encrypted !== true) return false;
   const tls = socket as TLSSocket;
-  // `_secureEstablished` is set by Node once the handshake is done; `authorized` and
-  // `authorizationError` are set then as well and cover runtimes that lack it.
-  const established = (tls as TLSSocket & { _secureEstablished?: boolean })._secureEstablished;
+  // Node's own flag when it has one; `authorized` and `authorizationError` are set once the
+  // handshake is done as well and cover runtimes that lack it.
+  const established = secureEstablishedOf(tls);
   if (established !== undefined) return !established;
   return !tls.authorized && tls.authorizationError == null;
 }
@@ -78,10 +79,12 @@ export function originOfUrl(url: string): string | undefined {
  */
 export function earlierAnswer(request: unknown): string | undefined {
   if (typeof request !== 'object' || request === null) return undefined;
-  const r = request as { _redirectCount?: unknown; redirect?: unknown; url?: unknown };
-  if (typeof r._redirectCount === 'number' && r._redirectCount > 0) {
-    return `the server answered with a redirect before this failure (${r._redirectCount} followed)`;
+  const redirects = redirectCountOf(request);
+  if (redirects !== undefined && redirects > 0) {
+    return `the server answered with a redirect before this failure (${redirects} followed)`;
   }
+  // a fetch Request's public fields
+  const r = request as { redirect?: unknown; url?: unknown };
   if (r.redirect === 'follow' && typeof r.url === 'string') {
     return "fetch follows redirects out of the guard's sight (maxRedirects: 0 lets it tell)";
   }

@@ -11,6 +11,7 @@ import type { Socket } from 'node:net';
 import { RetryBudget, type ResolvedRetryBudget } from './budget';
 import { monotonicNow, type Clock } from './clock';
 import { announceLearned, announcePurge } from './events';
+import { hostOf, onSocketFree } from './foreign';
 import { originLabel } from './native';
 import { purgeIdlePeers, stampOf, stampSockets, type PoolStamp } from './stamps';
 import type { OriginFacts, OriginTimeout } from './origin-facts';
@@ -92,10 +93,7 @@ export class OriginMemory {
       const stamp = stampOf(socket);
       if (stamp !== undefined) this.onOwnedFree(socket, stamp.origin, stamp.since);
     };
-    agent.on('free', onFree);
-    return () => {
-      agent.off('free', onFree);
-    };
+    return onSocketFree(agent, onFree);
   }
 
   private onOwnedFree(socket: Socket, origin: string, now: number): void {
@@ -218,9 +216,9 @@ export class OriginMemory {
   originOfPool(sockets: readonly Socket[] | undefined): string {
     const stamped = sockets?.find((s) => stampOf(s) !== undefined);
     if (stamped !== undefined) return (stampOf(stamped) as PoolStamp).origin;
-    const socket = sockets?.[0] as (Socket & { _host?: string; encrypted?: boolean }) | undefined;
+    const socket = sockets?.[0] as (Socket & { encrypted?: boolean }) | undefined;
     if (socket === undefined) return 'unknown';
-    const host = socket._host ?? socket.remoteAddress ?? 'unknown';
+    const host = hostOf(socket) ?? socket.remoteAddress ?? 'unknown';
     return originLabel(socket.encrypted === true ? 'https:' : 'http:', host, socket.remotePort ?? '');
   }
 

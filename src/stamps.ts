@@ -6,6 +6,7 @@
 import type { Agent } from 'node:http';
 import type { Socket } from 'node:net';
 import { monotonicNow, type Clock } from './clock';
+import { agentDefaultPortOf, agentProtocolOf, onSocketFree } from './foreign';
 import { originLabel } from './native';
 
 /** When a socket last went back to its agent's pool, and under which pool and origin. */
@@ -42,9 +43,9 @@ const tapped = new WeakSet<Agent>();
 export function stampSockets(agent: Agent, now: Clock = monotonicNow): void {
   if (tapped.has(agent)) return;
   tapped.add(agent);
-  const protocol = (agent as Agent & { protocol?: string }).protocol ?? 'http:';
-  const defaultPort = (agent as Agent & { defaultPort?: number }).defaultPort ?? 80;
-  agent.on('free', (socket: Socket, options: Parameters<Agent['getName']>[0] & { port?: unknown }) => {
+  const protocol = agentProtocolOf(agent) ?? 'http:';
+  const defaultPort = agentDefaultPortOf(agent) ?? 80;
+  onSocketFree(agent, (socket, options) => {
     const since = now();
     // A socket keeps its pool for life: its stamp is updated in place after the first.
     const last = stamps.get(socket);
