@@ -4,8 +4,10 @@
  * 127.0.0.1), so its CPU is not spent on the client's event loop. Contenders are
  * interleaved round by round, in random order, so machine drift hits them alike; figures
  * are medians across rounds of per-round ratios between contenders, with their spread.
- * Writes bench/results.json (not with --quick).
- * Flags: --quick (a short smoke run, about 20 s).
+ * Writes bench/results.json (not with --quick or --only).
+ * Flags: --quick (a short smoke run, about 20 s); --only <section> (one section, e.g. `cost`);
+ * --agents (the cost section also times the guard on a bare agentkeepalive agent and on Node's
+ * keep-alive agent, and axios on a bare agentkeepalive agent: what the guard's own agents cost).
  */
 import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -20,6 +22,9 @@ import { attach, createClient } from '../src';
 import { startHttpServer, startIdleDropProxy } from '../testbed';
 
 const quick = process.argv.includes('--quick');
+const agentsToo = process.argv.includes('--agents');
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt === -1 ? undefined : process.argv[onlyAt + 1];
 const gc = (globalThis as { gc?: () => void }).gc;
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -212,38 +217,68 @@ async function cost(url: string): Promise<Record<string, number | number[]>> {
   const retry = axios.create({ baseURL: url });
   // axios-retry's README setup (wrapped only because the lint forbids an unbound method)
   axiosRetry(retry, { retries: 3, retryDelay: (count, error) => axiosRetry.exponentialDelay(count, error) });
-  const contenders = { guard, axiosRetry: retry } as const;
-  type Name = keyof typeof contenders;
+  // With --agents: the same guard on agents it did not create, and axios on agentkeepalive alone.
+  const agents = agentsToo
+    ? [new HttpAgent({ keepAlive: true }), new http.Agent({ keepAlive: true }), new HttpAgent({ keepAlive: true })]
+    : [];
+  const more: Record<string, AxiosInstance> = agentsToo
+    ? {
+        guardOnAgentkeepalive: createClient({}, { baseURL: url, httpAgent: agents[0] }),
+        guardOnNodeAgent: createClient({}, { baseURL: url, httpAgent: agents[1] }),
+        axiosAgentkeepalive: axios.create({ baseURL: url, httpAgent: agents[2] }),
+      }
+    : {};
+  const contenders: Record<string, AxiosInstance> = { guard, axiosRetry: retry, ...more };
+  type Name = string;
   const out: Record<string, number | number[]> = { rounds, requestsPerRound: n, warmUpPerRound: warm };
   for (const width of [1, 32]) {
     const ratios: number[] = [];
     const cpuRatios: number[] = [];
-    const us: Record<Name, number[]> = { guard: [], axiosRetry: [] };
+    const us: Record<Name, number[]> = Object.fromEntries(Object.keys(contenders).map((name) => [name, []]));
+    // each extra contender's per-round ratio to axios-retry, and the guard's to the guard on agentkeepalive
+    const extra: Record<string, { time: number[]; cpu: number[] }> = {};
+    for (const name of [...Object.keys(more), 'guardOverGuardOnAgentkeepalive']) extra[name] = { time: [], cpu: [] };
     for (let r = 0; r < rounds; r += 1) {
       const ms = {} as Record<Name, number>;
       const cpu = {} as Record<Name, number>;
-      for (const name of shuffle(Object.keys(contenders) as Name[])) {
-        const api = contenders[name];
+      for (const name of shuffle(Object.keys(contenders))) {
+        const api = contenders[name]!;
         await concurrent(api, warm, width);
         const before = process.cpuUsage();
         ms[name] = await concurrent(api, n, width);
         const used = process.cpuUsage(before);
         cpu[name] = used.user + used.system;
-        us[name].push((ms[name] / n) * 1000);
+        us[name]!.push((ms[name] / n) * 1000);
       }
-      ratios.push(ms.guard / ms.axiosRetry);
-      cpuRatios.push(cpu.guard / cpu.axiosRetry);
+      ratios.push(ms.guard! / ms.axiosRetry!);
+      cpuRatios.push(cpu.guard! / cpu.axiosRetry!);
+      for (const name of Object.keys(more)) {
+        extra[name]!.time.push(ms[name]! / ms.axiosRetry!);
+        extra[name]!.cpu.push(cpu[name]! / cpu.axiosRetry!);
+      }
+      if (agentsToo) {
+        extra.guardOverGuardOnAgentkeepalive!.time.push(ms.guard! / ms.guardOnAgentkeepalive!);
+        extra.guardOverGuardOnAgentkeepalive!.cpu.push(cpu.guard! / cpu.guardOnAgentkeepalive!);
+      }
     }
     const c = `c${width}`;
     Object.assign(out, {
-      [`${c}_guardUsPerRequest`]: round(median(us.guard), 1),
-      [`${c}_axiosRetryUsPerRequest`]: round(median(us.axiosRetry), 1),
+      [`${c}_guardUsPerRequest`]: round(median(us.guard!), 1),
+      [`${c}_axiosRetryUsPerRequest`]: round(median(us.axiosRetry!), 1),
       ...spread(`${c}_time`, ratios),
       [`${c}_cpuRatioMedian`]: round(median(cpuRatios)),
       [`${c}_timeRatios`]: ratios.map((x) => round(x)),
     });
+    if (agentsToo)
+      for (const [name, figures] of Object.entries(extra))
+        Object.assign(out, {
+          ...spread(`${c}_${name}_time`, figures.time),
+          [`${c}_${name}_cpuRatioMedian`]: round(median(figures.cpu)),
+        });
   }
   guard.guard.detach();
+  for (const api of Object.values(more)) (api as { guard?: { detach(): void } }).guard?.detach();
+  for (const agent of agents) agent.destroy();
   return out;
 }
 
@@ -361,6 +396,7 @@ async function main(): Promise<void> {
   const server = await startChildServer();
   const results: Record<string, Record<string, number | number[]>> = {};
   const step = async (name: string, fn: () => Promise<Record<string, number | number[]>>): Promise<void> => {
+    if (only !== undefined && name !== only) return;
     process.stderr.write(`bench: ${name} ...\n`);
     results[name] = await fn();
   };
@@ -393,7 +429,8 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\n${report.date} · Node ${report.machine.node} · ${report.machine.cpus} x ${report.machine.cpu} · ${report.durationS} s\n`,
   );
-  if (!quick) writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
+  if (!quick && only === undefined)
+    writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
 }
 
 main().catch((error: unknown) => {
