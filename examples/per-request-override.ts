@@ -83,7 +83,8 @@ export class PaymentsClient {
       {
         resetGuard: {
           retryNonIdempotent: true,
-          beforeRetry: (info) => this.log(`payment ${reference}: resending (safe, deduplicated); ${describeRetry(info)}`),
+          beforeRetry: (info) =>
+            this.log(`payment ${reference}: resending (safe, deduplicated); ${describeRetry(info)}`),
         },
       },
     );

@@ -10,6 +10,7 @@ export { backoffDelay, type BackoffOptions } from './backoff';
 export { isReplayableBody } from './body';
 export { RetryBudget, type BudgetRecovery } from './budget';
 export { classifyError, type AttemptTiming } from './classify';
+export { monotonicNow, type Clock } from './clock';
 export { isResetKind } from './kinds';
 export { isPoolingAgent, nativeRequestOf, originLabel, originOfUrl, tlsHandshakeIncomplete } from './native';
 export { mergeRequestOptions, normalizeOptions } from './normalize';
