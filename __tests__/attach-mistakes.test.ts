@@ -90,10 +90,10 @@ describe('with nock', () => {
       expect(error.message).toContain('already retries with axios-retry');
       expect(error.message).toContain('4 x 4 = 16');
       for (const mapping of [
-        'retries -> retries',
-        'retryDelay -> baseDelayMs and maxDelayMs',
-        'retryCondition -> retryStatuses',
-        'onMaxRetryTimesExceeded -> onGiveUp',
+        'pass the same options to attach()',
+        'retryDelay, retryCondition, shouldResetTimeout, onRetry, onMaxRetryTimesExceeded and validateResponse',
+        'a request that may have been applied is never resent',
+        "config['axios-retry'] -> config.resetGuard",
         'docs/on-call.md',
       ]) {
         expect(error.message).toContain(mapping);

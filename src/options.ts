@@ -153,8 +153,9 @@ export interface RequestOptions {
    * axios-retry's `retryDelay(retryCount, error)`, with its meaning: the wait in ms before
    * retry number `retryCount` (1 for the first). axios-retry's own `exponentialDelay` and
    * `linearDelay()` work as they are. It replaces the guard's backoff; a stale socket is
-   * still resent at once, and a status's `Retry-After` still sets the least wait.
-   * @default undefined (the guard's backoff: `baseDelayMs`, `maxDelayMs`, full jitter)
+   * still resent at once, and a status's `Retry-After` still sets the least wait. Without
+   * it, the guard's backoff (`baseDelayMs`, `maxDelayMs`, full jitter).
+   * @default undefined
    */
   retryDelay?: IAxiosRetryConfig['retryDelay'] | undefined;
   /**
@@ -164,8 +165,8 @@ export interface RequestOptions {
    * an unknown code), which is granted for idempotent methods, requests with an
    * `Idempotency-Key` and under `retryNonIdempotent`, with a replayable body, within the
    * limits. It never resends a request the guard judges possibly applied: the reason says so.
-   * Asked only while attempts remain.
-   * @default undefined (the guard's rules alone)
+   * Asked only while attempts remain. Without it, the guard's rules alone decide.
+   * @default undefined
    */
   retryCondition?: IAxiosRetryConfig['retryCondition'] | undefined;
   /**
