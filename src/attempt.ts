@@ -37,3 +37,15 @@ export class Attempt implements AttemptRecord {
     readonly number: number,
   ) {}
 }
+
+/**
+ * An error the user's code threw while an attempt was handled (a hook, the sleep, the body
+ * factory, `retryCondition`, `retryDelay`, `validateResponse`), on its way out of the loop:
+ * the request ends with the error inside, passed untouched (an attempt's own error is
+ * presented: the user's config, the metadata, a redacted `toJSON`).
+ */
+export class OwnError extends Error {
+  constructor(readonly error: unknown) {
+    super("an error of the caller's own code");
+  }
+}

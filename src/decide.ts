@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { isAxiosError, type AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
-import type { Attempt } from './attempt';
+import { OwnError, type Attempt } from './attempt';
 import { isReplayableBody } from './body';
 import type { BudgetRecovery, RetryBudget } from './budget';
 import { classifyError } from './classify';
@@ -28,6 +28,7 @@ import type { Classification } from './types';
  * Classifies the failed attempt, acts on a reset, and decides whether another attempt goes
  * out; both are recorded on the attempt. `undefined` for an error that is not this
  * request's own axios error (a custom adapter's plain Error, say): it is never retried.
+ * Rejects with an {@link OwnError} when the request's `retryCondition` or `retryDelay` threw.
  */
 export async function judgeFailure(error: unknown, attempt: Attempt): Promise<RetryDecision | undefined> {
   const { request: state, config } = attempt;
@@ -56,13 +57,24 @@ export async function judgeFailure(error: unknown, attempt: Attempt): Promise<Re
 
   // The user's retryCondition is asked first (it may be async); the budget is read and
   // withdrawn after it, in the same tick as the decision.
-  const asked = await askCondition(error, classification, attempt);
+  let asked: Pick<RetryContext, 'retryCondition' | 'retryDelay'>;
+  try {
+    asked = await askCondition(error, classification, attempt);
+  } catch (conditionError) {
+    throw new OwnError(conditionError);
+  }
   const budget = (state.budget ??= ctx.origins.budgetOf(state.originOf()));
   const cost = budget?.costOf(classification.kind);
   const retryAfterMs = classification.kind === 'http-status' ? retryAfterOf(error.response) : undefined;
-  const decision: RetryDecision = ctx.detached
-    ? refusal('the guard was detached while the request was in flight')
-    : decideRetry({ ...retryContext(attempt, classification, budget, retryAfterMs, error), ...asked });
+  let decision: RetryDecision;
+  try {
+    decision = ctx.detached
+      ? refusal('the guard was detached while the request was in flight')
+      : decideRetry({ ...retryContext(attempt, classification, budget, retryAfterMs, error), ...asked });
+  } catch (delayError) {
+    // retryDelay threw, or gave no number of ms
+    throw new OwnError(delayError);
+  }
   attempt.decision = decision;
   // Withdrawn in the same tick as the decision, so concurrent failures cannot overdraw.
   if (decision.retry && budget !== undefined && cost !== undefined) {

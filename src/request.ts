@@ -32,11 +32,10 @@ import axios, {
   type AxiosResponse,
   type InternalAxiosRequestConfig,
 } from 'axios';
-import { Attempt } from './attempt';
+import { Attempt, OwnError } from './attempt';
 import { monotonicNow } from './clock';
 import type { GuardContext } from './context';
 import { judgeFailure, onBudgetRecovery } from './decide';
-import type { RetryDecision } from './policy';
 import { announceRecovered, traceAttempt, tracingAttempts } from './events';
 import { freshSessions, isHttp2 } from './h2';
 import { addIdempotencyKey } from './idempotency-key';
@@ -45,7 +44,7 @@ import { describeAttempt, settleFailure } from './settle';
 import { RequestState, STATE_KEY, stateOf } from './state';
 import { sendBounded } from './time-bounds';
 import { dropUpload, firstBody, freshBody, giveBackData } from './uploads';
-import { giveBack, OwnError, waitToRetry } from './wait';
+import { giveBack, waitToRetry } from './wait';
 
 type StatefulConfig = InternalAxiosRequestConfig & { [STATE_KEY]?: RequestState };
 
@@ -67,55 +66,38 @@ export async function runRequest(
   }
   if (options.body !== undefined) request.upload = firstBody(config, options.body);
   const lent = lend(config, options);
+  try {
+    const response = await attempts(request);
+    giveBackConfig(request, lent);
+    return response;
+  } catch (error) {
+    giveBackConfig(request, lent);
+    dropUpload(request.upload);
+    // A hook's, the sleep's, the body factory's or a condition's own error passes as it is.
+    const own = error instanceof OwnError;
+    throw await settleFailure(own ? error.error : error, request, own);
+  }
+}
 
-  let failure: unknown;
-  // The failure is a hook's, the sleep's, the body factory's or a condition's own error.
-  let own = false;
+/** The attempts, until one is answered or the decision on a failure says no more. */
+async function attempts(request: RequestState): Promise<AxiosResponse> {
   for (let number = 1; ; number += 1) {
-    let attempt: Attempt;
-    try {
-      attempt = begin(request, number);
-    } catch (factoryError) {
-      // The body factory threw: the retry it would have fed costs nothing.
-      giveBack(request);
-      failure = factoryError;
-      own = true;
-      break;
-    }
+    const attempt = begin(request, number);
+    let failure: unknown;
     try {
       const response = await send(attempt);
-      giveBackConfig(request, lent);
       return succeed(response, attempt);
     } catch (error) {
       failure = error;
     }
-    let decision: RetryDecision | undefined;
-    try {
-      // axios-retry's validateResponse may take the "failed" answer for a success.
-      const answer = acceptedAnswer(failure, request);
-      if (answer !== undefined) {
-        giveBackConfig(request, lent);
-        return succeed(answer, attempt);
-      }
-      decision = await judgeFailure(failure, attempt);
-    } catch (conditionError) {
-      // validateResponse, retryCondition or retryDelay threw: the request ends with its error.
-      failure = conditionError;
-      own = true;
-      break;
-    }
-    if (decision?.retry !== true) break;
-    try {
-      if ((await waitToRetry(failure as AxiosError, attempt)) !== undefined) break;
-    } catch (reason) {
-      own = reason instanceof OwnError;
-      failure = reason instanceof OwnError ? reason.error : reason;
-      break;
-    }
+    // axios-retry's validateResponse may take the "failed" answer for a success.
+    const answer = acceptedAnswer(failure, request);
+    if (answer !== undefined) return succeed(answer, attempt);
+    const decision = await judgeFailure(failure, attempt);
+    if (decision?.retry !== true) throw failure;
+    // Resolves with a refusal when the deadline or a detach overtook the hooks or the wait.
+    if ((await waitToRetry(failure as AxiosError, attempt)) !== undefined) throw failure;
   }
-  giveBackConfig(request, lent);
-  dropUpload(request.upload);
-  throw await settleFailure(failure, request, own);
 }
 
 /**
@@ -160,10 +142,14 @@ function giveBackConfig(request: RequestState, lent: Lent): void {
 function acceptedAnswer(failure: unknown, request: RequestState): AxiosResponse | undefined {
   const validate = request.options.validateResponse;
   if (validate == null || !isAxiosError(failure) || failure.response === undefined) return undefined;
-  if (stateOf(failure.config) !== request || !validate(asCallerSees(failure.response, request.config))) {
-    return undefined;
+  if (stateOf(failure.config) !== request) return undefined;
+  let valid: boolean;
+  try {
+    valid = validate(asCallerSees(failure.response, request.config));
+  } catch (error) {
+    throw new OwnError(error);
   }
-  return failure.response;
+  return valid ? failure.response : undefined;
 }
 
 /**
@@ -187,7 +173,13 @@ function begin(request: RequestState, number: number): Attempt {
   if (number > 1 && request.upload !== undefined) {
     // Fresh headers first: the new body's length must not land on the last attempt's.
     config.headers = new AxiosHeaders(config.headers);
-    freshBody(config, request.upload, options.body as NonNullable<typeof options.body>);
+    try {
+      freshBody(config, request.upload, options.body as NonNullable<typeof options.body>);
+    } catch (factoryError) {
+      // The retry this body would have fed costs nothing; the factory's error ends the request.
+      giveBack(request);
+      throw new OwnError(factoryError);
+    }
   } else {
     // The first attempt sends the headers axios made; each retry a copy, so that a
     // response or error of an earlier attempt keeps describing what that one sent.

@@ -11,7 +11,7 @@ import { onBudgetRecovery } from './decide';
 import { publishRetry } from './events';
 import { deadlineRefusal, refusal, type RetryDecision } from './policy';
 import { payload, requestLabel } from './redact';
-import type { Attempt } from './attempt';
+import { OwnError, type Attempt } from './attempt';
 import type { RequestState } from './state';
 import type { Classification, RetryInfo } from './types';
 
@@ -141,16 +141,6 @@ async function waitBeforeRetry(
 /** Re-read after an await: the caller's signal or CancelToken fired. */
 function isCanceled(config: AxiosRequestConfig): boolean {
   return config.signal?.aborted === true || (config.cancelToken as Subscribable | undefined)?.reason !== undefined;
-}
-
-/**
- * An error a hook or the sleep threw, on its way to the loop: the request ends with the
- * error inside, passed untouched (an attempt's error is presented; a hook's is not).
- */
-export class OwnError extends Error {
-  constructor(readonly error: unknown) {
-    super('a hook or the sleep threw');
-  }
 }
 
 /** A shallow copy of the config's own enumerable keys (axios's configs have a null prototype). */
