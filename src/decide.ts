@@ -4,10 +4,11 @@
  * budget, whether another attempt goes out. Runs once per failed attempt, first or retry.
  */
 import { performance } from 'node:perf_hooks';
-import { isAxiosError, type AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import { AxiosError, isAxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { OwnError, type Attempt } from './attempt';
-import { isReplayableBody } from './body';
+import { discardBody, isReplayableBody } from './body';
 import type { BudgetRecovery, RetryBudget } from './budget';
+import { callerView } from './caller-view';
 import { classifyError } from './classify';
 import { ResetGuardOptionError } from './errors';
 import { monotonicNow } from './clock';
@@ -55,26 +56,27 @@ export async function judgeFailure(error: unknown, attempt: Attempt): Promise<Re
   if (isResetKind(kind)) onReset(error, attempt, kind, classification);
   if (kind === 'refused-stream' || kind === 'session-lost') ctx.http2.noteFailure(state.originOf(), kind);
 
-  // The user's retryCondition is asked first (it may be async); the budget is read and
-  // withdrawn after it, in the same tick as the decision.
-  let asked: Pick<RetryContext, 'retryCondition' | 'retryDelay'>;
-  try {
-    asked = await askCondition(error, classification, attempt);
-  } catch (conditionError) {
-    throw new OwnError(conditionError);
-  }
-  const budget = (state.budget ??= ctx.origins.budgetOf(state.originOf()));
-  const cost = budget?.costOf(classification.kind);
   const retryAfterMs = classification.kind === 'http-status' ? retryAfterOf(error.response) : undefined;
+  // What was sent is read before the user's retryCondition runs: it gets the live config,
+  // and whatever it changes there (a key added, the method) may shape the retry but not
+  // the judgement of what the server may already have applied.
+  const sent = retryContext(attempt, classification, undefined, retryAfterMs, error);
+  // The condition may be async: the budget and the time left are read after it, and the
+  // budget withdrawn in the same tick as the decision.
   let decision: RetryDecision;
   try {
-    decision = ctx.detached
-      ? refusal('the guard was detached while the request was in flight')
-      : decideRetry({ ...retryContext(attempt, classification, budget, retryAfterMs, error), ...asked });
-  } catch (delayError) {
-    // retryDelay threw, or gave no number of ms
-    throw new OwnError(delayError);
+    const asked = await askCondition(error, classification, attempt);
+    const budget = (state.budget ??= ctx.origins.budgetOf(state.originOf()));
+    const context = { ...sent, ...asked, remainingMs: state.remainingMs(), ...budgetFacts(budget, classification) };
+    decision = ctx.detached ? refusal('the guard was detached while the request was in flight') : decideRetry(context);
+  } catch (ownError) {
+    // retryCondition or retryDelay threw (or gave no number of ms): its error ends the
+    // request, and nobody can read this attempt's streamed body any more.
+    discardBody(error.response?.data);
+    throw new OwnError(ownError);
   }
+  const budget = state.budget;
+  const cost = budget?.costOf(classification.kind);
   attempt.decision = decision;
   // Withdrawn in the same tick as the decision, so concurrent failures cannot overdraw.
   if (decision.retry && budget !== undefined && cost !== undefined) {
@@ -103,10 +105,12 @@ async function askCondition(
   attempt: Attempt,
 ): Promise<Pick<RetryContext, 'retryCondition' | 'retryDelay'>> {
   const { retryCondition, retryDelay, retry } = attempt.request.options;
-  const delay = retryDelay === undefined ? undefined : (): number => delayFrom(retryDelay(attempt.number, error));
+  // axios-retry's functions read the error as the caller would: its body transformed.
+  const delay =
+    retryDelay === undefined ? undefined : (): number => delayFrom(retryDelay(attempt.number, callerView(error)));
   if (retryCondition === undefined || !retry || classification.kind === 'canceled') return { retryDelay: delay };
   if (attempt.number >= attempt.request.maxAttempts) return { retryDelay: delay };
-  const answer: unknown = retryCondition(error);
+  const answer: unknown = retryCondition(callerView(error));
   let verdict: boolean;
   if (typeof answer === 'object' && answer !== null) {
     try {
@@ -120,7 +124,7 @@ async function askCondition(
 
 /** A `retryDelay` result as a wait: whole ms, at most Node's longest timer. */
 function delayFrom(value: unknown): number {
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     throw new ResetGuardOptionError('retryDelay', value, 'a function returning a number of ms >= 0');
   }
   return Math.min(Math.round(value), MAX_TIMER_MS);
@@ -148,10 +152,17 @@ function retryContext(
     tlsBareReset: error !== undefined && classification.kind === 'stale-socket' && bareTlsReset(error),
     sessionGoingAway: classification.kind === 'refused-stream' && goingAway(error?.request),
     remainingMs: state.remainingMs(),
-    budgetTokens: budget?.available,
-    budgetCost: budget?.costOf(classification.kind),
+    ...budgetFacts(budget, classification),
     options: state.options,
   };
+}
+
+/** What the policy reads of the origin's retry budget. */
+function budgetFacts(
+  budget: RetryBudget | undefined,
+  classification: Classification,
+): Pick<RetryContext, 'budgetTokens' | 'budgetCost'> {
+  return { budgetTokens: budget?.available, budgetCost: budget?.costOf(classification.kind) };
 }
 
 /**
@@ -205,6 +216,26 @@ export function wouldResendSilence(attempt: Attempt): boolean {
   if (state.guard.detached) return false;
   const budget = state.budget ?? state.guard.origins.existingBudgetOf(state.originOf());
   return decideRetry(retryContext(attempt, SILENCE, budget)).retry;
+}
+
+/**
+ * Asked by the black-hole watch before it gives an attempt up for silence: what the
+ * request's `retryCondition` says of the error that would end the attempt (`true` at once
+ * when it has none). A condition that throws or rejects says no.
+ */
+export function silenceWouldBeRetried(attempt: Attempt, cause: Error, request: unknown): boolean | Promise<boolean> {
+  const condition = attempt.request.options.retryCondition;
+  if (condition === undefined) return true;
+  try {
+    const answer: unknown = condition(AxiosError.from(cause, NO_ANSWER_CODE, attempt.config, request));
+    if (typeof answer !== 'object' || answer === null) return Boolean(answer);
+    return Promise.resolve(answer as unknown).then(
+      (value) => value !== false,
+      () => false,
+    );
+  } catch {
+    return false;
+  }
 }
 
 /** A reset: the socket is destroyed, subscribers told, and a stale one's pool purged and taught. */

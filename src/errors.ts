@@ -15,12 +15,15 @@ export class ResetGuardOptionError extends TypeError {
   readonly option: string;
   /** The value the option was given. */
   readonly value: unknown;
+  /** What the option must be, in words. */
+  readonly expected: string;
 
   constructor(option: string, value: unknown, expected: string) {
     super(`axios-reset-guard: option "${option}" must be ${expected}, got ${describe(value)}`);
     this.name = 'ResetGuardOptionError';
     this.option = option;
     this.value = value;
+    this.expected = expected;
     Object.defineProperty(this, BRAND, { value: true });
   }
 }

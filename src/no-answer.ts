@@ -10,7 +10,7 @@
  */
 import type { ClientRequest } from 'node:http';
 import type { Socket } from 'node:net';
-import { wouldResendSilence } from './decide';
+import { silenceWouldBeRetried, wouldResendSilence } from './decide';
 import { monotonicNow } from './clock';
 import { NO_ANSWER_CODE } from './kinds';
 import { attemptBeingSent } from './sending';
@@ -51,7 +51,15 @@ export function watchForAnswer(
           ),
           { code: NO_ANSWER_CODE },
         );
-        request.destroy(error);
+        // A retryCondition of the request's has its say first: if it would not resend this,
+        // the attempt keeps waiting (a slow answer may yet come).
+        const asked = silenceWouldBeRetried(attempt, error, request);
+        if (asked === true) request.destroy(error);
+        else if (asked !== false) {
+          void asked.then((yes) => {
+            if (yes && !request.destroyed && socket.bytesRead <= stamp.bytesRead) request.destroy(error);
+          });
+        }
       }, waitMs);
       timer.unref();
     };

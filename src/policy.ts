@@ -144,7 +144,8 @@ function permission(ctx: RetryContext, method: string, mayHaveReached: boolean):
 
 /** The retry policy, as a pure function of the failed attempt (`options.random` draws the jitter). */
 export function decideRetry(ctx: RetryContext): RetryDecision {
-  const decided = withCondition(ctx, decide(ctx));
+  // A condition that said no has the last word: the user's retryDelay is not asked for a wait.
+  const decided = withCondition(ctx, decide(ctx.retryCondition === false ? { ...ctx, retryDelay: undefined } : ctx));
   const c = ctx.classification;
   // A timeout with no byte back on a socket reused after a long idle: most likely a black
   // hole (a firewall that forgot the connection); say so when the request is not resent.

@@ -33,11 +33,14 @@ import axios, {
   type InternalAxiosRequestConfig,
 } from 'axios';
 import { Attempt, OwnError } from './attempt';
+import { discardBody } from './body';
+import { transformed } from './caller-view';
 import { monotonicNow } from './clock';
 import type { GuardContext } from './context';
 import { judgeFailure, onBudgetRecovery } from './decide';
 import { announceRecovered, traceAttempt, tracingAttempts } from './events';
 import { freshSessions, isHttp2 } from './h2';
+import { ResetGuardOptionError } from './errors';
 import { addIdempotencyKey } from './idempotency-key';
 import { mergeRequestOptions, type ResolvedOptions } from './normalize';
 import { describeAttempt, settleFailure } from './settle';
@@ -106,11 +109,56 @@ async function attempts(request: RequestState): Promise<AxiosResponse> {
  * a deadline.
  */
 function optionsOf(config: StatefulConfig, ctx: GuardContext): ResolvedOptions {
-  const options = mergeRequestOptions(ctx.options, config.resetGuard);
+  const carried = (config as { 'axios-retry'?: unknown })['axios-retry'];
+  const base = carried === undefined ? ctx.options : withAxiosRetryKey(ctx.options, carried);
+  const options = mergeRequestOptions(base, config.resetGuard);
   const shared = config.timeout ?? 0;
   if (options.shouldResetTimeout || shared <= 0) return options;
   const deadlineMs = options.deadlineMs > 0 ? Math.min(options.deadlineMs, shared) : shared;
   return Object.freeze({ ...options, deadlineMs });
+}
+
+// What a request's `'axios-retry'` key may hold: axios-retry's per-request options, and the
+// state axios-retry itself leaves there (ignored).
+const AXIOS_RETRY_KEYS = new Set([
+  'retries',
+  'retryDelay',
+  'retryCondition',
+  'shouldResetTimeout',
+  'onRetry',
+  'onMaxRetryTimesExceeded',
+  'validateResponse',
+]);
+const AXIOS_RETRY_STATE = new Set(['retryCount', 'lastRequestTime']);
+
+/**
+ * A request's `config['axios-retry']`, as a migrating caller left it: its options apply to
+ * that request as axios-retry would apply them (under `resetGuard`, which wins).
+ */
+function withAxiosRetryKey(base: ResolvedOptions, carried: unknown): ResolvedOptions {
+  const where = "config['axios-retry']";
+  if (typeof carried !== 'object' || carried === null || Array.isArray(carried)) {
+    throw new ResetGuardOptionError(where, carried, 'an object of axios-retry options');
+  }
+  const picked: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(carried)) {
+    if (AXIOS_RETRY_STATE.has(key)) continue;
+    if (!AXIOS_RETRY_KEYS.has(key)) {
+      throw new ResetGuardOptionError(
+        `${where}.${key}`,
+        value,
+        `an axios-retry option (${[...AXIOS_RETRY_KEYS].join(', ')})`,
+      );
+    }
+    picked[key] = value;
+  }
+  try {
+    return mergeRequestOptions(base, picked);
+  } catch (error) {
+    // Named where the caller wrote it.
+    if (!(error instanceof ResetGuardOptionError)) throw error;
+    throw new ResetGuardOptionError(error.option.replace(/^resetGuard/, where), error.value, error.expected);
+  }
 }
 
 /** What the attempts write on the user's config, and the caller's own values to give back. */
@@ -145,26 +193,13 @@ function acceptedAnswer(failure: unknown, request: RequestState): AxiosResponse 
   if (stateOf(failure.config) !== request) return undefined;
   let valid: boolean;
   try {
-    valid = validate(asCallerSees(failure.response, request.config));
+    valid = validate(transformed(failure.response));
   } catch (error) {
+    // Its error ends the request: nobody can read this attempt's streamed body any more.
+    discardBody(failure.response.data);
     throw new OwnError(error);
   }
   return valid ? failure.response : undefined;
-}
-
-/**
- * The response as the caller will read it, its data through the config's
- * `transformResponse` (axios-retry's `validateResponse` runs after axios's transforms; the
- * guard's adapter runs before them, and hands up the raw answer for axios to transform).
- */
-function asCallerSees(response: AxiosResponse, config: InternalAxiosRequestConfig): AxiosResponse {
-  const transforms = config.transformResponse;
-  const list = Array.isArray(transforms) ? transforms : transforms === undefined ? [] : [transforms];
-  if (list.length === 0) return response;
-  const headers = AxiosHeaders.from(response.headers as AxiosHeaders).normalize(false);
-  let data: unknown = response.data;
-  for (const transform of list) data = transform.call(config, data, headers, response.status);
-  return { ...response, data };
 }
 
 /** Starts attempt `number`: its body (retries of a body factory), headers and time bound. */

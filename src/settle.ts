@@ -12,6 +12,7 @@ import {
   type InternalAxiosRequestConfig,
 } from 'axios';
 import { discardBody } from './body';
+import { callerView } from './caller-view';
 import { classifyError } from './classify';
 import { publishGiveUp } from './events';
 import { payload, redactErrorJSON, requestLabel } from './redact';
@@ -56,7 +57,7 @@ export async function settleFailure(error: unknown, state: RequestState, ownErro
   // axios-retry's hook: the request failed with every retry used (with retries: 0, at once).
   const exceeded = state.options.onMaxRetryTimesExceeded;
   if (exceeded !== undefined && state.attempt - 1 >= state.options.retries) {
-    await runEndHook(() => exceeded(error, state.attempt - 1), error);
+    await runEndHook(() => exceeded(callerView(error), state.attempt - 1), error);
   }
   return error;
 }

@@ -7,6 +7,7 @@
  */
 import { CanceledError, type AxiosError, type AxiosRequestConfig, type InternalAxiosRequestConfig } from 'axios';
 import { discardBody } from './body';
+import { callerView } from './caller-view';
 import { onBudgetRecovery } from './decide';
 import { publishRetry } from './events';
 import { deadlineRefusal, refusal, type RetryDecision } from './policy';
@@ -66,7 +67,7 @@ export async function waitToRetry(error: AxiosError, attempt: Attempt): Promise<
     try {
       await options.beforeRetry?.(info);
       // axios-retry's hook, with its arguments: the number of this retry, the error, the config
-      await options.onRetry?.(attempt.number, error, config);
+      if (options.onRetry !== undefined) await options.onRetry(attempt.number, callerView(error), config);
     } catch (hookError) {
       throw new OwnError(hookError);
     }
