@@ -7,15 +7,7 @@
 import type { IAxiosRetryConfig } from 'axios-retry';
 import type { ResolvedRetryBudget } from './budget';
 import { ResetGuardOptionError } from './errors';
-import type {
-  BodyFactory,
-  ExpertOptions,
-  GuardOptions,
-  IdempotencyKeyFactory,
-  PerRequestExpertOptions,
-  PerRequestOptions,
-  RequestOptions,
-} from './options';
+import type { BodyFactory, ExpertOptions, GuardOptions, IdempotencyKeyFactory, PerRequestOptions } from './options';
 import { nearNames } from './near-names';
 import { SCHEMA, type Check, type OptionName, type OptionScope, type OptionSpec } from './schema';
 import type { GiveUpInfo, RetryInfo } from './types';

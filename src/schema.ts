@@ -23,9 +23,13 @@ export type Check = (name: string, value: unknown) => unknown;
 
 /** One option of the {@link SCHEMA}. */
 export interface OptionSpec<V = unknown> {
+  /** The value when unset, as resolved (in `DEFAULTS`). */
   readonly default: V;
+  /** Validates a value given and resolves it. */
   readonly check: Check;
+  /** Where it may be set. */
   readonly scope: OptionScope;
+  /** Where it is written. */
   readonly group: OptionGroup;
 }
 
