@@ -7,7 +7,7 @@
 import type { IAxiosRetryConfig } from 'axios-retry';
 import type { ResolvedRetryBudget } from './budget';
 import { ResetGuardOptionError } from './errors';
-import type { BodyFactory, ExpertOptions, GuardOptions, IdempotencyKeyFactory, PerRequestOptions } from './options';
+import type { BodyFactory, GuardOptions, IdempotencyKeyFactory, PerRequestOptions } from './options';
 import { nearNames } from './near-names';
 import { SCHEMA, type Check, type OptionName, type OptionScope, type OptionSpec } from './schema';
 import type { GiveUpInfo, RetryInfo } from './types';
@@ -16,7 +16,7 @@ import type { GiveUpInfo, RetryInfo } from './types';
  * Options after defaults and validation: every field present, and flat: an option written
  * inside `expert` (`expert.staleIdleMs`) is resolved to the field of its own name
  * (`staleIdleMs`). Each field means what the option of the same name in {@link GuardOptions}
- * or {@link ExpertOptions} means.
+ * or its `expert` object means.
  */
 export interface ResolvedOptions {
   /** {@inheritDoc RequestOptions.retry} */

@@ -151,7 +151,7 @@ export const SCHEMA = Object.freeze({
   maxDelayMs: call(10_000, millis),
   retryTimeouts: call(false, bool),
   retryNonIdempotent: call(false, bool),
-  retryStatuses: call(Object.freeze([408, 429, 502, 503, 504]) as readonly number[], statuses),
+  retryStatuses: call<readonly number[]>(Object.freeze([408, 429, 502, 503, 504]), statuses),
   attemptTimeoutMs: call(0, millis),
   deadlineMs: call(0, millis),
   idempotencyKey: call(false, idempotencyKey),
