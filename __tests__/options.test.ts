@@ -240,3 +240,67 @@ describe('expert: the knobs grouped under one object', () => {
     );
   });
 });
+
+describe("the docs' options tables list exactly the schema, with DEFAULTS's values", () => {
+  const SCOPE_OF: Record<string, string> = { yes: 'call', only: 'request', no: 'instance' };
+  type Row = { name: string; token: string | undefined; call: string };
+
+  /** Rows of the tables headed `option` in a markdown file: names, their default's token, the call column. */
+  function optionRows(file: string): Row[] {
+    const text = readFileSync(join(__dirname, '..', file), 'utf8');
+    const footnote = (id: string): string => new RegExp(`^\\[\\^${id}\\]: (.*)$`, 'm').exec(text)![1]!;
+    const rows: Row[] = [];
+    let expertTable = false;
+    let inTable = false;
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('|')) {
+        inTable = false;
+        continue;
+      }
+      const cells = line
+        .slice(1, -1)
+        .split('|')
+        .map((c) => c.trim());
+      if (!inTable) {
+        inTable = /option$/.test(cells[0]!);
+        expertTable = cells[0]!.includes('`expert.`');
+        continue;
+      }
+      if (cells[0]!.startsWith('-')) continue;
+      const names = [...cells[0]!.matchAll(/`([\w.]+)`/g)].map((m) => (expertTable ? 'expert.' : '') + m[1]!);
+      // a default cell may point at a footnote holding the value (the retry budget's sizes)
+      const note = /\[\^(\w+)\]/.exec(cells[1]!);
+      const source = cells[1]!.includes('`') || note === null ? cells[1]! : footnote(note[1]!);
+      const tokens = [...source.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+      if (names.length > 1 && tokens.length > 1 && tokens.length !== names.length) {
+        throw new Error(`${file}: ${cells[0]} has ${tokens.length} defaults for ${names.length} options`);
+      }
+      // one default per name, one for all of them, or none at all ("none": undefined)
+      names.forEach((name, i) =>
+        rows.push({ name, token: tokens.length === names.length ? tokens[i] : tokens[0], call: cells[2]! }),
+      );
+    }
+    return rows;
+  }
+
+  const parse = (token: string | undefined): unknown => {
+    if (token === undefined) return undefined;
+    if (token === 'Infinity') return Number.POSITIVE_INFINITY;
+    if (token === 'Math.random') return Math.random;
+    if (token === 'setTimeout') return sleep;
+    // JSON-like ([408, 429], { capacity: 500 }) with bare keys
+    return JSON.parse(token.replace(/(\w+):/g, '"$1":'));
+  };
+
+  it.each(['README.md', 'docs/policy.md'])('%s', (file) => {
+    const rows = optionRows(file).filter((row) => row.name !== 'expert');
+    const names = rows.map((row) => row.name);
+    const expected = Object.entries(SCHEMA).map(([name, spec]) => (spec.group === 'expert' ? `expert.${name}` : name));
+    expect([...names].sort()).toEqual(expected.sort());
+    for (const { name, token, call } of rows) {
+      const key = name.replace(/^expert\./, '') as OptionName;
+      expect([name, parse(token)]).toEqual([name, DEFAULTS[key]]);
+      expect([name, SCOPE_OF[call]]).toEqual([name, SCHEMA[key].scope]);
+    }
+  });
+});
