@@ -227,7 +227,7 @@ describe('expert: the knobs grouped under one object', () => {
     expect([merged.staleIdleMs, merged.staleWindowMs, merged.noAnswerMs]).toEqual([0, 9, 11]);
     expect(mergeRequestOptions(base, { expert: { staleIdleMs: undefined } }).staleIdleMs).toBe(7);
     expect(() => mergeRequestOptions(base, { expert: { noAnswerMs: 0 } } as never)).toThrow(
-      'option "resetGuard.expert.noAnswerMs" must be set in attach() (`expert: { noAnswerMs }`), not per request, got 0',
+      `option "resetGuard.expert.noAnswerMs" must be set as attach()'s "expert.noAnswerMs", got 0`,
     );
     expect(() => mergeRequestOptions(base, { staleIdleMs: 0 } as never)).toThrow(
       'option "resetGuard.staleIdleMs" must be set as "resetGuard.expert.staleIdleMs": it moved there in 0.2.0, got 0',

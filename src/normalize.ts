@@ -9,7 +9,7 @@ import type { ResolvedRetryBudget } from './budget';
 import { ResetGuardOptionError } from './errors';
 import type { BodyFactory, GuardOptions, IdempotencyKeyFactory, PerRequestOptions } from './options';
 import { nearNames } from './near-names';
-import { SCHEMA, type Check, type OptionName, type OptionScope, type OptionSpec } from './schema';
+import { SCHEMA, type OptionName, type OptionSpec } from './schema';
 import type { GiveUpInfo, RetryInfo } from './types';
 
 /**
@@ -111,21 +111,37 @@ export const DEFAULTS: Readonly<ResolvedOptions> = Object.freeze(
 /** Where options are being read: `attach()`'s or one request's `config.resetGuard`. */
 type Place = 'instance' | 'request';
 
-/** The names of a table: those of `group` that `place` accepts, each with its check. */
-function table(place: Place, group: 'top' | 'expert'): Record<string, Check> {
-  const accepted: readonly OptionScope[] = place === 'instance' ? ['call', 'instance'] : ['call', 'request'];
-  return Object.fromEntries(
-    NAMES.filter((n) => SPECS[n].group === group && accepted.includes(SPECS[n].scope)).map((n) => [n, SPECS[n].check]),
-  );
-}
+// Own keys only: `__proto__` or `toString` must not find Object.prototype's members.
+const specOf = (key: string): OptionSpec | undefined =>
+  Object.hasOwn(SPECS, key) ? SPECS[key as OptionName] : undefined;
 
-const TABLES = {
-  instance: { top: table('instance', 'top'), expert: table('instance', 'expert') },
-  request: { top: table('request', 'top'), expert: table('request', 'expert') },
-} as const;
+/** Whether `place` accepts `spec` in `group`. */
+const accepts = (spec: OptionSpec | undefined, place: Place, group: 'top' | 'expert'): spec is OptionSpec =>
+  spec?.group === group && (spec.scope === 'call' || spec.scope === place);
 
-/** The error for a name no table of this place holds, with the nearest known names. */
-function unknownOption(name: string, key: string, value: unknown, known: readonly string[]): ResetGuardOptionError {
+/** The error for a name `place` does not accept in `group`: where it goes, or the nearest known names. */
+function refusal(
+  name: string,
+  key: string,
+  value: unknown,
+  place: Place,
+  group: 'top' | 'expert',
+  prefix: string,
+): ResetGuardOptionError {
+  const spec = specOf(key);
+  // An expert name at the top level (it moved in 0.2.0), or an instance-only one in a request's
+  // `expert`, says where it goes instead of "did you mean".
+  if (spec?.group === 'expert') {
+    const there =
+      place === 'request' && spec.scope === 'instance' ? `attach()'s "expert.${key}"` : `"${prefix}expert.${key}"`;
+    return new ResetGuardOptionError(
+      name,
+      value,
+      `set as ${there}${group === 'top' ? ': it moved there in 0.2.0' : ''}`,
+    );
+  }
+  const known: string[] = NAMES.filter((n) => accepts(SPECS[n], place, group));
+  if (group === 'top') known.push('expert');
   const near = nearNames(key, known);
   const expected =
     near.length > 0
@@ -134,7 +150,7 @@ function unknownOption(name: string, key: string, value: unknown, known: readonl
   return new ResetGuardOptionError(name, value, expected);
 }
 
-/** Checks `input`'s entries against `checks` and writes them, flat, into `out`. */
+/** Checks the entries of one group (`input`, written where `prefix` says) and writes them, flat, into `out`. */
 function mergeGroup(
   out: Record<string, unknown>,
   input: unknown,
@@ -142,37 +158,20 @@ function mergeGroup(
   group: 'top' | 'expert',
   prefix: string,
 ): void {
-  const where = prefix === '' ? 'options' : prefix.slice(0, -1);
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new ResetGuardOptionError(where, input, 'an object');
+    throw new ResetGuardOptionError(prefix === '' ? 'options' : prefix.slice(0, -1), input, 'an object');
   }
-  const checks = TABLES[place][group];
-  const known = group === 'top' ? [...Object.keys(checks), 'expert'] : Object.keys(checks);
   for (const [key, value] of Object.entries(input)) {
-    const name = `${prefix}${key}`;
+    const name = prefix + key;
     if (group === 'top' && key === 'expert') {
       // `undefined` means "not set here", as for any option.
       if (value !== undefined) mergeGroup(out, value, place, 'expert', `${prefix}expert.`);
       continue;
     }
-    // Own keys only: `__proto__` or `toString` must not find Object.prototype's members.
-    const check = Object.hasOwn(checks, key) ? checks[key] : undefined;
-    if (check === undefined) {
-      const spec = Object.hasOwn(SPECS, key) ? SPECS[key as OptionName] : undefined;
-      // A name that moved into `expert` in 0.2.0 says where it went, not "did you mean".
-      if (group === 'top' && spec?.group === 'expert') {
-        const there =
-          place === 'request' && spec.scope === 'instance' ? `attach()'s "expert.${key}"` : `"${prefix}expert.${key}"`;
-        throw new ResetGuardOptionError(name, value, `set as ${there}: it moved there in 0.2.0`);
-      }
-      if (group === 'expert' && spec?.group === 'expert' && place === 'request') {
-        throw new ResetGuardOptionError(name, value, `set in attach() (\`expert: { ${key} }\`), not per request`);
-      }
-      throw unknownOption(name, key, value, known);
-    }
+    const spec = specOf(key);
+    if (!accepts(spec, place, group)) throw refusal(name, key, value, place, group, prefix);
     // `undefined` means "not set here": keep what the base had.
-    if (value === undefined) continue;
-    out[key] = check(name, value);
+    if (value !== undefined) out[key] = spec.check(name, value);
   }
 }
 
