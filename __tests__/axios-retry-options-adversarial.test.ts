@@ -186,7 +186,7 @@ describe("retryCondition: the error it is asked about, and when (axios-retry's m
       },
     });
     const { api } = guarded(server.url, {
-      noAnswerMs: 200,
+      expert: { noAnswerMs: 200 },
       retryCondition: (error) => error.response?.status === 503,
     });
     await api.get('/warm');

@@ -11,7 +11,7 @@ import { useFixtures } from './support/guarded';
 
 const NO_ANSWER = 'ERR_RESET_GUARD_NO_ANSWER';
 // short enough for a test: sockets idle >= 200 ms are watched, silence of 300 ms is given up
-const FAST = { staleIdleMs: 200, noAnswerMs: 300 } as const;
+const FAST = { expert: { staleIdleMs: 200, noAnswerMs: 300 } } as const;
 
 describe('without a network: the classification and the reason', () => {
   it('a request given up for no answer is a stale socket: retryable, resent at once', () => {
@@ -89,7 +89,7 @@ describe('on real sockets, through a proxy that goes silent after idle', () => {
     expect(info.attempt).toBe(2);
     expect(info.history).toEqual([expect.objectContaining({ kind: 'stale-socket', code: NO_ANSWER, delayMs: 0 })]);
     expect(info.history[0]!.reusedSocket).toBe(true);
-    expect(info.history[0]!.durationMs).toBeGreaterThanOrEqual(FAST.noAnswerMs - 5);
+    expect(info.history[0]!.durationMs).toBeGreaterThanOrEqual(FAST.expert.noAnswerMs - 5);
     expect(guard.stats().failures['stale-socket']).toBe(1);
     // learned as from a reset (400 ms idle is under the 500 ms plausibility line: not yet)
     expect(guard.stats().origins[hole.url]!.staleResets).toBe(1);
@@ -134,7 +134,7 @@ describe('on real sockets, through a proxy that goes silent after idle', () => {
     expect(calls).toBe(3);
 
     calls = 0;
-    const off = guarded(server.url, { ...FAST, noAnswerMs: 0 }).api;
+    const off = guarded(server.url, { expert: { ...FAST.expert, noAnswerMs: 0 } }).api;
     await off.get('/warm');
     await pause(300);
     expect(attemptOf(await off.get('/slow'))!.attempt).toBe(1);
@@ -144,7 +144,7 @@ describe('on real sockets, through a proxy that goes silent after idle', () => {
   it('a socket reused after a short idle is not watched', async () => {
     const hole = await blackHole();
     // staleIdleMs far above any pause a slow machine could stretch 400 ms into
-    const { api } = guarded(hole.url, { staleIdleMs: 60_000, noAnswerMs: 300 });
+    const { api } = guarded(hole.url, { expert: { staleIdleMs: 60_000, noAnswerMs: 300 } });
     await api.get('/warm');
     await pause(400); // forgotten by the proxy, but idle under staleIdleMs: waits for its timeout
     const error = await failure(api.get('/short-idle', { timeout: 700 }));
@@ -180,7 +180,7 @@ describe('the watch gives up only what would be resent (real sockets)', () => {
   it('not with retries off, none left, or a per-request staleIdleMs above the idle', async () => {
     const server = await slowServer();
     const { api } = guarded(server.url, FAST);
-    for (const resetGuard of [{ retries: 0 }, { retry: false }, { staleIdleMs: 60_000 }]) {
+    for (const resetGuard of [{ retries: 0 }, { retry: false }, { expert: { staleIdleMs: 60_000 } }]) {
       await api.get('/warm');
       await pause(300);
       const before = server.calls();
@@ -205,7 +205,7 @@ describe('the watch gives up only what would be resent (real sockets)', () => {
 
   it('a silent socket under a request that is not resent is not learned from; a black hole is', async () => {
     const server = await slowServer();
-    const { api, guard } = guarded(server.url, { ...FAST, staleIdleMs: 600 });
+    const { api, guard } = guarded(server.url, { expert: { ...FAST.expert, staleIdleMs: 600 } });
     await api.get('/warm');
     await pause(700);
     // a slow server (600 ms) on a long-idle socket: given up at 300 ms, resent, slow again

@@ -76,7 +76,7 @@ describe('attach: an inert guard of the same shape', () => {
       expect(guard.stats()).not.toBe(guard.stats());
       expect(guard.agents).toEqual({ http: undefined, https: undefined });
       expect(guard.options).toEqual(node.attach(axios.create(), { retries: 2 }).options);
-      expect(browser.attach(axios.create(), { retryBudget: false }).stats().budget).toBeUndefined();
+      expect(browser.attach(axios.create(), { expert: { retryBudget: false } }).stats().budget).toBeUndefined();
     } finally {
       reference.detach();
     }

@@ -30,7 +30,7 @@ describe('with nock', () => {
 
   describe('retry budget', () => {
     it('stops retrying when the bucket is spent, says why, and refills on success', async () => {
-      setup({ retryBudget: { capacity: 10, retryCost: 5, successRefund: 5 }, retries: 5 });
+      setup({ expert: { retryBudget: { capacity: 10, retryCost: 5, successRefund: 5 } }, retries: 5 });
       nock(ORIGIN).get('/down').times(3).replyWithError(reset());
       const error = await failure(instance.get('/down'));
       expect(failureOf(error)!.reason).toBe('retry budget exhausted (0 tokens left, this retry costs 5)');
@@ -49,18 +49,18 @@ describe('with nock', () => {
 
     it('gives the tokens back when a wait is aborted, and can be turned off', async () => {
       const controller = new AbortController();
-      setup({ retryBudget: { capacity: 5 }, beforeRetry: () => controller.abort() });
+      setup({ expert: { retryBudget: { capacity: 5 } }, beforeRetry: () => controller.abort() });
       nock(ORIGIN).get('/a').replyWithError(reset());
       await failure(instance.get('/a', { signal: controller.signal }));
       expect(guard.stats().retries).toBe(0);
       expect(bucket(guard)!.tokens).toBe(5);
       guard.detach();
-      setup({ retryBudget: false });
+      setup({ expert: { retryBudget: false } });
       expect(guard.stats().budget).toBeUndefined();
     });
 
     it('is per origin: an outage at one origin leaves the others their retries', async () => {
-      setup({ retryBudget: { capacity: 10, retryCost: 5 }, retries: 5 });
+      setup({ expert: { retryBudget: { capacity: 10, retryCost: 5 } }, retries: 5 });
       const other = 'http://healthy.test';
       nock(ORIGIN).get('/down').times(3).replyWithError(reset());
       await failure(instance.get('/down'));

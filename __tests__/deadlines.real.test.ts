@@ -499,7 +499,7 @@ describe("the guard's timeout error carries the native request, as axios's does"
     const server = await serve(startHttpServer({ record: false }));
     // forgets connections idle > 250 ms and swallows their packets from then on
     const hole = await serve(startIdleDropProxy(server.port, 250, true));
-    const { api } = guarded(hole.url, { staleIdleMs: 200, noAnswerMs: 300, attemptTimeoutMs: 800 });
+    const { api } = guarded(hole.url, { attemptTimeoutMs: 800, expert: { staleIdleMs: 200, noAnswerMs: 300 } });
     await api.get('/warm');
     await pause(400);
     const error = await failsWithin(api.post('/ledger', 'x'), 800 + GRACE_MS);

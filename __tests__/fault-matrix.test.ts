@@ -158,10 +158,10 @@ describe.each(['http', 'https'] as const)('%s', (transport) => {
             });
             const guard = attach(api, {
               ...noWait,
-              staleIdleMs: 0, // every pooled socket counts as long idle: the most permissive case
-              learnIdleLimits: false,
               idempotencyKey: method === 'POST+key',
               deadlineMs: DEADLINE_MS,
+              // staleIdleMs 0: every pooled socket counts as long idle, the most permissive case
+              expert: { staleIdleMs: 0, learnIdleLimits: false },
             });
             try {
               // two pooled connections: a redirect's next hop reuses the second (the first

@@ -209,7 +209,7 @@ describe('real sockets', () => {
     const proxy = await startIdleDropProxy(server.port, 1200);
     open.push(server, proxy);
     const api = axios.create({ baseURL: proxy.url });
-    const guard = attach(api, { keepAliveHints, learnIdleLimits: false });
+    const guard = attach(api, { expert: { keepAliveHints, learnIdleLimits: false } });
     guards.push(guard);
     const statuses: number[] = [];
     for (let i = 0; i < 3; i += 1) {
@@ -243,7 +243,7 @@ describe('real sockets', () => {
     const proxy = await startIdleDropProxy(server.port, 600);
     open.push(server, proxy);
     const api = axios.create({ baseURL: proxy.url });
-    const guard = attach(api, { learnIdleLimits });
+    const guard = attach(api, { expert: { learnIdleLimits } });
     guards.push(guard);
     let ok = 0;
     for (let i = 0; i < 10; i += 1) {
@@ -410,7 +410,7 @@ describe('agent limits (real sockets)', () => {
     expect(server.connections).toBe(1);
 
     const rotating = axios.create({ baseURL: server.url });
-    guards.push(attach(rotating, { socketLifetime: 100 }));
+    guards.push(attach(rotating, { expert: { socketLifetime: 100 } }));
     await rotating.get('/r1');
     await pause(150);
     await rotating.get('/r2');

@@ -833,7 +833,7 @@ describe('more', () => {
       (s as unknown as { apply(b: string): void }).apply(hit.body);
       resetAfterApply(req);
     });
-    const { api } = guarded(s.url, { retries: 3, staleIdleMs: 1, maxSockets: 1 });
+    const { api } = guarded(s.url, { retries: 3, maxSockets: 1, expert: { staleIdleMs: 1 } });
     await api.get('/warm');
     // progress: the warm socket is back in the pool (idle) before the POST takes it
     await new Promise((r) => setTimeout(r, 5));

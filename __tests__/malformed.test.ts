@@ -165,7 +165,7 @@ describe('a POST on a reused keep-alive socket whose answer is a truncated head,
       if (head.startsWith('POST') && posts === 1) s.end('HTTP/1.1 200 OK\r\nContent-Type: applic');
       else s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
     });
-    const client = guarded(server.url, { staleIdleMs: 50 });
+    const client = guarded(server.url, { expert: { staleIdleMs: 50 } });
     await client.get('/warm');
     await new Promise((resolve) => setTimeout(resolve, 100));
     const error = await failure(client.post('/orders', { id: 1 }));

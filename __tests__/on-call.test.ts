@@ -82,7 +82,7 @@ describe('with nock', () => {
 
   it('a budget exhausted at its first refusal (once), restored at half its capacity, per origin', async () => {
     let instance = axios.create();
-    ({ instance, guard } = rig(ORIGIN, { retryBudget: { capacity: 10, retryCost: 5 } }));
+    ({ instance, guard } = rig(ORIGIN, { expert: { retryBudget: { capacity: 10, retryCost: 5 } } }));
     const events = await heard(ON_CALL, async () => {
       nock(ORIGIN).get('/down').times(4).replyWithError(reset());
       await failure(instance.get('/down')); // 2 retries spend the 10 tokens, the third is refused
@@ -289,7 +289,7 @@ describe('on real sockets', () => {
   it('a server down then up: its budget exhausted once, restored by successes', async () => {
     let down = true;
     const server = await serve(startHttpServer({ resetWhen: () => down, record: false }));
-    const options: GuardOptions = { retryBudget: { capacity: 10, retryCost: 5 } };
+    const options: GuardOptions = { expert: { retryBudget: { capacity: 10, retryCost: 5 } } };
     const { api } = guarded(server.url, options);
     const events = await heard(ON_CALL, async () => {
       await failure(api.get('/down'));

@@ -124,7 +124,7 @@ function plainClient(baseURL: string): AxiosInstance {
 }
 
 function guardedClient(baseURL: string, learnIdleLimits?: boolean): GuardedInstance {
-  const client = createClient(learnIdleLimits === undefined ? undefined : { learnIdleLimits }, { baseURL });
+  const client = createClient(learnIdleLimits === undefined ? undefined : { expert: { learnIdleLimits } }, { baseURL });
   guards.push(client.guard);
   return client;
 }

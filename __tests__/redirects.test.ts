@@ -71,7 +71,7 @@ describe.each([303, 301, 302])('POST answered with %i, then the redirected GET f
       (origin) => `${origin}/done`,
       (n) => n === 1,
     );
-    const { api } = guarded(server.url, { staleIdleMs: 0 });
+    const { api } = guarded(server.url, { expert: { staleIdleMs: 0 } });
     await Promise.all([api.get('/warm/1'), api.get('/warm/2')]);
     const error = await failure(api.post('/pay', { id: 'o2' }));
     expect(failureOf(error)!.classification.kind).toBe('stale-socket');

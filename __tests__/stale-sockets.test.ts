@@ -36,7 +36,7 @@ describe.each([
     const proxy = await serve(startIdleDropProxy(server.port, IDLE));
     // learning off: after the first stale reset it would (rightly) retire sockets before the
     // firewall forgets them, and this test needs a second stale socket for the POST
-    const { api, guard } = guarded(proxy.url, { staleIdleMs: 100, learnIdleLimits: false }, config);
+    const { api, guard } = guarded(proxy.url, { expert: { staleIdleMs: 100, learnIdleLimits: false } }, config);
 
     await api.get('/warm');
     await pause(IDLE + 100);
@@ -68,7 +68,7 @@ it('a loop busy only right after the send, idle while the server worked 700 ms b
       },
     }),
   );
-  const { api } = guarded(server.url, { staleIdleMs: 0, staleWindowMs: 1000, learnIdleLimits: false });
+  const { api } = guarded(server.url, { expert: { staleIdleMs: 0, staleWindowMs: 1000, learnIdleLimits: false } });
   await api.get('/warm');
   const sent = failure(api.post('/orders', { id: 5 }));
   setImmediate(() => {
@@ -92,7 +92,7 @@ it('a busy event loop does not make a POST the server worked on for 1.5 s look s
     }),
   );
   // staleIdleMs 0: any reused socket counts as long idle, the most permissive case
-  const { api, guard } = guarded(server.url, { staleIdleMs: 0, learnIdleLimits: false });
+  const { api, guard } = guarded(server.url, { expert: { staleIdleMs: 0, learnIdleLimits: false } });
   await api.get('/warm');
   const stop = keepLoopBusy(0.8);
   try {
@@ -132,7 +132,7 @@ describe.each(['http', 'https'] as const)(
           : new http.Agent({ keepAlive: true });
       track({ close: () => Promise.resolve(agent.destroy()) });
       // staleIdleMs 0: any reused socket counts as long idle, the most permissive case
-      const { api } = guarded(server.url, { staleIdleMs: 0 }, { httpAgent: agent, httpsAgent: agent });
+      const { api } = guarded(server.url, { expert: { staleIdleMs: 0 } }, { httpAgent: agent, httpsAgent: agent });
       await api.get('/warm');
       const error = await failure(api.post('/orders', { id: 1 }));
       expect(failureOf(error)!.classification).toMatchObject({
@@ -175,7 +175,7 @@ it('over TLS, half a record of an answer then a reset: nothing decrypts, so a ba
   const front = await serve(listen(relay, trackSockets(relay), 'https'));
   const agent = new https.Agent({ keepAlive: true, ca: certificate.cert });
   track({ close: () => Promise.resolve(agent.destroy()) });
-  const { api } = guarded(front.url, { staleIdleMs: 0 }, { httpsAgent: agent });
+  const { api } = guarded(front.url, { expert: { staleIdleMs: 0 } }, { httpsAgent: agent });
   await api.get('/warm');
   cut = true;
   const error = await failure(api.post('/pay', { a: 1 }));
@@ -264,7 +264,7 @@ describe('the staleWindowMs rule', () => {
         },
       }),
     );
-    const { api } = guarded(server.url, { staleIdleMs: 50, staleWindowMs: 100 });
+    const { api } = guarded(server.url, { expert: { staleIdleMs: 50, staleWindowMs: 100 } });
     await api.get('/warm');
     await pause(120);
     const error = await failure(api.post('/orders', { id: 1 }));
@@ -277,7 +277,7 @@ describe('the staleWindowMs rule', () => {
   it('a stale socket noticed only after a CPU block past twice the window: POST not resent, GET recovered', async () => {
     const server = await serve(startHttpServer({ keepAliveTimeout: 0 }));
     const proxy = await serve(startIdleDropProxy(server.port, 100));
-    const { api } = guarded(proxy.url, { staleIdleMs: 50, staleWindowMs: 100 });
+    const { api } = guarded(proxy.url, { expert: { staleIdleMs: 50, staleWindowMs: 100 } });
     const block = (ms: number): unknown =>
       setImmediate(() => {
         const until = Date.now() + ms;

@@ -62,7 +62,7 @@ describe('with nock', () => {
     );
 
     it('returns at once when Retry-After is over maxRetryAfterMs, with the reason', async () => {
-      setup({ maxRetryAfterMs: 5000 });
+      setup({ expert: { maxRetryAfterMs: 5000 } });
       const scope = nock(ORIGIN).get('/later').reply(503, 'come back tomorrow', { 'retry-after': '86400' });
       const error = await failure(instance.get('/later'));
       expect(error.response!.status).toBe(503);
@@ -74,7 +74,7 @@ describe('with nock', () => {
     });
 
     it('refuses a Retry-After of 30 days even at the largest maxRetryAfterMs: no timer fires early', async () => {
-      setup({ maxRetryAfterMs: 2 ** 31 - 1 });
+      setup({ expert: { maxRetryAfterMs: 2 ** 31 - 1 } });
       const scope = nock(ORIGIN)
         .get('/month')
         .reply(503, '', { 'retry-after': String(30 * 24 * 3600) });

@@ -43,6 +43,8 @@ import {
   type GuardStats,
   type OriginStats,
   type Http2Stats,
+  type ExpertOptions,
+  type PerRequestExpertOptions,
   type PerRequestOptions,
   type RequestOptions,
   type ResetGuardErrorCode,
@@ -50,52 +52,12 @@ import {
   type RetryLibrary,
   type ResetKind,
   type ResolvedOptions,
+  type RetryBudgetOptions,
   type RetryInfo,
 } from '../src';
 import { normalizeOptions } from '../src/internals';
+import { SCHEMA, type OptionName, type OptionNames } from '../src/schema';
 import { readmeFailureKinds } from './support/kinds';
-
-// The option names of the README's "Options and defaults" table.
-const REQUEST_OPTION_NAMES = [
-  'retry',
-  'retries',
-  'baseDelayMs',
-  'maxDelayMs',
-  'retryTimeouts',
-  'retryNonIdempotent',
-  'retryStaleNonIdempotent',
-  'staleIdleMs',
-  'staleWindowMs',
-  'retryStatuses',
-  'maxRetryAfterMs',
-  'attemptTimeoutMs',
-  'deadlineMs',
-  'idempotencyKey',
-  'attemptHeader',
-  'requestIdHeader',
-  'beforeRetry',
-  'onGiveUp',
-  'retryDelay',
-  'retryCondition',
-  'shouldResetTimeout',
-  'onRetry',
-  'onMaxRetryTimesExceeded',
-  'validateResponse',
-] as const;
-const INSTANCE_OPTION_NAMES = [
-  'agents',
-  'freeSocketTimeout',
-  'learnIdleLimits',
-  'noAnswerMs',
-  'keepAliveHints',
-  'maxSockets',
-  'maxFreeSockets',
-  'socketLifetime',
-  'retryBudget',
-  'redactHeaders',
-  'random',
-  'sleep',
-] as const;
 
 const calls: InternalAxiosRequestConfig[] = [];
 const recording: AxiosAdapter = (config) => {
@@ -152,7 +114,7 @@ describe('config.resetGuard (the augmentation of axios)', () => {
       await api.options('/a', { resetGuard: { retries: 5, baseDelayMs: 10, maxDelayMs: 100 } }),
       await api.post('/a', { n: 1 }, { resetGuard: { retryNonIdempotent: true, retries: 1 } }),
       await api.put('/a', 'text', { resetGuard: { retryTimeouts: true, retries: 4 } }),
-      await api.patch('/a', {}, { resetGuard: { retryStaleNonIdempotent: false, staleIdleMs: 500 } }),
+      await api.patch('/a', {}, { resetGuard: { expert: { retryStaleNonIdempotent: false, staleIdleMs: 500 } } }),
       await api.request({ url: '/a', resetGuard: { attemptHeader: true, requestIdHeader: 'x-trace-id' } }),
       await api.get('/a', { resetGuard: { beforeRetry, onGiveUp: (info: GiveUpInfo) => void info.reason } }),
       // `undefined` means "not set here" (the options are written for exactOptionalPropertyTypes).
@@ -219,18 +181,24 @@ describe('config.resetGuard (the augmentation of axios)', () => {
   });
 });
 
-describe('the option types match the README table and DEFAULTS', () => {
-  test('per-request and instance option names', () => {
-    expectTypeOf<keyof RequestOptions>().toEqualTypeOf<(typeof REQUEST_OPTION_NAMES)[number]>();
-    expectTypeOf<keyof GuardOptions>().toEqualTypeOf<
-      (typeof REQUEST_OPTION_NAMES)[number] | (typeof INSTANCE_OPTION_NAMES)[number]
-    >();
-    // `body` is per request only: resolved, never an instance option
-    expectTypeOf<keyof ResolvedOptions>().toEqualTypeOf<keyof GuardOptions | 'body'>();
-    expectTypeOf<keyof PerRequestOptions>().toEqualTypeOf<keyof RequestOptions | 'body'>();
+describe('the option types match the schema and DEFAULTS', () => {
+  // The public interfaces are written by hand (for their JSDoc); the schema is the one list.
+  test('names, scope and group of the hand-written interfaces are exactly the schema', () => {
+    expectTypeOf<keyof RequestOptions>().toEqualTypeOf<OptionNames<'call', 'top'> | 'expert'>();
+    expectTypeOf<keyof PerRequestOptions>().toEqualTypeOf<OptionNames<'call' | 'request', 'top'> | 'expert'>();
+    expectTypeOf<keyof GuardOptions>().toEqualTypeOf<OptionNames<'call' | 'instance', 'top'> | 'expert'>();
+    expectTypeOf<keyof PerRequestExpertOptions>().toEqualTypeOf<OptionNames<'call', 'expert'>>();
+    expectTypeOf<keyof ExpertOptions>().toEqualTypeOf<OptionNames<'call' | 'instance', 'expert'>>();
+    expectTypeOf<RequestOptions['expert']>().toEqualTypeOf<PerRequestExpertOptions | undefined>();
+    expectTypeOf<PerRequestOptions['expert']>().toEqualTypeOf<PerRequestExpertOptions | undefined>();
+    expectTypeOf<GuardOptions['expert']>().toEqualTypeOf<ExpertOptions | undefined>();
+    // resolved options are flat: every schema name, no `expert`
+    expectTypeOf<keyof ResolvedOptions>().toEqualTypeOf<OptionName>();
     expectTypeOf<GuardOptions>().toExtend<RequestOptions>();
     expectTypeOf(DEFAULTS).toEqualTypeOf<Readonly<ResolvedOptions>>();
-    expect(Object.keys(DEFAULTS).sort()).toEqual([...REQUEST_OPTION_NAMES, ...INSTANCE_OPTION_NAMES, 'body'].sort());
+    expect(Object.keys(DEFAULTS).sort()).toEqual(Object.keys(SCHEMA).sort());
+    for (const [name, spec] of Object.entries(SCHEMA))
+      expect([name, DEFAULTS[name as OptionName]]).toEqual([name, spec.default]);
   });
 
   test('value types', () => {
@@ -241,11 +209,7 @@ describe('the option types match the README table and DEFAULTS', () => {
       maxDelayMs?: number | undefined;
       retryTimeouts?: boolean | undefined;
       retryNonIdempotent?: boolean | undefined;
-      retryStaleNonIdempotent?: boolean | undefined;
-      staleIdleMs?: number | undefined;
-      staleWindowMs?: number | undefined;
       retryStatuses?: readonly number[] | undefined;
-      maxRetryAfterMs?: number | undefined;
       attemptTimeoutMs?: number | undefined;
       deadlineMs?: number | undefined;
       idempotencyKey?: boolean | ((config: InternalAxiosRequestConfig) => string) | undefined;
@@ -262,6 +226,21 @@ describe('the option types match the README table and DEFAULTS', () => {
         | undefined;
       onMaxRetryTimesExceeded?: ((error: AxiosError, retryCount: number) => Promise<void> | void) | undefined;
       validateResponse?: ((response: AxiosResponse) => boolean) | null | undefined;
+      expert?: PerRequestExpertOptions | undefined;
+    }>();
+    expectTypeOf<PerRequestExpertOptions>().toEqualTypeOf<{
+      retryStaleNonIdempotent?: boolean | undefined;
+      staleIdleMs?: number | undefined;
+      staleWindowMs?: number | undefined;
+      maxRetryAfterMs?: number | undefined;
+    }>();
+    expectTypeOf<Omit<ExpertOptions, keyof PerRequestExpertOptions>>().toEqualTypeOf<{
+      noAnswerMs?: number | undefined;
+      learnIdleLimits?: boolean | undefined;
+      keepAliveHints?: boolean | undefined;
+      maxFreeSockets?: number | undefined;
+      socketLifetime?: number | undefined;
+      retryBudget?: RetryBudgetOptions | false | undefined;
     }>();
     expectTypeOf<ResolvedOptions['attemptHeader']>().toEqualTypeOf<string | false>();
     expectTypeOf<ResolvedOptions['retries']>().toEqualTypeOf<number>();

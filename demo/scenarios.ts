@@ -103,7 +103,7 @@ export const SCENARIOS: readonly Scenario[] = [
     id: 7,
     key: 'post-on-stale-connection',
     title: 'POSTs on connections that went stale',
-    // Idle past the guard's staleIdleMs (1 s): a POST is resent only when its socket idled that long.
+    // Idle past the guard's expert.staleIdleMs (1 s): a POST is resent only when its socket idled that long.
     cause: 'a firewall drops connections idle > 1 s; POSTs every ~1.1 s; the dropped attempt never reached the server',
     cureExpected: true,
     start: () => faults.idleDropFirewall(1000),
@@ -123,7 +123,7 @@ export const SCENARIOS: readonly Scenario[] = [
     id: 9,
     key: 'black-hole',
     title: 'A box lost its state and drops packets (a black hole)',
-    // Idle past the guard's staleIdleMs (1 s), where it watches for an answer (noAnswerMs, 2 s).
+    // Idle past the guard's expert.staleIdleMs (1 s), where it watches for an answer (expert.noAnswerMs, 2 s).
     cause:
       'connections idle > 1 s are forgotten and their packets dropped: no RST, no answer; every client has a 2.5 s timeout',
     cureExpected: true,

@@ -14,7 +14,15 @@ export { attemptOf } from './state';
 export { classify } from './classify';
 export { failureOf } from './settle';
 export { DEFAULTS } from './normalize';
-export type { BodyFactory, GuardOptions, IdempotencyKeyFactory, PerRequestOptions, RequestOptions } from './options';
+export type {
+  BodyFactory,
+  ExpertOptions,
+  GuardOptions,
+  IdempotencyKeyFactory,
+  PerRequestExpertOptions,
+  PerRequestOptions,
+  RequestOptions,
+} from './options';
 export type { ResolvedOptions } from './normalize';
 export type { BudgetStats, ResolvedRetryBudget, RetryBudgetOptions } from './budget';
 export { CHANNELS } from './events';

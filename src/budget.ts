@@ -1,7 +1,7 @@
 import { monotonicNow, type Clock } from './clock';
 import type { FailureKind } from './types';
 
-/** Sizes of the retry budget (a token bucket per guard): see {@link GuardOptions.retryBudget}. */
+/** Sizes of the retry budget (a token bucket per guard): see {@link ExpertOptions.retryBudget}. */
 export interface RetryBudgetOptions {
   /**
    * Tokens in a full bucket; the bucket starts full.

@@ -29,7 +29,7 @@ function human(r: ProbeReport): string {
     ],
     'hint-wins': () => [
       `the hint wins: the guard's agents keep a free socket at most ${effective} ms (one second under timeout=${timeout}), ` +
-        `which the idle limit allows: nothing to set (keepAliveHints: false would ignore the hint)`,
+        `which the idle limit allows: nothing to set (expert: { keepAliveHints: false } would ignore the hint)`,
     ],
     'keep-default': () => [
       `keep the default freeSocketTimeout (${effective} ms): the far side keeps idle connections longer` +

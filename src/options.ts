@@ -62,29 +62,6 @@ export interface RequestOptions {
    */
   retryNonIdempotent?: boolean | undefined;
   /**
-   * Resend a non-idempotent request once when it failed on a reused keep-alive socket
-   * before any response byte, and that socket had idled at least `staleIdleMs`:
-   * the far side had forgotten the connection, so the request never reached the application.
-   * @default true
-   */
-  retryStaleNonIdempotent?: boolean | undefined;
-  /**
-   * Idle time a reused socket must have spent in the pool for `retryStaleNonIdempotent`
-   * to apply. A socket that died sooner more likely means the server crashed mid-request.
-   * @default 1000
-   */
-  staleIdleMs?: number | undefined;
-  /**
-   * A failure on a reused socket counts as a stale socket only when it came within this
-   * many ms of the attempt's start: a connection the far side had dropped answers the first
-   * packet at once (one round trip), while one that fails later was alive and busy, so the
-   * server may have acted on the request. Later failures are plain resets. Only the time
-   * the process spent waiting counts: time its event loop was busy (GC, CPU work, building
-   * a large body) is subtracted.
-   * @default 500
-   */
-  staleWindowMs?: number | undefined;
-  /**
    * HTTP statuses retried for idempotent methods (and requests carrying an
    * `Idempotency-Key`), honouring `Retry-After`. 408, 429 and 503 say "try again";
    * 502 and 504 are what a proxy answers when its upstream connection was reset or hung.
@@ -92,12 +69,6 @@ export interface RequestOptions {
    * @default [408, 429, 502, 503, 504]
    */
   retryStatuses?: readonly number[] | undefined;
-  /**
-   * Longest `Retry-After` the guard waits for. A response asking for longer comes back
-   * at once, as the request's error, instead of holding the caller.
-   * @default 60000
-   */
-  maxRetryAfterMs?: number | undefined;
   /**
    * Bound of each attempt in wall time, in ms (0: none of the guard's own; axios's
    * `timeout` applies to each attempt). Counted by the guard's own timer from the
@@ -202,9 +173,19 @@ export interface RequestOptions {
    * @default undefined
    */
   onGiveUp?: ((info: GiveUpInfo) => void | Promise<void>) | undefined;
+  /**
+   * The expert knobs: defaults that suit almost every service, fine-tuned here when a
+   * measurement says so. Per request, only those of {@link PerRequestExpertOptions}; they
+   * merge over the instance's one by one.
+   * @default {}
+   */
+  expert?: PerRequestExpertOptions | undefined;
 }
 
-/** Options of one request (`config.resetGuard`): every {@link RequestOptions} field, and `body`. */
+/**
+ * Options of one request (`config.resetGuard`): every {@link RequestOptions} field (with
+ * {@link PerRequestExpertOptions} as `expert`), and `body`.
+ */
 export interface PerRequestOptions extends RequestOptions {
   /**
    * Makes the body of a request whose body is a stream (a file upload, `form-data`) again,
@@ -234,19 +215,78 @@ export interface GuardOptions extends RequestOptions {
    */
   freeSocketTimeout?: number | undefined;
   /**
-   * Follow the server's `Keep-Alive: timeout=N, max=M` hint on the guard's agents: a socket
-   * idles at most N-1 s, and `max` counts the requests it may still carry (`max=0` retires it).
-   * @default true
+   * Most sockets per origin on the guard's agents (Node's default: no limit).
+   * @default Infinity
    */
-  keepAliveHints?: boolean | undefined;
+  maxSockets?: number | undefined;
   /**
-   * Learn from stale-socket resets: when a pooled socket to some origin turns out forgotten
-   * after T ms idle, the guard's agents keep that origin's free sockets under 0.75 x T
-   * (never under 250 ms). A reset after less than 500 ms idle counts only when a second
-   * one agrees; a learned limit doubles back every 2 minutes without a stale reset.
+   * Extra header names (case-insensitive) whose values never appear in diagnostics, debug
+   * lines, hook payloads or the `toJSON()` of final errors. `Authorization`,
+   * `Proxy-Authorization`, `Cookie` and `Set-Cookie` are always redacted.
+   * @default []
+   */
+  redactHeaders?: readonly string[] | undefined;
+  /**
+   * Source of randomness for backoff jitter, returning [0, 1). For tests.
+   * @default Math.random
+   */
+  random?: (() => number) | undefined;
+  /**
+   * Waits between attempts; must reject when `signal` aborts. For tests.
+   * @default an AbortSignal-aware setTimeout
+   */
+  sleep?: ((ms: number, signal?: AbortSignal) => Promise<void>) | undefined;
+  /**
+   * The expert knobs: the stale-socket rule's thresholds, `Retry-After`'s ceiling, black
+   * holes, the learning and pooling of keep-alive sockets, the retry budget. Each has a
+   * default that suits almost every service: see {@link ExpertOptions}. Resolved flat:
+   * `guard.options.staleIdleMs`, `DEFAULTS.staleIdleMs`.
+   * @default {}
+   */
+  expert?: ExpertOptions | undefined;
+}
+
+/**
+ * The expert knobs a request may set too, in `config.resetGuard.expert`: the stale-socket
+ * rule and `Retry-After`'s ceiling. Unset ones keep the instance's values.
+ */
+export interface PerRequestExpertOptions {
+  /**
+   * Resend a non-idempotent request once when it failed on a reused keep-alive socket
+   * before any response byte, and that socket had idled at least `staleIdleMs`:
+   * the far side had forgotten the connection, so the request never reached the application.
    * @default true
    */
-  learnIdleLimits?: boolean | undefined;
+  retryStaleNonIdempotent?: boolean | undefined;
+  /**
+   * Idle time a reused socket must have spent in the pool for `retryStaleNonIdempotent`
+   * to apply. A socket that died sooner more likely means the server crashed mid-request.
+   * @default 1000
+   */
+  staleIdleMs?: number | undefined;
+  /**
+   * A failure on a reused socket counts as a stale socket only when it came within this
+   * many ms of the attempt's start: a connection the far side had dropped answers the first
+   * packet at once (one round trip), while one that fails later was alive and busy, so the
+   * server may have acted on the request. Later failures are plain resets. Only the time
+   * the process spent waiting counts: time its event loop was busy (GC, CPU work, building
+   * a large body) is subtracted.
+   * @default 500
+   */
+  staleWindowMs?: number | undefined;
+  /**
+   * Longest `Retry-After` the guard waits for. A response asking for longer comes back
+   * at once, as the request's error, instead of holding the caller.
+   * @default 60000
+   */
+  maxRetryAfterMs?: number | undefined;
+}
+
+/**
+ * The expert knobs of `attach()` (`expert: { ... }`): those a request may set too, and the
+ * instance's agents, black-hole detection and retry budget. Until 0.2.0 they were top-level options.
+ */
+export interface ExpertOptions extends PerRequestExpertOptions {
   /**
    * Black holes: on the guard's agents, a GET (any idempotent method) or a request with an
    * `Idempotency-Key`, sent on a socket reused after at least `staleIdleMs` of idle, that
@@ -258,10 +298,19 @@ export interface GuardOptions extends RequestOptions {
    */
   noAnswerMs?: number | undefined;
   /**
-   * Most sockets per origin on the guard's agents (Node's default: no limit).
-   * @default Infinity
+   * Learn from stale-socket resets: when a pooled socket to some origin turns out forgotten
+   * after T ms idle, the guard's agents keep that origin's free sockets under 0.75 x T
+   * (never under 250 ms). A reset after less than 500 ms idle counts only when a second
+   * one agrees; a learned limit doubles back every 2 minutes without a stale reset.
+   * @default true
    */
-  maxSockets?: number | undefined;
+  learnIdleLimits?: boolean | undefined;
+  /**
+   * Follow the server's `Keep-Alive: timeout=N, max=M` hint on the guard's agents: a socket
+   * idles at most N-1 s, and `max` counts the requests it may still carry (`max=0` retires it).
+   * @default true
+   */
+  keepAliveHints?: boolean | undefined;
   /**
    * Most free sockets kept per origin on the guard's agents (Node's default).
    * @default 256
@@ -281,21 +330,4 @@ export interface GuardOptions extends RequestOptions {
    * @default { capacity: 500, retryCost: 5, staleCost: 1, timeoutCost: 10, successRefund: 1 }
    */
   retryBudget?: RetryBudgetOptions | false | undefined;
-  /**
-   * Extra header names (case-insensitive) whose values never appear in diagnostics, debug
-   * lines, hook payloads or the `toJSON()` of final errors. `Authorization`,
-   * `Proxy-Authorization`, `Cookie` and `Set-Cookie` are always redacted.
-   * @default []
-   */
-  redactHeaders?: readonly string[] | undefined;
-  /**
-   * Source of randomness for backoff jitter, returning [0, 1). For tests.
-   * @default Math.random
-   */
-  random?: (() => number) | undefined;
-  /**
-   * Waits between attempts; must reject when `signal` aborts. For tests.
-   * @default an AbortSignal-aware setTimeout
-   */
-  sleep?: ((ms: number, signal?: AbortSignal) => Promise<void>) | undefined;
 }

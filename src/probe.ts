@@ -9,7 +9,7 @@ import { DEFAULTS } from './normalize';
  * What to do about the server probed, given the limit found and its `Keep-Alive` hint:
  * - `set`: paste `freeSocketTimeout: recommendedFreeSocketTimeout`;
  * - `keep-default`: the default freeSocketTimeout already stays under the limit;
- * - `hint-wins`: the guard's agents follow the hint (`keepAliveHints`) to an idle time
+ * - `hint-wins`: the guard's agents follow the hint (`expert.keepAliveHints`) to an idle time
  *   under the limit and under any freeSocketTimeout the limit allows: nothing to set;
  * - `no-reuse`: the hint is 1 s or less, and Node's agent then never reuses a connection:
  *   keep-alive does nothing for this server, whatever freeSocketTimeout says;

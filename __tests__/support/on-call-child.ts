@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   let down = true;
   const outage = await startHttpServer({ resetWhen: () => down });
   const storm = axios.create({ baseURL: outage.url });
-  const budgeted = attach(storm, { ...noWait, retryBudget: { capacity: 10, retryCost: 5 } });
+  const budgeted = attach(storm, { ...noWait, expert: { retryBudget: { capacity: 10, retryCost: 5 } } });
   await storm.get('/down').catch(() => undefined);
   down = false;
   for (let i = 0; i < 5; i += 1) await storm.get(`/up/${i}`);
