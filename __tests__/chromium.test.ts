@@ -20,7 +20,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import axios from 'axios';
 import * as node from '../src';
-import { findChromium, freePort, launchChromium, watched, type Chromium, type ChromiumPage } from '../testbed';
+import { CLOSED_PORT, findChromium, launchChromium, watched, type Chromium, type ChromiumPage } from '../testbed';
 import { browserProject, bundle, type BrowserProject } from './support/browser-package';
 import type { PageReport } from './support/browser-app';
 import { WATCHED_TIMEOUT_MS } from './support/timeouts';
@@ -157,7 +157,7 @@ async function run(binary: string, closeLater: (c: { close(): Promise<void> }) =
       progress();
 
       stage = 'starting the server';
-      const closedPort = await freePort();
+      const closedPort = CLOSED_PORT;
       served = await serve(
         {
           '/': {

@@ -6,7 +6,7 @@
  * with a ledger of what the server applied.
  */
 import { attemptOf, failureOf } from '../src';
-import { freePort, startHttpServer } from '../testbed';
+import { CLOSED_PORT, startHttpServer } from '../testbed';
 import { failure } from './support/failure';
 import { useFixtures } from './support/guarded';
 
@@ -48,7 +48,7 @@ async function payServer(status: number, location: (url: string) => string, rese
 
 describe.each([303, 301, 302])('POST answered with %i, then the redirected GET fails', (status) => {
   it('on a refused target: the POST is not resent (applied once)', async () => {
-    const closed = await freePort();
+    const closed = CLOSED_PORT;
     const { server, ledger } = await payServer(
       status,
       () => `http://127.0.0.1:${closed}/done`,
@@ -134,7 +134,7 @@ it('a keyed POST answered with 303 whose GET fails is resent; the server applies
 
 describe('the fetch adapter (undici follows redirects inside fetch, out of sight)', () => {
   it('a POST answered with 303 whose GET is refused is not resent', async () => {
-    const closed = await freePort();
+    const closed = CLOSED_PORT;
     const { server, ledger } = await payServer(
       303,
       () => `http://127.0.0.1:${closed}/done`,
@@ -151,7 +151,7 @@ describe('the fetch adapter (undici follows redirects inside fetch, out of sight
   });
 
   it('with maxRedirects: 0 a refused POST is known never to have reached a server, and is resent', async () => {
-    const closed = await freePort();
+    const closed = CLOSED_PORT;
     const { api, guard } = guarded(`http://127.0.0.1:${closed}`, { retries: 2 }, { adapter: 'fetch', maxRedirects: 0 });
     const error = await failure(api.post('/pay', { id: 'o6' }));
     expect(failureOf(error)!.classification.kind).toBe('refused');

@@ -229,6 +229,15 @@ export async function startIdleDropProxy(target: number, idleMs: number, silent 
 }
 
 /** A port nothing listens on right now (bind port 0, read it, release it). */
+/**
+ * A port of 127.0.0.1 where nothing listens, for good: a connection to it is refused. Not
+ * one from {@link freePort}: another test's server (jest runs files in parallel) may take a
+ * free port between its close and its use. Port 2 is below the kernel's ephemeral range, so
+ * no `listen(0)` is handed it, and it is not on the fetch spec's (or Chromium's) list of
+ * blocked ports, so undici and browsers try it too.
+ */
+export const CLOSED_PORT = 2;
+
 export async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve, reject) => {
