@@ -110,16 +110,19 @@ async function askCondition(
     retryDelay === undefined ? undefined : (): number => delayFrom(retryDelay(attempt.number, callerView(error)));
   if (retryCondition === undefined || !retry || classification.kind === 'canceled') return { retryDelay: delay };
   if (attempt.number >= attempt.request.maxAttempts) return { retryDelay: delay };
-  const answer: unknown = retryCondition(callerView(error));
-  let verdict: boolean;
-  if (typeof answer === 'object' && answer !== null) {
-    try {
-      verdict = (await (answer as PromiseLike<unknown>)) !== false;
-    } catch {
-      verdict = false;
-    }
-  } else verdict = Boolean(answer);
-  return { retryCondition: verdict, retryDelay: delay };
+  return { retryCondition: await verdictOf(retryCondition(callerView(error))), retryDelay: delay };
+}
+
+/**
+ * A `retryCondition`'s answer, read as axios-retry reads it: a promise that resolves to
+ * anything but `false` is yes, one that rejects is no; any other value by its truth.
+ */
+function verdictOf(answer: unknown): boolean | Promise<boolean> {
+  if (typeof answer !== 'object' || answer === null) return Boolean(answer);
+  return Promise.resolve(answer as unknown).then(
+    (value) => value !== false,
+    () => false,
+  );
 }
 
 /** A `retryDelay` result as a wait: whole ms, at most Node's longest timer. */
@@ -227,12 +230,7 @@ export function silenceWouldBeRetried(attempt: Attempt, cause: Error, request: u
   const condition = attempt.request.options.retryCondition;
   if (condition === undefined) return true;
   try {
-    const answer: unknown = condition(AxiosError.from(cause, NO_ANSWER_CODE, attempt.config, request));
-    if (typeof answer !== 'object' || answer === null) return Boolean(answer);
-    return Promise.resolve(answer as unknown).then(
-      (value) => value !== false,
-      () => false,
-    );
+    return verdictOf(condition(AxiosError.from(cause, NO_ANSWER_CODE, attempt.config, request)));
   } catch {
     return false;
   }
