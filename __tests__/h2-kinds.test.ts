@@ -8,7 +8,8 @@ import { DEFAULTS, attach, classify, type Classification, type GuardOptions } fr
 import { decideRetry, type RetryContext } from '../src/internals';
 import { noteGoaway, noteSession, sessionGoingAway, h2StreamOf } from '../src/h2-facts';
 import { EventEmitter } from 'node:events';
-import { H2Watch, Http2Ledger } from '../src/h2';
+import { H2Watch } from '../src/h2';
+import { Http2Ledger } from '../src/h2-ledger';
 import { MAX_ORIGINS } from '../src/keep-alive';
 
 /** A stand-in with the shape of a ClientHttp2Stream after it closed. */

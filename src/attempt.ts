@@ -27,6 +27,11 @@ export class Attempt implements AttemptRecord {
   classification: Classification | undefined;
   /** Whether another attempt follows, and why; replaced by a late refusal. */
   decision: RetryDecision | undefined;
+  /**
+   * An HTTP/2 attempt's watch over its stream (an `H2Watch`, `h2.ts`): Node hands it the
+   * stream it opens while this attempt is the one being sent (`sending.ts`).
+   */
+  streamWatch: object | undefined;
 
   constructor(
     /** The logical request it belongs to. */

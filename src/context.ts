@@ -2,7 +2,7 @@
 import { FAILURE_KINDS, zeroCounts, type FailureKind } from './kinds';
 import type { ResolvedOptions } from './normalize';
 import type { OriginMemory } from './origins';
-import type { Http2Ledger } from './h2';
+import type { Http2Ledger } from './h2-ledger';
 
 /** Request-level counters of one guard (per-origin ones live in {@link OriginMemory}). */
 export class Counters {

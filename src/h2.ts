@@ -8,7 +8,7 @@
  * Node (22 and later) publishes every client stream it creates on the diagnostics channel
  * `http2.client.stream.created`, synchronously inside `session.request()`, which axios
  * calls synchronously inside the adapter call. So the watch of the attempt being sent at
- * that moment (`openingStreams`) owns the stream: the guard watches it close, and ends the attempt at once
+ * that moment (`sending.ts`) owns the stream: the guard watches it close, and ends the attempt at once
  * when it closed with no response ({@link STREAM_CLOSED_CODE}). Node 20 publishes nothing
  * there: only the guard's own `attemptTimeoutMs` and `deadlineMs` end such an attempt.
  * (A multipart body whose length axios awaits first opens its stream after the adapter
@@ -18,90 +18,11 @@ import { subscribe } from 'node:diagnostics_channel';
 import type { Readable } from 'node:stream';
 import { AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { readableEndedOf } from './foreign';
-import { H2_NO_ERROR, h2StreamOf, noteGoaway, noteSession, type H2StreamLike } from './h2-facts';
-import { MAX_ORIGINS } from './keep-alive';
+import { H2_NO_ERROR, h2StreamOf, noteSession, type H2StreamLike } from './h2-facts';
+import type { Http2Ledger } from './h2-ledger';
 import { STREAM_CLOSED_CODE } from './kinds';
-import type { Http2Stats } from './origin-facts';
 import type { OriginMemory } from './origins';
-
-type Counts = { -readonly [K in keyof Http2Stats]: number };
-
-// One 'goaway' listener per session however many guards share it (axios's pool is
-// process-wide): it marks the session and counts the GOAWAY for each guard's origin.
-const goawayCounts = new WeakMap<object, Set<Counts>>();
-
-function watchGoaway(session: object, counts: Counts): void {
-  let counted = goawayCounts.get(session);
-  if (counted === undefined) {
-    const all = new Set<Counts>();
-    let wentAway = false;
-    counted = all;
-    goawayCounts.set(session, all);
-    // (`on`: a server may send a GOAWAY naming the highest id first, then the real last one)
-    (session as { on?: (event: string, listener: (code: unknown, last: unknown) => void) => void }).on?.(
-      'goaway',
-      (_code, lastStreamId) => {
-        noteGoaway(session, lastStreamId);
-        // sessions that went away, however many GOAWAY frames each received
-        if (!wentAway) for (const c of all) c.goaways += 1;
-        wentAway = true;
-      },
-    );
-  }
-  counted.add(counts);
-}
-
-/** One guard's HTTP/2 facts, by origin. */
-export class Http2Ledger {
-  readonly #origins = new Map<string, Counts>();
-  readonly #streams = new WeakSet<object>();
-  readonly #sessions = new WeakSet<object>();
-  #latest: string | undefined;
-
-  /** Counts `stream` (once) and its session (once), and listens for the session's GOAWAY. */
-  noteStream(origin: string, stream: H2StreamLike, session = stream.session): void {
-    if (this.#streams.has(stream)) return;
-    this.#streams.add(stream);
-    const counts = this.#of(origin);
-    counts.streams += 1;
-    if (session === undefined || this.#sessions.has(session)) return;
-    this.#sessions.add(session);
-    counts.sessions += 1;
-    watchGoaway(session, counts);
-  }
-
-  /** Counts a failed attempt of an HTTP/2 kind. */
-  noteFailure(origin: string, kind: 'refused-stream' | 'session-lost'): void {
-    this.#of(origin)[kind === 'refused-stream' ? 'refusedStreams' : 'sessionsLost'] += 1;
-  }
-
-  /** The facts of `origin`, if it was reached over HTTP/2. */
-  statsOf(origin: string): Http2Stats | undefined {
-    const counts = this.#origins.get(origin);
-    return counts === undefined ? undefined : Object.freeze({ ...counts });
-  }
-
-  /** Origins reached over HTTP/2. */
-  origins(): string[] {
-    return [...this.#origins.keys()];
-  }
-
-  #of(origin: string): Counts {
-    let counts = this.#origins.get(origin);
-    // The origin heard of last is already last in the map's order: nothing to move.
-    if (counts !== undefined && origin === this.#latest) return counts;
-    if (counts === undefined) {
-      counts = { streams: 0, sessions: 0, goaways: 0, refusedStreams: 0, sessionsLost: 0 };
-      // As the origin memory does: at most MAX_ORIGINS, the one heard of least recently goes.
-      if (this.#origins.size >= MAX_ORIGINS) this.#origins.delete(this.#origins.keys().next().value as string);
-    } else {
-      this.#origins.delete(origin);
-    }
-    this.#origins.set(origin, counts);
-    this.#latest = origin;
-    return counts;
-  }
-}
+import { attemptBeingSent } from './sending';
 
 /** axios's own `http2Options.sessionTimeout` when none is set. */
 const AXIOS_SESSION_TIMEOUT_MS = 1000;
@@ -246,20 +167,6 @@ function cutError(response: AxiosResponse, stream: H2StreamLike): AxiosError {
 
 let subscribed = false;
 
-// The watch of the HTTP/2 attempt whose adapter call is running now.
-let opening: H2Watch | undefined;
-
-/** Calls `send()` with `watch` as the one that binds the streams Node opens meanwhile. */
-export function openingStreams<T>(watch: H2Watch, send: () => T): T {
-  const outer = opening;
-  opening = watch;
-  try {
-    return send();
-  } finally {
-    opening = outer;
-  }
-}
-
 /** Starts listening for Node's HTTP/2 client streams (once per process; Node 22 and later publish). */
 export function watchHttp2Streams(): void {
   if (subscribed) return;
@@ -272,8 +179,8 @@ export function watchHttp2Streams(): void {
   });
   subscribe('http2.client.stream.created', (message) => {
     const stream = (message as { stream?: unknown } | null)?.stream;
-    const watch = opening;
-    if (watch !== undefined && h2StreamOf(stream) !== undefined) {
+    const watch = attemptBeingSent()?.streamWatch;
+    if (watch instanceof H2Watch && h2StreamOf(stream) !== undefined) {
       watch.bind(stream as H2StreamLike & NodeJS.EventEmitter);
     }
   });

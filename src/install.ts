@@ -20,7 +20,7 @@ import { createAgent, globalAgentOf, retireAgent } from './agent';
 import { Counters, type GuardContext } from './context';
 import { InterceptorWatch, retryLibraryOn } from './conflicts';
 import { ResetGuardAttachError, ResetGuardConflictError } from './errors';
-import { Http2Ledger } from './h2';
+import { Http2Ledger } from './h2-ledger';
 import { isPoolingAgent } from './native';
 import { normalizeOptions } from './normalize';
 import type { ResolvedOptions } from './normalize';

@@ -24,7 +24,7 @@ import { finished, type Readable } from 'node:stream';
 import { AxiosError, type AxiosAdapter, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import type { Attempt } from './attempt';
 import { discardBody } from './body';
-import { H2Watch, isHttp2, openingStreams, watchHttp2Streams } from './h2';
+import { H2Watch, isHttp2, watchHttp2Streams } from './h2';
 import { sendingAs } from './sending';
 import { MAX_TIMER_MS } from './sleep';
 
@@ -223,11 +223,8 @@ export function sendBounded(adapter: AxiosAdapter, attempt: Attempt): Promise<Ax
     }
     let pending: Promise<AxiosResponse>;
     try {
-      const h2Watch = watch;
-      pending =
-        h2Watch === undefined
-          ? sendingAs(attempt, adapter)
-          : openingStreams(h2Watch, () => sendingAs(attempt, adapter));
+      attempt.streamWatch = watch;
+      pending = sendingAs(attempt, adapter);
     } catch (error) {
       settle(undefined, error);
       return;
