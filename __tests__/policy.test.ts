@@ -171,7 +171,7 @@ describe('decideRetry: statuses, Retry-After, deadline, budget', () => {
     expect(decideRetry(ctx({ classification: status(503), retryAfterMs: 0 }))).toMatchObject({ delayMs: 0 });
     const over = decideRetry(ctx({ classification: status(503), retryAfterMs: 120_000 }));
     expect(over).toMatchObject({ retry: false, limit: 'retry-after', transient: true });
-    expect(over.reason).toBe('Retry-After asks for 120 s, over maxRetryAfterMs (60000 ms)');
+    expect(over.reason).toBe('Retry-After asks for 120 s, over expert.maxRetryAfterMs (60000 ms)');
     expect(decideRetry(ctx({ classification: status(503), retryAfterMs: Infinity })).reason).toMatch(/forever/);
     // Retry-After only applies to status retries
     expect(decideRetry(ctx({ retryAfterMs: 5000, options: half })).delayMs).toBe(100);

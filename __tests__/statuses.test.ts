@@ -61,13 +61,13 @@ describe('with nock', () => {
       },
     );
 
-    it('returns at once when Retry-After is over maxRetryAfterMs, with the reason', async () => {
+    it('returns at once when Retry-After is over expert.maxRetryAfterMs, with the reason', async () => {
       setup({ expert: { maxRetryAfterMs: 5000 } });
       const scope = nock(ORIGIN).get('/later').reply(503, 'come back tomorrow', { 'retry-after': '86400' });
       const error = await failure(instance.get('/later'));
       expect(error.response!.status).toBe(503);
       expect(error.response!.data).toBe('come back tomorrow');
-      expect(failureOf(error)!.reason).toBe('Retry-After asks for 86400 s, over maxRetryAfterMs (5000 ms)');
+      expect(failureOf(error)!.reason).toBe('Retry-After asks for 86400 s, over expert.maxRetryAfterMs (5000 ms)');
       expect(sleeps).toEqual([]);
       expect(scope.isDone()).toBe(true);
       expect(guard.stats()).toMatchObject({ attempts: 1, gaveUp: 1 });
@@ -79,7 +79,7 @@ describe('with nock', () => {
         .get('/month')
         .reply(503, '', { 'retry-after': String(30 * 24 * 3600) });
       const error = await failure(instance.get('/month'));
-      expect(failureOf(error)!.reason).toBe('Retry-After asks for 2592000 s, over maxRetryAfterMs (2147483647 ms)');
+      expect(failureOf(error)!.reason).toBe('Retry-After asks for 2592000 s, over expert.maxRetryAfterMs (2147483647 ms)');
       expect(sleeps).toEqual([]);
       expect(scope.isDone()).toBe(true);
       expect(guard.stats().attempts).toBe(1);

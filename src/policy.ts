@@ -226,7 +226,7 @@ function decide(ctx: RetryContext): RetryDecision {
       }
       if (c.idleMs < o.staleIdleMs) {
         return no(
-          `${method} failed on a socket idle only ${c.idleMs} ms (< staleIdleMs ${o.staleIdleMs}): the server may have processed it`,
+          `${method} failed on a socket idle only ${c.idleMs} ms (< expert.staleIdleMs ${o.staleIdleMs}): the server may have processed it`,
         );
       }
       reason = `${method} failed on a keep-alive socket idle ${c.idleMs} ms, forgotten by the far side`;
@@ -253,7 +253,11 @@ function grant(
   if (status && ctx.retryAfterMs !== undefined) {
     if (ctx.retryAfterMs > o.maxRetryAfterMs) {
       const asked = Number.isFinite(ctx.retryAfterMs) ? `${Math.ceil(ctx.retryAfterMs / 1000)} s` : 'forever';
-      return no(`Retry-After asks for ${asked}, over maxRetryAfterMs (${o.maxRetryAfterMs} ms)`, true, 'retry-after');
+      return no(
+        `Retry-After asks for ${asked}, over expert.maxRetryAfterMs (${o.maxRetryAfterMs} ms)`,
+        true,
+        'retry-after',
+      );
     }
     // The server's word is the least wait (a retryDelay may ask for more).
     delayMs =
