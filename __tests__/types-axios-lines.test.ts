@@ -7,11 +7,11 @@
  * guard's `resetGuard` augmentation must merge with either.
  *
  * One `npm pack` for the file; each axios release gets a throwaway project in the OS temp
- * dir with the packed package copied in, `node_modules/axios` a symlink to that release
- * (from .ci/axios-lines, or the pinned one), and the pinned tsc run on it in a child process.
+ * dir with the packed package copied in, `node_modules/axios` a symlink to that release in
+ * .ci/axios-lines, and the pinned tsc run on it in a child process.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -27,17 +27,15 @@ const CI = process.env.CI === 'true';
 const CHILD_STALL_MS = 60_000;
 
 const packageDir = (name: string): string => realpathSync(dirname(require.resolve(`${name}/package.json`)));
-const versionOf = (dir: string): string =>
-  (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
 
-/** The releases checked: the oldest claimed, the last with one type parameter, the first with two, the pinned. */
-const RELEASES: { version: string; dir: string }[] = [
-  ...['1.7.0', '1.13.6', '1.19.0'].map((version) => {
-    const dir = join(LINES, `axios-${version}`);
-    return { version, dir: existsSync(dir) ? realpathSync(dir) : dir };
-  }),
-  { version: versionOf(packageDir('axios')), dir: packageDir('axios') },
-];
+/**
+ * The oldest release claimed, a middle one (one type parameter, as up to 1.18), the first
+ * with two. The pinned release has the same checks (and more) in pack.test.ts.
+ */
+const RELEASES = ['1.7.0', '1.13.6', '1.19.0'].map((version) => {
+  const dir = join(LINES, `axios-${version}`);
+  return { version, dir: existsSync(dir) ? realpathSync(dir) : dir };
+});
 const missing = RELEASES.filter((release) => !existsSync(join(release.dir, 'index.d.ts')));
 
 interface Run {
