@@ -4,7 +4,8 @@
  * `skipLibCheck: false`, under `moduleResolution` node16 (a CommonJS `.ts` and an ESM `.mts`,
  * each typed by its own entry of both packages) and bundler, compiles with zero errors.
  * axios's `AxiosRequestConfig` has one type parameter up to 1.18 and two from 1.19.0: the
- * guard's `resetGuard` augmentation must merge with either.
+ * guard's `resetGuard` augmentation must merge with either. The package's own source
+ * type-checks against each release's typings too.
  *
  * One `npm pack` for the file; each axios release gets a throwaway project in the OS temp
  * dir with the packed package copied in, `node_modules/axios` a symlink to that release in
@@ -148,6 +149,12 @@ function consumerOn(release: { version: string; dir: string }): string {
     'consumer.mts': CONSUMER_TS,
   };
   for (const [name, tsconfig] of Object.entries(TSCONFIGS)) files[`tsconfig.${name}.json`] = JSON.stringify(tsconfig);
+  // The repository's own source and settings, `axios` mapped to this release's typings.
+  files['tsconfig.source.json'] = JSON.stringify({
+    extends: join(ROOT, 'tsconfig.json'),
+    compilerOptions: { noEmit: true, types: ['node'], paths: { axios: [join(release.dir, 'index.d.ts')] } },
+    include: [join(ROOT, 'src')],
+  });
   for (const [name, text] of Object.entries(files)) writeFileSync(join(project, name), text);
   return project;
 }
@@ -181,7 +188,9 @@ if (missing.length > 0 && !CI) {
     });
 
     /** tsc's errors, and the axios declaration files it loaded (their real paths). */
-    const compile = async (tsconfig: keyof typeof TSCONFIGS): Promise<{ errors: string[]; axios: string[] }> => {
+    const compile = async (
+      tsconfig: keyof typeof TSCONFIGS | 'source',
+    ): Promise<{ errors: string[]; axios: string[] }> => {
       const result = await run(process.execPath, [TSC, '-p', `tsconfig.${tsconfig}.json`, '--listFiles'], project);
       const lines = result.stdout.split('\n');
       const errors = lines.filter((line) => /error TS\d+/.test(line));
@@ -206,6 +215,16 @@ if (missing.length > 0 && !CI) {
       'moduleResolution bundler: compiles with zero errors',
       async () => {
         const { errors, axios } = await compile('bundler');
+        expect(errors).toEqual([]);
+        expect(axios).toEqual(['index.d.ts']);
+      },
+      WATCHED_TIMEOUT_MS,
+    );
+
+    it(
+      "the package's source type-checks against this release's typings",
+      async () => {
+        const { errors, axios } = await compile('source');
         expect(errors).toEqual([]);
         expect(axios).toEqual(['index.d.ts']);
       },
