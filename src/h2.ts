@@ -17,6 +17,7 @@
 import { subscribe } from 'node:diagnostics_channel';
 import type { Readable } from 'node:stream';
 import { AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import type { Http2Config } from './axios-typings';
 import { readableEndedOf } from './foreign';
 import { H2_NO_ERROR, h2StreamOf, noteSession, type H2StreamLike } from './h2-facts';
 import type { Http2Ledger } from './h2-ledger';
@@ -35,7 +36,7 @@ const AXIOS_SESSION_TIMEOUT_MS = 1000;
  * process alive while it idles. A request that sets its own keeps it.
  */
 export function freshSessions(
-  config: InternalAxiosRequestConfig,
+  config: Http2Config,
   origin: () => string,
   freeSocketTimeout: number,
   origins: OriginMemory,
@@ -49,7 +50,7 @@ export function freshSessions(
 }
 
 /** True for a request axios sends over HTTP/2. */
-export function isHttp2(config: InternalAxiosRequestConfig): boolean {
+export function isHttp2(config: Http2Config): boolean {
   return config.httpVersion === 2;
 }
 

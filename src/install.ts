@@ -8,7 +8,6 @@
 import { setMaxListeners } from 'node:events';
 import type { Agent } from 'node:http';
 import axios, {
-  getAdapter,
   type AxiosAdapter,
   type AxiosInstance,
   type AxiosRequestConfig,
@@ -17,6 +16,7 @@ import axios, {
   type InternalAxiosRequestConfig,
 } from 'axios';
 import { createAgent, globalAgentOf, retireAgent } from './agent';
+import { adapterFor } from './axios-typings';
 import { Counters, type GuardContext } from './context';
 import { InterceptorWatch, retryLibraryOn } from './conflicts';
 import { ResetGuardAttachError, ResetGuardConflictError } from './errors';
@@ -145,7 +145,7 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
       // a request let in before detach() still sends the body its factory makes
       const body = config.resetGuard?.body;
       if (config.data === undefined && typeof body === 'function') config.data = body(config);
-      return getAdapter(adapter ?? axios.defaults.adapter, config)(config);
+      return adapterFor(adapter ?? axios.defaults.adapter, config)(config);
     }
     // The default export's agents, where the request and axios.defaults name none.
     if (perRequest.http !== undefined && config.httpAgent === undefined) config.httpAgent = perRequest.http;

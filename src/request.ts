@@ -24,7 +24,6 @@
  */
 import axios, {
   AxiosHeaders,
-  getAdapter,
   isAxiosError,
   type AxiosAdapter,
   type AxiosError,
@@ -33,6 +32,7 @@ import axios, {
   type InternalAxiosRequestConfig,
 } from 'axios';
 import { Attempt, OwnError } from './attempt';
+import { adapterFor } from './axios-typings';
 import { discardBody } from './body';
 import { transformed } from './caller-view';
 import { monotonicNow } from './clock';
@@ -182,7 +182,7 @@ function begin(request: RequestState, number: number): Attempt {
 function send(attempt: Attempt): Promise<AxiosResponse> {
   const { request, config } = attempt;
   // the config lets the fetch adapter pick up a custom `env.fetch`, as axios does
-  const adapter: AxiosAdapter = getAdapter(request.adapter ?? axios.defaults.adapter, config);
+  const adapter: AxiosAdapter = adapterFor(request.adapter ?? axios.defaults.adapter, config);
   if (!tracingAttempts()) return sendBounded(adapter, attempt);
   const summary = { requestId: request.requestId, attempt: attempt.number, maxAttempts: request.maxAttempts };
   return traceAttempt(config, summary, () => sendBounded(adapter, attempt));
