@@ -30,10 +30,11 @@ const CHILD_STALL_MS = 60_000;
 const packageDir = (name: string): string => realpathSync(dirname(require.resolve(`${name}/package.json`)));
 
 /**
- * The oldest release claimed, a middle one (one type parameter, as up to 1.18), the first
- * with two. The pinned release has the same checks (and more) in pack.test.ts.
+ * The oldest release claimed and a middle one, both with one type parameter (as up to 1.18).
+ * The pinned release, with two, has the same consumer checks (and more) in pack.test.ts;
+ * 1.19.0, the first with two, passed them too and is left out to keep the file's time down.
  */
-const RELEASES = ['1.7.0', '1.13.6', '1.19.0'].map((version) => {
+const RELEASES = ['1.7.0', '1.13.6'].map((version) => {
   const dir = join(LINES, `axios-${version}`);
   return { version, dir: existsSync(dir) ? realpathSync(dir) : dir };
 });
