@@ -204,6 +204,21 @@ describe('on real sockets', () => {
     expect(text).toContain('page=2');
   });
 
+  it('NODE_DEBUG=axios-reset-guard lines carry no query secret, embedded userinfo or TLS key', () => {
+    const script = join(__dirname, 'support', 'redaction-child.ts');
+    const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', script], {
+      env: { ...process.env, NODE_DEBUG: 'axios-reset-guard' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(run.status).toBe(0);
+    const lines = run.stderr.split('\n').filter((l) => l.startsWith('AXIOS-RESET-GUARD'));
+    expect(lines).toHaveLength(4); // two decisions per request
+    expect(lines[0]).toMatch(/sig=\[redacted\].*access_token=\[redacted\].*page=2/);
+    expect(lines[2]).toContain('/h2?token=[redacted]');
+    expect(run.stderr + run.stdout).not.toMatch(/s3cr3t/);
+  });
+
   it('channel messages and the final error JSON carry no secret', async () => {
     const published: unknown[] = [];
     const listener = (message: unknown): void => void published.push(message);

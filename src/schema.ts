@@ -89,6 +89,13 @@ const statuses: Check = (name, value) => {
   }
   return Object.freeze([...new Set(value as number[])]);
 };
+// Query parameter names: any non-empty string (`user[token]` is one), compared without case.
+const paramNames: Check = (name, value) => {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v !== '')) {
+    throw new ResetGuardOptionError(name, value, 'an array of query parameter names');
+  }
+  return Object.freeze((value as string[]).map((v) => v.toLowerCase()));
+};
 const headerNames: Check = (name, value) => {
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && HEADER_NAME.test(v))) {
     throw new ResetGuardOptionError(name, value, 'an array of header names');
@@ -174,6 +181,7 @@ export const SCHEMA = {
   freeSocketTimeout: instance(4000, positiveMillis),
   maxSockets: instance(Number.POSITIVE_INFINITY, maxSockets),
   redactHeaders: instance(Object.freeze([]) as readonly string[], headerNames),
+  redactQuery: instance(Object.freeze([]) as readonly string[], paramNames),
   random: instance(Math.random, fn),
   sleep: instance(defaultSleep, fn),
   retryStaleNonIdempotent: callExpert(true, bool),
