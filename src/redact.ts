@@ -90,21 +90,24 @@ const enc = (char: string, hex: string): string => `(?:${char}|%(?:25)*${hex})`;
 const SLASH = enc('[\\\\/]', '(?:2F|5C)');
 // Where an authority ends: a path, query or fragment begins, or the enclosing parameter does.
 const AUTHORITY_END = enc('[\\\\/?#&]', '(?:2F|5C|3F|23|26)');
-// Greedy, so that it ends at the last '@' before the authority does, as the WHATWG parser splits it.
-const USERINFO = `(?:(?!${AUTHORITY_END})[^\\r\\n])*`;
+// Greedy, so that it ends at the last '@' before the authority does, as the WHATWG parser
+// splits it; bounded, so that a long string with many schemes in it costs no quadratic time.
+const USERINFO = `(?:(?!${AUTHORITY_END})[^\\r\\n]){0,4096}`;
 const AT = enc('@', '40');
 // URLs inside a string (a query parameter, a path) lose their userinfo too: after a special
 // scheme with any number of slashes, none included (`http:/u:p@`, `http:u:p@`), after `//`
 // with or without a scheme; written out or percent-encoded, spaces and '@'s in it included.
 const EMBEDDED_USERINFO = [
   new RegExp(`((?<=^|[^a-z0-9+.-]|%[0-9a-f]{2})(?:https?|wss?|ftp)${enc(':', '3A')}${SLASH}*)${USERINFO}(${AT})`, 'gi'),
-  new RegExp(`((?:[a-z][a-z0-9+.-]*${enc(':', '3A')})?${SLASH}{2})${USERINFO}(${AT})`, 'gi'),
+  new RegExp(`(${SLASH}{2})${USERINFO}(${AT})`, 'gi'),
 ];
-// A query (or fragment) parameter, written out or inside an encoded URL: separator, name, '=', value.
+// A query (or fragment, or path `;`) parameter, written out or inside an encoded URL:
+// separator, name, '=', value. A value ends where another parameter or a query starts, so that
+// a URL passed as `next=` has its own query read too.
 const PARAM_START = enc('[?&;#]', '(?:3F|26|3B|23)');
-const PARAM_END = enc('[&;#]', '(?:26|3B|23)');
+const EQUALS = enc('=', '3D');
 const PARAM = new RegExp(
-  `(${PARAM_START})((?:(?!${PARAM_START}|${enc('=', '3D')})[^\\s])+)(${enc('=', '3D')})((?:(?!${PARAM_END}).)+)`,
+  `(${PARAM_START})((?:(?!${PARAM_START}|${EQUALS})\\S)+)(${EQUALS})(?:(?!${PARAM_START}).)+`,
   'gi',
 );
 
@@ -127,13 +130,10 @@ function isSecretParam(raw: string, names: ReadonlySet<string>): boolean {
   return names.has(name) || names.has(/\[([^\]]*)\]$/.exec(name)?.[1] ?? name);
 }
 
-/**
- * `text` with the values of secret query parameters replaced, at any depth of encoding; an
- * other parameter's value is searched too (a URL passed as `next=` has a query of its own).
- */
+/** `text` with the values of secret query parameters replaced, at any depth of encoding. */
 function redactQuery(text: string, names: ReadonlySet<string>): string {
-  return text.replace(PARAM, (_whole, start: string, name: string, eq: string, value: string) =>
-    isSecretParam(name, names) ? `${start}${name}${eq}${REDACTED}` : `${start}${name}${eq}${redactQuery(value, names)}`,
+  return text.replace(PARAM, (whole, start: string, name: string, eq: string) =>
+    isSecretParam(name, names) ? `${start}${name}${eq}${REDACTED}` : whole,
   );
 }
 
