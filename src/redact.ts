@@ -11,7 +11,7 @@ export const SECRET_HEADERS: readonly string[] = Object.freeze([
  * OpenTelemetry semantic conventions' list for `url.query`, signed URLs' (AWS SigV4, GCS)
  * and OAuth's, and the usual names of keys and passwords.
  */
-export const SECRET_QUERY: readonly string[] = Object.freeze([
+export const SECRET_QUERY: readonly string[] = /* @__PURE__ */ Object.freeze([
   'AWSAccessKeyId',
   'Signature',
   'sig',
@@ -41,7 +41,9 @@ const REDACTED = '[redacted]';
 
 /** What the guard keeps out of its outputs: lower-case header and query parameter names. */
 export interface Secrets {
+  /** Header names: {@link SECRET_HEADERS} and `redactHeaders`. */
   readonly headers: ReadonlySet<string>;
+  /** Query parameter names: {@link SECRET_QUERY} and `redactQuery`. */
   readonly query: ReadonlySet<string>;
 }
 
@@ -57,7 +59,8 @@ export function secretsOf(extra: { redactHeaders?: readonly string[]; redactQuer
   });
 }
 
-const DEFAULT_SECRETS = secretsOf();
+// Pure, so that a bundle without redaction (the browser entry) drops the lists and patterns.
+const DEFAULT_SECRETS = /* @__PURE__ */ secretsOf();
 
 function plainHeaders(headers: unknown): Record<string, unknown> {
   if (typeof headers !== 'object' || headers === null) return {};
@@ -87,29 +90,42 @@ export function redactHeaders(
 
 // A character written out, or percent-encoded once or more (an app may decode a parameter twice).
 const enc = (char: string, hex: string): string => `(?:${char}|%(?:25)*${hex})`;
-const SLASH = enc('[\\\\/]', '(?:2F|5C)');
-// Where an authority ends: a path, query or fragment begins, or the enclosing parameter does.
-const AUTHORITY_END = enc('[\\\\/?#&]', '(?:2F|5C|3F|23|26)');
-// Greedy, so that it ends at the last '@' before the authority does, as the WHATWG parser
-// splits it; bounded, so that a long string with many schemes in it costs no quadratic time.
-const USERINFO = `(?:(?!${AUTHORITY_END})[^\\r\\n]){0,4096}`;
-const AT = enc('@', '40');
-// URLs inside a string (a query parameter, a path) lose their userinfo too: after a special
-// scheme with any number of slashes, none included (`http:/u:p@`, `http:u:p@`), after `//`
-// with or without a scheme; written out or percent-encoded, spaces and '@'s in it included.
-const EMBEDDED_USERINFO = [
-  new RegExp(`((?<=^|[^a-z0-9+.-]|%[0-9a-f]{2})(?:https?|wss?|ftp)${enc(':', '3A')}${SLASH}*)${USERINFO}(${AT})`, 'gi'),
-  new RegExp(`(${SLASH}{2})${USERINFO}(${AT})`, 'gi'),
-];
-// A query (or fragment, or path `;`) parameter, written out or inside an encoded URL:
-// separator, name, '=', value. A value ends where another parameter or a query starts, so that
-// a URL passed as `next=` has its own query read too.
-const PARAM_START = enc('[?&;#]', '(?:3F|26|3B|23)');
-const EQUALS = enc('=', '3D');
-const PARAM = new RegExp(
-  `(${PARAM_START})((?:(?!${PARAM_START}|${EQUALS})\\S)+)(${EQUALS})(?:(?!${PARAM_START}).)+`,
-  'gi',
-);
+
+let compiled: { readonly userinfo: readonly RegExp[]; readonly param: RegExp } | undefined;
+
+/**
+ * The sweep's patterns, compiled on first use (the browser bundle, which never redacts,
+ * drops them):
+ * - `userinfo`: URLs inside a string (a query parameter, a path) lose their userinfo too:
+ *   after a special scheme with any number of slashes, none included (`http:/u:p@`,
+ *   `http:u:p@`), or after `//`; written out or percent-encoded, spaces and '@'s in it included.
+ *   Greedy, so that it ends at the last '@' before the authority does, as the WHATWG parser
+ *   splits it; bounded, so that a long string with many schemes in it costs no quadratic time.
+ * - `param`: a query (or fragment, or path `;`) parameter, written out or inside an encoded
+ *   URL: separator, name, '=', value. A value ends where another parameter or a query
+ *   starts, so that a URL passed as `next=` has its own query read too.
+ */
+function patterns(): NonNullable<typeof compiled> {
+  if (compiled !== undefined) return compiled;
+  const slash = enc('[\\\\/]', '(?:2F|5C)');
+  // where an authority ends: a path, query or fragment begins, or the enclosing parameter does
+  const authorityEnd = enc('[\\\\/?#&]', '(?:2F|5C|3F|23|26)');
+  const userinfo = `(?:(?!${authorityEnd})[^\\r\\n]){0,4096}`;
+  const at = enc('@', '40');
+  const start = enc('[?&;#]', '(?:3F|26|3B|23)');
+  const equals = enc('=', '3D');
+  compiled = {
+    userinfo: [
+      new RegExp(
+        `((?<=^|[^a-z0-9+.-]|%[0-9a-f]{2})(?:https?|wss?|ftp)${enc(':', '3A')}${slash}*)${userinfo}(${at})`,
+        'gi',
+      ),
+      new RegExp(`(${slash}{2})${userinfo}(${at})`, 'gi'),
+    ],
+    param: new RegExp(`(${start})((?:(?!${start}|${equals})\\S)+)(${equals})(?:(?!${start}).)+`, 'gi'),
+  };
+  return compiled;
+}
 
 /** A parameter's name as a server reads it: decoded (twice at most more), lower case. */
 function paramName(raw: string): string {
@@ -132,7 +148,7 @@ function isSecretParam(raw: string, names: ReadonlySet<string>): boolean {
 
 /** `text` with the values of secret query parameters replaced, at any depth of encoding. */
 function redactQuery(text: string, names: ReadonlySet<string>): string {
-  return text.replace(PARAM, (whole, start: string, name: string, eq: string) =>
+  return text.replace(patterns().param, (whole, start: string, name: string, eq: string) =>
     isSecretParam(name, names) ? `${start}${name}${eq}${REDACTED}` : whole,
   );
 }
@@ -170,7 +186,7 @@ export function redactUrl(url: string, query: ReadonlySet<string> = DEFAULT_SECR
     const scheme = /^[a-z][a-z0-9+.-]*:/i.test(cleaned) ? parsed.protocol : '';
     out = `${scheme}//${REDACTED}@${parsed.host}${parsed.pathname}${parsed.search}${parsed.hash}`;
   }
-  const swept = EMBEDDED_USERINFO.reduce((text, pattern) => text.replace(pattern, `$1${REDACTED}$2`), out);
+  const swept = patterns().userinfo.reduce((text, pattern) => text.replace(pattern, `$1${REDACTED}$2`), out);
   return redactQuery(swept, query);
 }
 
