@@ -5,6 +5,7 @@
  * JSON; the raw objects stay available to code. With nock, then on real sockets.
  */
 import { spawnSync } from 'node:child_process';
+import https from 'node:https';
 import { createPrivateKey } from 'node:crypto';
 import { subscribe, tracingChannel, unsubscribe } from 'node:diagnostics_channel';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import type axios from 'axios';
 import { AxiosError, type AxiosInstance } from 'axios';
 import nock from 'nock';
 import { CHANNELS, type Guard, type GuardOptions, type RetryInfo } from '../src';
-import { startHttpServer, testCertificate } from '../testbed';
+import { startHttpServer, startTlsServer, testCertificate } from '../testbed';
 import { startH2Server } from '../testbed/h2';
 import { failure } from './support/failure';
 import { useFixtures } from './support/guarded';
@@ -150,6 +151,23 @@ describe('on real sockets', () => {
     expect(text).not.toMatch(/s3cr3t/);
     expect(text).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/);
     expect(text).toContain('[redacted]');
+  });
+
+  it('over HTTPS, the client key and passphrase in a user httpsAgent stay out of every output', async () => {
+    const server = await serve(startTlsServer(0, () => true)); // every request reset
+    const agent = new https.Agent({ ca: server.ca, ...clientTls('s3cr3t-agent-pass') });
+    const { api, guard } = guarded(server.url, { retries: 1 }, { httpsAgent: agent });
+    try {
+      const { text } = await emitted(async (hooks) => {
+        const error = await failure(api.get('/tls', { resetGuard: hooks }));
+        expect(error.code).toBe('ECONNRESET');
+        expect(server.hits).toBe(2);
+        return [errorText(error), JSON.stringify(guard.stats())].join('\n');
+      });
+      expect(text).not.toMatch(/s3cr3t|PRIVATE KEY|BEGIN CERTIFICATE/);
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('signed-URL and OAuth query values stay out of every output, extensible by name; the server gets them', async () => {
