@@ -248,6 +248,10 @@ describe('redactUrl over the URL shapes axios sends', () => {
       }),
       { numRuns: 1000 },
     );
+    // a name that does not decode is compared as written
+    expect(redactUrl('http://h.test/?%E0%A4=1&%73ig=S3CRET&si%g=2')).toBe(
+      'http://h.test/?%E0%A4=1&%73ig=[redacted]&si%g=2',
+    );
     // no name that merely contains a secret one: `keyword`, `tokens`, `signature_version`
     expect(redactUrl('http://h.test/?keyword=a&tokens=b&signature_version=4')).toBe(
       'http://h.test/?keyword=a&tokens=b&signature_version=4',
