@@ -27,7 +27,7 @@ import type { ResolvedOptions } from './normalize';
 import type { GuardOptions } from './options';
 import { watchForAnswer } from './no-answer';
 import { OriginMemory } from './origins';
-import { secretNames } from './redact';
+import { secretsOf } from './redact';
 import { runRequest } from './request';
 import { STATE_KEY, type RequestState } from './state';
 import { snapshot, type GuardAgents, type GuardStats } from './stats';
@@ -130,7 +130,7 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
     counters: new Counters(),
     options: resolved,
     origins,
-    secrets: secretNames(resolved.redactHeaders),
+    secrets: secretsOf(resolved),
     http2: new Http2Ledger(),
   };
   // Every request waiting to retry listens on this signal: more than 10 at once is normal

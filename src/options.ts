@@ -228,6 +228,16 @@ export interface GuardOptions extends RequestOptions {
    */
   redactHeaders?: readonly string[] | undefined;
   /**
+   * Extra query parameter names (case-insensitive) whose values never appear in
+   * diagnostics, debug lines, hook payloads or the `toJSON()` of final errors, in the URL
+   * and in `params`. Always redacted: `AWSAccessKeyId`, `Signature`, `sig`, `X-Goog-Signature`
+   * (OpenTelemetry's list), `X-Goog-Credential`, `X-Amz-Signature`, `X-Amz-Credential`,
+   * `X-Amz-Security-Token`, `access_token`, `refresh_token`, `id_token`, `token`, `api_key`,
+   * `apikey`, `key`, `password`, `secret`, `client_secret`, `code`.
+   * @default []
+   */
+  redactQuery?: readonly string[] | undefined;
+  /**
    * Source of randomness for backoff jitter, returning [0, 1). For tests.
    * @default Math.random
    */

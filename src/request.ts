@@ -185,7 +185,7 @@ function send(attempt: Attempt): Promise<AxiosResponse> {
   const adapter: AxiosAdapter = adapterFor(request.adapter ?? axios.defaults.adapter, config);
   if (!tracingAttempts()) return sendBounded(adapter, attempt);
   const summary = { requestId: request.requestId, attempt: attempt.number, maxAttempts: request.maxAttempts };
-  return traceAttempt(config, summary, () => sendBounded(adapter, attempt));
+  return traceAttempt(config, request.guard.secrets, summary, () => sendBounded(adapter, attempt));
 }
 
 /** What an answer teaches: a recovery, a black hole confirmed, a budget refilled. */
@@ -195,7 +195,15 @@ function succeed(response: AxiosResponse, attempt: Attempt): AxiosResponse {
   if (attempt.number > 1) {
     ctx.counters.recovered += 1;
     const took = Math.round(monotonicNow() - request.firstStartedAt);
-    announceRecovered(config, () => request.requestId, attempt.number, request.maxAttempts, request.history, took);
+    announceRecovered(
+      config,
+      ctx.secrets,
+      () => request.requestId,
+      attempt.number,
+      request.maxAttempts,
+      request.history,
+      took,
+    );
   }
   // A black hole is learned once the resend on a fresh connection answered in time.
   const hole = request.blackHole;

@@ -47,7 +47,7 @@ export async function waitToRetry(error: AxiosError, attempt: Attempt): Promise<
   const info = payload<RetryInfo>(
     {
       requestId: state.requestId,
-      ...requestLabel(config),
+      ...requestLabel(config, ctx.secrets),
       attempt: attempt.number,
       nextAttempt: attempt.number + 1,
       maxAttempts: state.maxAttempts,
