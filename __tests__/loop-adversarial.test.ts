@@ -216,6 +216,27 @@ describe('never applied twice', () => {
     ]);
   });
 
+  it('a body factory returning the same stream every time: a typed error after the reset, never a spent body', async () => {
+    const s = await serve((hit, req, res) => (hit.n < 2 ? resetAfterApply(req) : ok(res)));
+    const { api } = guarded(s.url, { retries: 3 });
+    const stream = Readable.from(['hello ', 'world']);
+    const error = await api.put('/upload', undefined, { resetGuard: { body: () => stream } }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'ResetGuardOptionError', option: 'resetGuard.body' });
+    expect(s.hits.map((h) => h.body)).toEqual(['hello world']);
+  });
+
+  it('a body factory alternating between two streams: the third body is one already sent, refused', async () => {
+    const s = await serve((hit, req, res) => (hit.n < 3 ? resetAfterApply(req) : ok(res)));
+    const { api } = guarded(s.url, { retries: 3 });
+    const pair = [Readable.from(['a']), Readable.from(['b'])];
+    let made = 0;
+    const error = await api
+      .put('/upload', undefined, { resetGuard: { body: () => pair[made++ % 2] } })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'ResetGuardOptionError', option: 'resetGuard.body' });
+    expect(s.hits.map((h) => h.body)).toEqual(['a', 'b']);
+  });
+
   it('a stream body without a factory is never resent (PUT, reset after read)', async () => {
     const s = await serve((_hit, req) => resetAfterApply(req));
     const { api } = guarded(s.url, { retries: 3 });
@@ -472,10 +493,12 @@ describe('a config re-sent by hand (token refresh: on 401, api.request(error.con
     );
     const { api } = guarded(s.url);
     refreshing(api);
+    let made = 0;
     const res = await api.put('/upload', undefined, {
-      resetGuard: { body: () => Readable.from(['hello ', 'world']) },
+      resetGuard: { body: () => (made++, Readable.from(['hello ', 'world'])) },
     });
     expect(res.data).toBe('yes');
+    expect(made).toBe(2); // the factory is called for every send of the logical request
     expect(s.hits.map((h) => h.body)).toEqual(['hello world', 'hello world']);
   });
 });

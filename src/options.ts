@@ -194,7 +194,10 @@ export interface PerRequestOptions extends RequestOptions {
    * factory's body. The usual method rules still apply (a POST needs an Idempotency-Key or
    * the stale-socket rule); axios sets the headers of each new body (a new multipart
    * boundary); a `Content-Length` you set must hold for every body. A factory that throws
-   * ends the request with its own error.
+   * ends the request with its own error. It returns what axios's adapters send as it is: a
+   * new stream each call, or a Buffer, ArrayBuffer, string, FormData or Blob (a typed array
+   * as `Buffer.from(view.buffer, view.byteOffset, view.byteLength)`); anything else, or a
+   * stream already sent, is a `ResetGuardOptionError`.
    * @default undefined
    */
   body?: BodyFactory | undefined;
