@@ -6,6 +6,8 @@ export const SECRET_HEADERS: readonly string[] = Object.freeze([
   'set-cookie',
 ]);
 
+import { urlText } from './url-text';
+
 const REDACTED = '[redacted]';
 
 /** A set of lower-case header names: the fixed secrets plus the user's `redactHeaders`. */
@@ -89,10 +91,10 @@ export function redactUrl(url: string): string {
 // axios's own test (isAbsoluteURL): a scheme and `//`, or `//` alone; anything else joins the baseURL.
 const ABSOLUTE = /^([a-z][a-z\d+\-.]*:)?\/\//i;
 
-/** A config's `baseURL` and `url`, as {@link fullPath} reads them. */
+/** A config's `baseURL` and `url` (strings, or `URL` objects axios accepts too), as {@link fullPath} reads them. */
 export type Target = {
-  baseURL?: string | undefined;
-  url?: string | undefined;
+  baseURL?: unknown;
+  url?: unknown;
   allowAbsoluteUrls?: boolean | undefined;
 };
 
@@ -101,8 +103,8 @@ export type Target = {
  * included). Not redacted: for what is shown, use {@link targetOf}.
  */
 export function fullPath(config: Target | undefined): string {
-  const url = config?.url ?? '';
-  const base = config?.baseURL;
+  const url = urlText(config?.url) ?? '';
+  const base = urlText(config?.baseURL);
   if (!base || (ABSOLUTE.test(url) && config?.allowAbsoluteUrls !== false)) return url;
   return url ? `${base.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}` : base;
 }
@@ -116,11 +118,7 @@ export function targetOf(config: Target | undefined): string {
 const CONTROL = /[\x00-\x1f\x7f]/g;
 
 /** How hook payloads, channel messages and debug lines name a request: method and redacted URL. */
-export function requestLabel(config: {
-  method?: string | undefined;
-  baseURL?: string | undefined;
-  url?: string | undefined;
-}): { method: string; url: string } {
+export function requestLabel(config: Target & { method?: string | undefined }): { method: string; url: string } {
   // Control characters (a newline the URL parser would drop) never reach a log line raw.
   const url = targetOf(config).replace(CONTROL, (c) => encodeURIComponent(c));
   return { method: (config.method ?? 'get').toUpperCase(), url };
@@ -137,8 +135,11 @@ export function redactErrorJSON(json: unknown, secrets: ReadonlySet<string> = DE
   if (typeof config === 'object' && config !== null) {
     const c = { ...(config as Record<string, unknown>) };
     if (c.headers !== undefined) c.headers = redactHeaders(c.headers, secrets);
-    if (typeof c.url === 'string') c.url = redactUrl(c.url);
-    if (typeof c.baseURL === 'string') c.baseURL = redactUrl(c.baseURL);
+    // A URL object would serialize to its href, password included.
+    for (const key of ['url', 'baseURL']) {
+      const text = urlText(c[key]);
+      if (text !== undefined) c[key] = redactUrl(text);
+    }
     // A URL passed as a query parameter carries its userinfo as well.
     if (typeof c.params === 'object' && c.params !== null) {
       const params: Record<string, unknown> = {};
