@@ -3,6 +3,7 @@
  * what they received and applied, and nock only where wiring matters. Each case says what
  * must hold; the ones a review found broken were fixed with these tests failing first.
  */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { Readable } from 'node:stream';
@@ -16,7 +17,7 @@ import axios, {
   type AxiosResponse,
   type InternalAxiosRequestConfig,
 } from 'axios';
-import { attach, attemptOf, failureOf, type Guard, type GuardOptions, type RetryInfo } from '../src';
+import { attach, attemptOf, CHANNELS, failureOf, type Guard, type GuardOptions, type RetryInfo } from '../src';
 
 // ---------------------------------------------------------------------------------------
 // rig
@@ -764,6 +765,65 @@ describe('interceptors, headers and timeout as the caller sees them', () => {
     });
     await api.get('/x', { timeout: 8000 });
     expect(errors.map((e) => header(e.config?.headers, 'x-attempt'))).toEqual(['1/4', '2/4']);
+  });
+
+  describe.each(['onGiveUp', 'onMaxRetryTimesExceeded'] as const)('a slow %s after the last attempt', (hook) => {
+    /** A hook that settles only once the test lets it (or after 3 s, when the guard waits for it). */
+    function slowHook() {
+      let release: (how: 'resolve' | 'reject') => void = () => undefined;
+      const own = new Error('the hook failed late');
+      const state = { settled: false };
+      const fn = () =>
+        new Promise<void>((resolve, reject) => {
+          const end = (how: 'resolve' | 'reject') => {
+            state.settled = true;
+            if (how === 'resolve') resolve();
+            else reject(own);
+          };
+          release = end;
+          setTimeout(() => end('reject'), 3000).unref();
+        });
+      return { fn, own, state, release: (how: 'resolve' | 'reject') => release(how) };
+    }
+
+    it.each(['resolve', 'reject'] as const)(
+      'cannot push the rejection past deadlineMs: the request’s own error, the late %s reported',
+      async (how) => {
+        const s = await serve((_hit, req) => resetAfterApply(req));
+        const slow = slowHook();
+        const late: unknown[] = [];
+        const listener = (m: unknown): void => void late.push(m);
+        subscribe(CHANNELS.lateHook, listener);
+        const unhandled: unknown[] = [];
+        const onUnhandled = (r: unknown): void => void unhandled.push(r);
+        process.on('unhandledRejection', onUnhandled);
+        try {
+          const { api } = guarded(s.url, { retries: 1, deadlineMs: 500, [hook]: slow.fn });
+          const error = await failure(api.get('/slow-hook'));
+          // the request rejected while the hook was still pending, with its own error
+          expect(slow.state.settled).toBe(false);
+          expect(error.code).toBe('ECONNRESET');
+          expect(failureOf(error)?.attempt.attempt).toBe(2);
+          expect(late).toEqual([]);
+          slow.release(how);
+          await new Promise((r) => setImmediate(r));
+          expect(late).toHaveLength(1);
+          expect(late[0]).toMatchObject({ hook, outcome: how === 'resolve' ? 'resolved' : 'rejected', method: 'GET' });
+          expect((late[0] as { error?: unknown }).error).toBe(how === 'resolve' ? undefined : slow.own);
+          expect(unhandled).toEqual([]);
+        } finally {
+          unsubscribe(CHANNELS.lateHook, listener);
+          process.off('unhandledRejection', onUnhandled);
+        }
+      },
+    );
+
+    it('one that settles before the deadline still replaces the error', async () => {
+      const s = await serve((_hit, req) => resetAfterApply(req));
+      const own = new Error('replaced in time');
+      const { api } = guarded(s.url, { retries: 1, deadlineMs: 10_000, [hook]: () => Promise.reject(own) });
+      await expect(api.get('/in-time')).rejects.toBe(own);
+    });
   });
 
   it('config.timeout after the request is the user’s own (success, failure, deadline cut)', async () => {

@@ -169,7 +169,9 @@ export interface RequestOptions {
   validateResponse?: IAxiosRetryConfig['validateResponse'] | undefined;
   /**
    * Called when a transient failure ends the request (limit reached, or a rule forbade
-   * another attempt). A hook that throws replaces the request's error with its own.
+   * another attempt). A hook that throws replaces the request's error with its own. It
+   * cannot delay the rejection past `deadlineMs`: one still pending then lets the request's
+   * own error through, and its outcome goes to `CHANNELS.lateHook` and the debug output.
    * @default undefined
    */
   onGiveUp?: ((info: GiveUpInfo) => void | Promise<void>) | undefined;

@@ -93,8 +93,8 @@ const ABSOLUTE = /^([a-z][a-z\d+\-.]*:)?\/\//i;
 
 /** A config's `baseURL` and `url` (strings, or `URL` objects axios accepts too), as {@link fullPath} reads them. */
 export type Target = {
-  baseURL?: unknown;
-  url?: unknown;
+  baseURL?: string | URL | undefined;
+  url?: string | URL | undefined;
   allowAbsoluteUrls?: boolean | undefined;
 };
 
@@ -103,8 +103,9 @@ export type Target = {
  * included). Not redacted: for what is shown, use {@link targetOf}.
  */
 export function fullPath(config: Target | undefined): string {
-  const url = urlText(config?.url) ?? '';
-  const base = urlText(config?.baseURL);
+  // As axios's `new URL()` reads them: a URL object by its string.
+  const url = String(config?.url ?? '');
+  const base = config?.baseURL && String(config.baseURL);
   if (!base || (ABSOLUTE.test(url) && config?.allowAbsoluteUrls !== false)) return url;
   return url ? `${base.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}` : base;
 }

@@ -4,12 +4,6 @@
  * its string; the guard reads it the same way wherever it names or joins the target.
  */
 export function urlText(value: unknown): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value === 'string') return value;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- as axios's `new URL(value)` reads it
-    return String(value);
-  } catch {
-    return undefined; // a toString that throws: axios cannot send it either
-  }
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- as axios's `new URL(value)` reads it
+  return value == null ? undefined : String(value);
 }
