@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import http2 from 'node:http2';
+import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { inspect } from 'node:util';
@@ -741,4 +742,54 @@ describe('round 2 / 8. secrets in HTTP/2 failures', () => {
     );
     expect(outcome.state).toBe('rejected');
   });
+});
+
+describe('a TLS session that never came up is no refused stream', () => {
+  /** A TLS server (h2 by ALPN) that counts TCP connections. */
+  async function tlsH2(onSocket?: (socket: Socket) => void) {
+    const { key, cert } = testCertificate();
+    const server = http2.createSecureServer({ key, cert, allowHTTP1: true }, (_req, res) => res.end('ok'));
+    const sockets = new Set<Socket>();
+    const ledger = { connections: 0 };
+    server.prependListener('connection', (socket: Socket) => {
+      ledger.connections += 1;
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      onSocket?.(socket);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    track({
+      close: () =>
+        new Promise<void>((resolve) => {
+          for (const s of sockets) s.destroy();
+          server.close(() => resolve());
+        }),
+    });
+    return Object.assign(ledger, { url: `https://127.0.0.1:${port}`, ca: cert });
+  }
+
+  it.each(['get', 'post'] as const)(
+    'a certificate that does not match the host (%s): kind other, one connection, no refused stream',
+    async (method) => {
+      const server = await tlsH2();
+      const { api, guard } = guarded(
+        server.url,
+        { retries: 3, retryNonIdempotent: true },
+        { httpVersion: 2, http2Options: { ca: server.ca, servername: 'wrong.example' } },
+      );
+      const outcome = await settles(api.request({ method, url: '/x', data: method === 'post' ? 'x' : undefined }));
+      const error = (outcome as { error: AxiosError }).error;
+      expect(outcome.state).toBe('rejected');
+      expect(classify(error)).toMatchObject({ kind: 'other', retryable: false, code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+      expect(server.connections).toBe(1);
+      expect(guard.stats().attempts).toBe(1);
+      expect(guard.stats().origins[server.url]?.http2?.refusedStreams ?? 0).toBe(0);
+      // as over HTTP/1.1
+      const agent = new https.Agent({ ca: server.ca, servername: 'wrong.example' });
+      const h1 = await axios.request({ method, url: `${server.url}/x`, httpsAgent: agent }).catch((e: AxiosError) => e);
+      agent.destroy();
+      expect(classify(h1)).toMatchObject({ kind: 'other', code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+    },
+  );
 });
