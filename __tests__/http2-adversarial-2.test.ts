@@ -745,7 +745,7 @@ describe('round 2 / 8. secrets in HTTP/2 failures', () => {
 });
 
 describe('a TLS session that never came up is no refused stream', () => {
-  /** A TLS server (h2 by ALPN) that counts TCP connections. */
+  /** A TLS server (h2 by ALPN) that counts TCP connections; `onSocket` may break the handshake. */
   async function tlsH2(onSocket?: (socket: Socket) => void) {
     const { key, cert } = testCertificate();
     const server = http2.createSecureServer({ key, cert, allowHTTP1: true }, (_req, res) => res.end('ok'));
@@ -792,4 +792,16 @@ describe('a TLS session that never came up is no refused stream', () => {
       expect(classify(h1)).toMatchObject({ kind: 'other', code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
     },
   );
+
+  it('a server that resets during the handshake: tls-reset as over HTTP/1.1, no refused stream', async () => {
+    const server = await tlsH2((socket) => void setImmediate(() => socket.resetAndDestroy()));
+    const { api, guard } = guarded(server.url, { retries: 2 }, { httpVersion: 2, http2Options: { ca: server.ca } });
+    const outcome = await settles(api.get('/x'));
+    const error = (outcome as { error: AxiosError }).error;
+    expect(outcome.state).toBe('rejected');
+    // Node 20 announces no stream, so the guard cannot tell this session never came up (docs/http2.md)
+    expect(classify(error).kind).toBe(WATCHED ? 'tls-reset' : 'refused-stream');
+    expect(server.connections).toBe(guard.stats().attempts);
+    if (WATCHED) expect(guard.stats().origins[server.url]?.http2?.refusedStreams ?? 0).toBe(0);
+  });
 });

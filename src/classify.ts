@@ -58,32 +58,21 @@ function asErrorLike(value: unknown): ErrorLike | undefined {
 const DECODER_CODE = /^(Z_|ERR__ERROR_|ZSTD_)/;
 
 /** Walks `error`, `error.cause`, ... (the fetch adapter nests the socket error) for a known code. */
-// Node's and OpenSSL's codes for a TLS handshake that failed its checks (a certificate that
-// does not verify or match the host, an alert): nothing was sent, on any protocol.
-const TLS_FAILURE = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$)/;
-
-function findCode(error: ErrorLike): {
-  code: string | undefined;
-  messages: string;
-  decode: boolean;
-  tls: string | undefined;
-} {
+function findCode(error: ErrorLike): { code: string | undefined; messages: string; decode: boolean } {
   let first: string | undefined;
-  let tls: string | undefined;
   let messages = '';
   let decode = false;
   let current: ErrorLike | undefined = error;
   for (let depth = 0; current !== undefined && depth < 8; depth += 1) {
     if (typeof current.message === 'string') messages += `${current.message}\n`;
     if (typeof current.code === 'string') {
-      if (KNOWN.has(current.code)) return { code: current.code, messages, decode, tls };
+      if (KNOWN.has(current.code)) return { code: current.code, messages, decode };
       first ??= current.code;
-      if (TLS_FAILURE.test(current.code)) tls ??= current.code;
       decode ||= DECODER_CODE.test(current.code) && typeof (current as { errno?: unknown }).errno === 'number';
     }
     current = asErrorLike(current.cause);
   }
-  return { code: first, messages, decode, tls };
+  return { code: first, messages, decode };
 }
 
 function result(
@@ -143,11 +132,7 @@ const BODY_TERMINATED = /(^|\n)terminated(\n|$)/;
  */
 export function classifyError(error: unknown, timing: AttemptTiming = {}): Classification {
   const e = asErrorLike(error) ?? {};
-  const found = findCode(e);
-  const { messages, decode } = found;
-  // An HTTP/2 stream canceled because its session failed the TLS handshake (issue 22: a
-  // certificate mismatch taken for a refused stream): classified by that cause, as on HTTP/1.1.
-  const code = found.tls ?? found.code;
+  const { code, messages, decode } = findCode(e);
   const native = nativeRequestOf(e.request);
   const reusedSocket = native?.reusedSocket === true;
   const stamp = reusedSocket ? stampOf(native?.socket) : undefined;
@@ -191,7 +176,7 @@ export function classifyError(error: unknown, timing: AttemptTiming = {}): Class
   // side forgot the connection and drops its packets (a black hole rather than a reset).
   if (code === NO_ANSWER_CODE && !responseStarted) return result('stale-socket', true, code, true, false, idleMs);
   const stream = native === undefined ? h2StreamOf(e.request) : undefined;
-  if (stream !== undefined && !messages.includes(TLS_DISCONNECT) && found.tls === undefined) {
+  if (stream !== undefined && !messages.includes(TLS_DISCONNECT)) {
     const h2 = classifyH2(stream, code, responseStarted);
     if (h2 !== undefined) return h2;
   }
