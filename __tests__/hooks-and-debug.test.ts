@@ -85,4 +85,31 @@ describe('NODE_DEBUG=axios-reset-guard', () => {
     );
     expect(run.stderr + run.stdout).not.toMatch(/s3cr3t/);
   });
+
+  it('URL objects as url or baseURL: retried and answered as strings are, named without their userinfo', () => {
+    const script = join(__dirname, 'support', 'url-shapes-child.ts');
+    const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', script], {
+      env: { ...process.env, NODE_DEBUG: 'axios-reset-guard,axios-reset-guard-verbose' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(run.status).toBe(0);
+    const outcomes = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { name: string; outcome: string });
+    expect(outcomes).toEqual([
+      { name: 'URL object', outcome: '200 fine' },
+      { name: 'URL object with userinfo', outcome: '200 fine' },
+      { name: 'URL object as baseURL', outcome: '200 fine' },
+      { name: 'string with userinfo', outcome: '200 fine' },
+      { name: '404', outcome: 'Request failed with status code 404' },
+    ]);
+    const lines = run.stderr.split('\n').filter((l) => l.startsWith('AXIOS-RESET-GUARD'));
+    expect(
+      lines.filter((l) => / attempt 1\/4 failed \((reset|stale-socket) ECONNRESET\): retry in/.test(l)),
+    ).toHaveLength(5);
+    expect(lines.some((l) => /GET http:\/\/\[redacted\]@127\.0\.0\.1:\d+\/missing .*404/.test(l))).toBe(true);
+    expect(run.stderr + run.stdout).not.toMatch(/s3cr3t|TypeError/);
+  });
 });

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import http2 from 'node:http2';
+import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { inspect } from 'node:util';
@@ -740,5 +741,67 @@ describe('round 2 / 8. secrets in HTTP/2 failures', () => {
       `node ${process.versions.node} plain axios: json=${leaks(JSON.stringify(error))} inspect=${leaks(inspect(error))} inspect4=${leaks(inspect(error, { depth: 4 }))} request=${leaks(inspect(error.request, { depth: 6 }))}`,
     );
     expect(outcome.state).toBe('rejected');
+  });
+});
+
+describe('a TLS session that never came up is no refused stream', () => {
+  /** A TLS server (h2 by ALPN) that counts TCP connections; `onSocket` may break the handshake. */
+  async function tlsH2(onSocket?: (socket: Socket) => void) {
+    const { key, cert } = testCertificate();
+    const server = http2.createSecureServer({ key, cert, allowHTTP1: true }, (_req, res) => res.end('ok'));
+    const sockets = new Set<Socket>();
+    const ledger = { connections: 0 };
+    server.prependListener('connection', (socket: Socket) => {
+      ledger.connections += 1;
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      onSocket?.(socket);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    track({
+      close: () =>
+        new Promise<void>((resolve) => {
+          for (const s of sockets) s.destroy();
+          server.close(() => resolve());
+        }),
+    });
+    return Object.assign(ledger, { url: `https://127.0.0.1:${port}`, ca: cert });
+  }
+
+  it.each(['get', 'post'] as const)(
+    'a certificate that does not match the host (%s): kind other, one connection, no refused stream',
+    async (method) => {
+      const server = await tlsH2();
+      const { api, guard } = guarded(
+        server.url,
+        { retries: 3, retryNonIdempotent: true },
+        { httpVersion: 2, http2Options: { ca: server.ca, servername: 'wrong.example' } },
+      );
+      const outcome = await settles(api.request({ method, url: '/x', data: method === 'post' ? 'x' : undefined }));
+      const error = (outcome as { error: AxiosError }).error;
+      expect(outcome.state).toBe('rejected');
+      expect(classify(error)).toMatchObject({ kind: 'other', retryable: false, code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+      expect(server.connections).toBe(1);
+      expect(guard.stats().attempts).toBe(1);
+      expect(guard.stats().origins[server.url]?.http2?.refusedStreams ?? 0).toBe(0);
+      // as over HTTP/1.1
+      const agent = new https.Agent({ ca: server.ca, servername: 'wrong.example' });
+      const h1 = await axios.request({ method, url: `${server.url}/x`, httpsAgent: agent }).catch((e: AxiosError) => e);
+      agent.destroy();
+      expect(classify(h1)).toMatchObject({ kind: 'other', code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+    },
+  );
+
+  it('a server that resets during the handshake: tls-reset as over HTTP/1.1, no refused stream', async () => {
+    const server = await tlsH2((socket) => void setImmediate(() => socket.resetAndDestroy()));
+    const { api, guard } = guarded(server.url, { retries: 2 }, { httpVersion: 2, http2Options: { ca: server.ca } });
+    const outcome = await settles(api.get('/x'));
+    const error = (outcome as { error: AxiosError }).error;
+    expect(outcome.state).toBe('rejected');
+    // Node 20 announces no stream, so the guard cannot tell this session never came up (docs/http2.md)
+    expect(classify(error).kind).toBe(WATCHED ? 'tls-reset' : 'refused-stream');
+    expect(server.connections).toBe(guard.stats().attempts);
+    if (WATCHED) expect(guard.stats().origins[server.url]?.http2?.refusedStreams ?? 0).toBe(0);
   });
 });

@@ -3,6 +3,7 @@
  * what they received and applied, and nock only where wiring matters. Each case says what
  * must hold; the ones a review found broken were fixed with these tests failing first.
  */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { Readable } from 'node:stream';
@@ -16,7 +17,7 @@ import axios, {
   type AxiosResponse,
   type InternalAxiosRequestConfig,
 } from 'axios';
-import { attach, attemptOf, failureOf, type Guard, type GuardOptions, type RetryInfo } from '../src';
+import { attach, attemptOf, CHANNELS, failureOf, type Guard, type GuardOptions, type RetryInfo } from '../src';
 
 // ---------------------------------------------------------------------------------------
 // rig
@@ -214,6 +215,27 @@ describe('never applied twice', () => {
       ['abcde', '5', 'text/plain'],
       ['abcde', '5', 'text/plain'],
     ]);
+  });
+
+  it('a body factory returning the same stream every time: a typed error after the reset, never a spent body', async () => {
+    const s = await serve((hit, req, res) => (hit.n < 2 ? resetAfterApply(req) : ok(res)));
+    const { api } = guarded(s.url, { retries: 3 });
+    const stream = Readable.from(['hello ', 'world']);
+    const error = await api.put('/upload', undefined, { resetGuard: { body: () => stream } }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'ResetGuardOptionError', option: 'resetGuard.body' });
+    expect(s.hits.map((h) => h.body)).toEqual(['hello world']);
+  });
+
+  it('a body factory alternating between two streams: the third body is one already sent, refused', async () => {
+    const s = await serve((hit, req, res) => (hit.n < 3 ? resetAfterApply(req) : ok(res)));
+    const { api } = guarded(s.url, { retries: 3 });
+    const pair = [Readable.from(['a']), Readable.from(['b'])];
+    let made = 0;
+    const error = await api
+      .put('/upload', undefined, { resetGuard: { body: () => pair[made++ % 2] } })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'ResetGuardOptionError', option: 'resetGuard.body' });
+    expect(s.hits.map((h) => h.body)).toEqual(['a', 'b']);
   });
 
   it('a stream body without a factory is never resent (PUT, reset after read)', async () => {
@@ -472,11 +494,70 @@ describe('a config re-sent by hand (token refresh: on 401, api.request(error.con
     );
     const { api } = guarded(s.url);
     refreshing(api);
+    let made = 0;
     const res = await api.put('/upload', undefined, {
-      resetGuard: { body: () => Readable.from(['hello ', 'world']) },
+      resetGuard: { body: () => (made++, Readable.from(['hello ', 'world'])) },
     });
     expect(res.data).toBe('yes');
+    expect(made).toBe(2); // the factory is called for every send of the logical request
     expect(s.hits.map((h) => h.body)).toEqual(['hello world', 'hello world']);
+  });
+});
+
+describe('every url shape axios accepts at run time, through a reset', () => {
+  // Measured with axios 1.21's http adapter: a URL object is sent as it is, and so is a URL
+  // object as baseURL with no url; a URL object with a string baseURL fails inside axios.
+  const shapes: [string, (origin: string) => { url?: unknown; baseURL?: unknown }][] = [
+    ['absolute string', (o) => ({ url: `${o}/shape?q=1` })],
+    ['relative string + baseURL', (o) => ({ baseURL: o, url: '/shape?q=1' })],
+    ['URL object', (o) => ({ url: new URL(`${o}/shape?q=1`) })],
+    ['URL object with userinfo', (o) => ({ url: new URL(`${o.replace('//', '//me:s3cr3t@')}/shape?q=1`) })],
+    ['string with userinfo', (o) => ({ url: `${o.replace('//', '//me:s3cr3t@')}/shape?q=1` })],
+    ['URL object as baseURL, no url', (o) => ({ baseURL: new URL(`${o}/shape?q=1`) })],
+    ['URL object + string baseURL', (o) => ({ baseURL: 'http://elsewhere.invalid', url: new URL(`${o}/shape?q=1`) })],
+  ];
+
+  it.each(shapes)('%s: the same outcome as plain axios, after one retry where axios sends it', async (_n, shape) => {
+    const plainServer = await serve((hit, req, res) => (hit.n === 1 ? resetAfterApply(req) : ok(res, 'fine')));
+    const plain = await axios.request({ ...shape(plainServer.url), method: 'get' } as never).then(
+      () => undefined,
+      (e: unknown) => e as AxiosError,
+    );
+    const s = await serve((hit, req, res) => (hit.n === 1 ? resetAfterApply(req) : ok(res, 'fine')));
+    const events: RetryInfo[] = [];
+    const api = axios.create();
+    const guard = attach(api, { sleep: () => Promise.resolve(), beforeRetry: (i) => void events.push(i) });
+    guards.push(guard);
+    const outcome = await api.request({ ...shape(s.url), method: 'get' } as never).then(
+      (r: AxiosResponse) => r,
+      (e: unknown) => e as AxiosError,
+    );
+    if (plain?.code === 'ECONNRESET') {
+      // axios sent it: the guard retries it and the second attempt is answered
+      expect((outcome as AxiosResponse).data).toBe('fine');
+      expect(s.hits.map((h) => h.url)).toEqual(['/shape?q=1', '/shape?q=1']);
+      expect(events).toHaveLength(1);
+      expect(events[0]!.url).toMatch(/^http:\/\/(\[redacted\]@)?127\.0\.0\.1:\d+\/shape\?q=1$/);
+      expect(JSON.stringify(events[0])).not.toContain('s3cr3t');
+      expect(Object.keys(guard.stats().origins)).toEqual([s.url]);
+    } else {
+      // axios itself refused it: the guard passes the same error on, nothing sent
+      expect(outcome).toBeInstanceOf(Error);
+      expect((outcome as Error).message).toBe((plain as Error).message);
+      expect(s.hits).toHaveLength(0);
+    }
+  });
+
+  it("a URL object with userinfo that fails for good: the guard's own error, toJSON without the password", async () => {
+    const s = await serve((_hit, req) => resetAfterApply(req));
+    const api = axios.create();
+    const guard = attach(api, { sleep: () => Promise.resolve(), retries: 1 });
+    guards.push(guard);
+    const error = await failure(api.get(new URL(`${s.url.replace('//', '//me:s3cr3t@')}/shape`) as never));
+    expect(error.code).toBe('ECONNRESET');
+    expect(failureOf(error)!.attempt.attempt).toBe(2);
+    expect(JSON.stringify(error)).not.toContain('s3cr3t');
+    expect(JSON.stringify(error.toJSON())).toContain('[redacted]@127.0.0.1');
   });
 });
 
@@ -684,6 +765,65 @@ describe('interceptors, headers and timeout as the caller sees them', () => {
     });
     await api.get('/x', { timeout: 8000 });
     expect(errors.map((e) => header(e.config?.headers, 'x-attempt'))).toEqual(['1/4', '2/4']);
+  });
+
+  describe.each(['onGiveUp', 'onMaxRetryTimesExceeded'] as const)('a slow %s after the last attempt', (hook) => {
+    /** A hook that settles only once the test lets it (or after 3 s, when the guard waits for it). */
+    function slowHook() {
+      let release: (how: 'resolve' | 'reject') => void = () => undefined;
+      const own = new Error('the hook failed late');
+      const state = { settled: false };
+      const fn = () =>
+        new Promise<void>((resolve, reject) => {
+          const end = (how: 'resolve' | 'reject') => {
+            state.settled = true;
+            if (how === 'resolve') resolve();
+            else reject(own);
+          };
+          release = end;
+          setTimeout(() => end('reject'), 3000).unref();
+        });
+      return { fn, own, state, release: (how: 'resolve' | 'reject') => release(how) };
+    }
+
+    it.each(['resolve', 'reject'] as const)(
+      'cannot push the rejection past deadlineMs: the request’s own error, the late %s reported',
+      async (how) => {
+        const s = await serve((_hit, req) => resetAfterApply(req));
+        const slow = slowHook();
+        const late: unknown[] = [];
+        const listener = (m: unknown): void => void late.push(m);
+        subscribe(CHANNELS.lateHook, listener);
+        const unhandled: unknown[] = [];
+        const onUnhandled = (r: unknown): void => void unhandled.push(r);
+        process.on('unhandledRejection', onUnhandled);
+        try {
+          const { api } = guarded(s.url, { retries: 1, deadlineMs: 500, [hook]: slow.fn });
+          const error = await failure(api.get('/slow-hook'));
+          // the request rejected while the hook was still pending, with its own error
+          expect(slow.state.settled).toBe(false);
+          expect(error.code).toBe('ECONNRESET');
+          expect(failureOf(error)?.attempt.attempt).toBe(2);
+          expect(late).toEqual([]);
+          slow.release(how);
+          await new Promise((r) => setImmediate(r));
+          expect(late).toHaveLength(1);
+          expect(late[0]).toMatchObject({ hook, outcome: how === 'resolve' ? 'resolved' : 'rejected', method: 'GET' });
+          expect((late[0] as { error?: unknown }).error).toBe(how === 'resolve' ? undefined : slow.own);
+          expect(unhandled).toEqual([]);
+        } finally {
+          unsubscribe(CHANNELS.lateHook, listener);
+          process.off('unhandledRejection', onUnhandled);
+        }
+      },
+    );
+
+    it('one that settles before the deadline still replaces the error', async () => {
+      const s = await serve((_hit, req) => resetAfterApply(req));
+      const own = new Error('replaced in time');
+      const { api } = guarded(s.url, { retries: 1, deadlineMs: 10_000, [hook]: () => Promise.reject(own) });
+      await expect(api.get('/in-time')).rejects.toBe(own);
+    });
   });
 
   it('config.timeout after the request is the user’s own (success, failure, deadline cut)', async () => {

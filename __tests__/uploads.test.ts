@@ -161,6 +161,39 @@ describe('on real sockets', () => {
     expect(server.hits).toBe(0);
   });
 
+  // Measured with axios 1.21: its http adapter sends strings, Buffers, ArrayBuffers, streams, Blob and
+  // spec FormData as they are and rejects other views ("Data after transformation must be ...").
+  it.each([
+    ['Buffer', () => content],
+    ['ArrayBuffer', () => content.buffer.slice(content.byteOffset, content.byteOffset + content.length)],
+    ['string', () => content.toString('hex')], // sent as UTF-8: the hex text, whole
+    ['Blob', () => new Blob([content])],
+    ['Readable', () => createReadStream(file)],
+  ])('a factory %s is resent whole after a reset', async (name, body) => {
+    const server = await serve(uploadServer());
+    const { api } = guarded(server.url);
+    const res = await api.put('/files/g', undefined, {
+      headers: { 'content-type': 'application/octet-stream' },
+      resetGuard: { body },
+    });
+    expect(res.data).toBe('stored');
+    const sent = name === 'string' ? Buffer.from(content.toString('hex')) : content;
+    expect(server.uploads.map((u) => u.hash)).toEqual([sha256(sent)]);
+  });
+
+  it.each([
+    ['Uint8Array', () => new Uint8Array(content)],
+    ['DataView', () => new DataView(new ArrayBuffer(8))],
+    ['Float64Array', () => new Float64Array(4)],
+  ])('a factory %s (axios would reject it) is a typed error naming its type, nothing sent', async (name, body) => {
+    const server = await serve(uploadServer());
+    const { api } = guarded(server.url);
+    const error = await api.put('/files/h', undefined, { resetGuard: { body } }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'ResetGuardOptionError', option: 'resetGuard.body' });
+    expect((error as Error).message).toContain(name);
+    expect(server.hits).toBe(0);
+  });
+
   it('a request let in just before detach() still sends the body its factory makes', async () => {
     const server = await serve(uploadServer());
     server.hits = 1; // no reset: take the first upload whole

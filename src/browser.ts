@@ -42,6 +42,7 @@ export type {
   FailureRecord,
   GiveUpInfo,
   IdleLimitEvent,
+  LateHookEvent,
   PurgeEvent,
   RecoveredEvent,
   ResetGuardErrorInfo,

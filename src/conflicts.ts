@@ -1,46 +1,142 @@
 /**
  * Another retry layer on a guarded instance. axios-retry on the same instance resends each
  * logical request the guard has already retried: one failing call reached the server 16
- * times (4 x 4). `attach()` looks for what such a library leaves on the instance; a
- * guarded request looks again whenever the instance's interceptor lists changed since.
- *
- * What axios-retry leaves: a request interceptor whose source names its own state
- * (`getCurrentState`/`lastRequestTime` in 3.x, `setCurrentState` and `validateResponse`
- * in 4.x; the property names survive minifiers), always together with a response
- * interceptor that only handles errors; and, when the user configured it on the instance,
- * its `'axios-retry'` key in `defaults`. retry-axios is recognized by its `raxConfig` key.
+ * times (4 x 4). The libraries are recognised by what they themselves install, never by
+ * words in a user's interceptor (issue 22: an innocent interceptor mentioning
+ * `validateResponse` was refused):
+ * - on the instance: interceptors identical to the ones the copies of axios-retry and
+ *   retry-axios loaded in this process install (captured by letting each install itself on
+ *   a stand-in instance), and their options in `defaults` (`'axios-retry'`, `raxConfig`);
+ * - on a request: the state each leaves on the config it sends (axios-retry's
+ *   `retryCount` and `lastRequestTime` under `'axios-retry'` on every request; retry-axios's
+ *   `raxConfig.currentRetryAttempt` on its resends), which catches a copy loaded where the
+ *   guard cannot see it (an ES module build, a bundle).
  * A hand-written retry interceptor cannot be told apart from any other interceptor.
  */
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import type { AxiosInstance } from 'axios';
 import type { RetryLibrary } from './errors';
 import { interceptorHandlersOf } from './foreign';
 
 type Handlers = ReturnType<typeof interceptorHandlersOf>;
+type Handler = NonNullable<Handlers>[number];
 
-/** Words of axios-retry's request interceptor, in every published build (3.x, 4.x; cjs, esm). */
-const AXIOS_RETRY_REQUEST = /\b[gs]etCurrentState\s*\(|\.lastRequestTime\s*=|\bvalidateResponse\b/;
+/** The interceptors one loaded copy of a library installs: `[fulfilled, rejected]` per list. */
+interface Installed {
+  readonly request: (readonly unknown[])[];
+  readonly response: (readonly unknown[])[];
+}
 
-function sourceOf(fn: unknown): string {
+const LIBRARIES: readonly RetryLibrary[] = ['axios-retry', 'retry-axios'];
+const IN_NODE_MODULES = /[\\/]node_modules[\\/](axios-retry|retry-axios)[\\/]/;
+
+function sourceOf(fn: unknown): string | undefined {
   try {
-    return typeof fn === 'function' ? Function.prototype.toString.call(fn) : '';
+    return typeof fn === 'function' ? Function.prototype.toString.call(fn) : undefined;
   } catch {
-    return ''; // a revoked proxy
+    return undefined; // a revoked proxy
   }
 }
 
-/** axios-retry's pair: a request interceptor with its words, and an error-only response interceptor. */
-function hasAxiosRetryInterceptors(instance: AxiosInstance): boolean {
-  const requests = interceptorHandlersOf(instance.interceptors?.request) ?? [];
-  const responses = interceptorHandlersOf(instance.interceptors?.response) ?? [];
-  const errorOnly = responses.some((h) => h != null && h.fulfilled == null && typeof h.rejected === 'function');
-  return errorOnly && requests.some((h) => h != null && AXIOS_RETRY_REQUEST.test(sourceOf(h.fulfilled)));
+/** Lets a library install itself on a stand-in instance and keeps what it installed. */
+function capture(library: RetryLibrary, exported: unknown): Installed | undefined {
+  const installed: Installed = { request: [], response: [] };
+  const list = (into: (readonly unknown[])[]) => ({
+    use: (fulfilled?: unknown, rejected?: unknown): number => into.push([fulfilled, rejected]),
+    eject: () => undefined,
+  });
+  const standIn = {
+    interceptors: { request: list(installed.request), response: list(installed.response) },
+    defaults: {},
+  };
+  const lib = exported as { default?: unknown; attach?: unknown } | null;
+  try {
+    if (library === 'axios-retry') {
+      const install = typeof lib === 'function' ? lib : lib?.default;
+      if (typeof install === 'function') (install as (i: unknown) => unknown)(standIn);
+    } else if (typeof lib?.attach === 'function') (lib.attach as (i: unknown) => unknown)(standIn);
+  } catch {
+    return undefined;
+  }
+  return installed.request.length + installed.response.length > 0 ? installed : undefined;
+}
+
+/** The copies of each library loaded in this process (CommonJS), and the one the app would load. */
+function loadedCopies(): Map<RetryLibrary, unknown[]> {
+  const copies = new Map<RetryLibrary, unknown[]>(LIBRARIES.map((l) => [l, []]));
+  const cache = typeof require === 'function' ? require.cache : {};
+  for (const [path, mod] of Object.entries(cache)) {
+    const library = IN_NODE_MODULES.exec(path)?.[1] as RetryLibrary | undefined;
+    if (library !== undefined && mod?.loaded === true) copies.get(library)!.push(mod.exports);
+  }
+  const fromApp = createRequire(join(process.cwd(), 'noop.js'));
+  for (const library of LIBRARIES) {
+    try {
+      copies.get(library)!.push(fromApp(library));
+    } catch {
+      // not installed where the app runs
+    }
+  }
+  return copies;
+}
+
+let known: { size: number; installed: Map<RetryLibrary, Installed[]> } | undefined;
+
+/** What each library installs, captured again whenever more modules were loaded since. */
+function installedByLibraries(): Map<RetryLibrary, Installed[]> {
+  const size = typeof require === 'function' ? Object.keys(require.cache).length : 0;
+  if (known?.size === size) return known.installed;
+  const installed = new Map<RetryLibrary, Installed[]>();
+  for (const [library, exports] of loadedCopies()) {
+    installed.set(
+      library,
+      exports.map((e) => capture(library, e)).filter((i): i is Installed => i !== undefined),
+    );
+  }
+  known = { size, installed };
+  return installed;
+}
+
+/** Same function, or one made by the same code (a closure the library made for another instance). */
+function same(mine: unknown, theirs: unknown): boolean {
+  if (mine == null || theirs == null) return mine == null && theirs == null;
+  return mine === theirs || (sourceOf(mine) !== undefined && sourceOf(mine) === sourceOf(theirs));
+}
+
+function holds(handlers: Handlers, pairs: readonly (readonly unknown[])[]): boolean {
+  const present = (handlers ?? []).filter((h): h is NonNullable<Handler> => h != null);
+  return pairs.every(([fulfilled, rejected]) =>
+    present.some((h) => same(h.fulfilled, fulfilled) && same(h.rejected, rejected)),
+  );
+}
+
+/** The library whose own interceptors are all on `instance`, if any. */
+function libraryInterceptorsOn(instance: AxiosInstance): RetryLibrary | undefined {
+  const requests = interceptorHandlersOf(instance.interceptors?.request);
+  const responses = interceptorHandlersOf(instance.interceptors?.response);
+  if (!(requests?.some((h) => h != null) || responses?.some((h) => h != null))) return undefined;
+  for (const [library, copies] of installedByLibraries()) {
+    if (copies.some((c) => holds(requests, c.request) && holds(responses, c.response))) return library;
+  }
+  return undefined;
 }
 
 /** The retry library found on `instance`, if any (`undefined` for none). */
 export function retryLibraryOn(instance: AxiosInstance): RetryLibrary | undefined {
   const defaults = instance.defaults as Record<string, unknown> | undefined;
-  if (defaults?.['axios-retry'] != null || hasAxiosRetryInterceptors(instance)) return 'axios-retry';
+  if (defaults?.['axios-retry'] != null) return 'axios-retry';
   if (defaults?.raxConfig != null) return 'retry-axios';
+  return libraryInterceptorsOn(instance);
+}
+
+/** The retry library whose own state is on a config about to be sent, if any. */
+export function retryStateOn(config: object): RetryLibrary | undefined {
+  const c = config as { 'axios-retry'?: { retryCount?: unknown; lastRequestTime?: unknown }; raxConfig?: unknown };
+  const state = c['axios-retry'];
+  if (typeof state?.retryCount === 'number' && typeof state.lastRequestTime === 'number') return 'axios-retry';
+  const rax = c.raxConfig as { currentRetryAttempt?: unknown } | undefined;
+  if (typeof rax?.currentRetryAttempt === 'number' && rax.currentRetryAttempt > 0) return 'retry-axios';
   return undefined;
 }
 
@@ -78,7 +174,7 @@ export class InterceptorWatch {
       return undefined;
     }
     this.accept();
-    this.found = hasAxiosRetryInterceptors(this.instance) ? 'axios-retry' : undefined;
+    this.found = libraryInterceptorsOn(this.instance);
     return this.found;
   }
 

@@ -10,6 +10,7 @@ import { discardBody, isReplayableBody } from './body';
 import type { BudgetRecovery, RetryBudget } from './budget';
 import { callerView } from './caller-view';
 import { classifyError } from './classify';
+import { handshakeVerdict } from './h2-handshake';
 import { ResetGuardOptionError } from './errors';
 import { monotonicNow } from './clock';
 import { announceBudgetExhausted, announceBudgetRestored, logDecision, publishReset } from './events';
@@ -36,7 +37,7 @@ export async function judgeFailure(error: unknown, attempt: Attempt): Promise<Re
   if (!isAxiosError(error) || stateOf(error.config) !== state) return undefined;
   const ctx = state.guard;
   attempt.failedAt = monotonicNow();
-  let classification = classifyError(error, {
+  const general = classifyError(error, {
     startedAt: attempt.startedAt,
     failedAt: attempt.failedAt,
     // Time this process spent computing (GC, CPU work, building a big body) is not
@@ -44,6 +45,8 @@ export async function judgeFailure(error: unknown, attempt: Attempt): Promise<Re
     busyMs: busySince(attempt),
     staleWindowMs: state.options.staleWindowMs,
   });
+  // An HTTP/2 session that never came up is no refused stream (h2-handshake.ts).
+  let classification = handshakeVerdict(error, general);
   // A status the request retries is transient by its own rule: say so (classify() alone cannot know).
   if (classification.status !== undefined && classification.kind === 'http-status') {
     if (state.options.retryStatuses.includes(classification.status)) {

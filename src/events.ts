@@ -11,6 +11,7 @@ import type {
   FailureRecord,
   GiveUpInfo,
   IdleLimitEvent,
+  LateHookEvent,
   PurgeEvent,
   RecoveredEvent,
   ResetEvent,
@@ -50,6 +51,11 @@ export const CHANNELS = Object.freeze({
    * retry's cost): {@link BudgetRestoredEvent}.
    */
   budgetRestored: 'axios-reset-guard:budget-restored',
+  /**
+   * A hook of an ended request (`onGiveUp`, `onMaxRetryTimesExceeded`) settled after the
+   * deadline, which the request had kept by rejecting with its own error: {@link LateHookEvent}.
+   */
+  lateHook: 'axios-reset-guard:late-hook',
   /**
    * A `TracingChannel` name (Node >= 18.19): every attempt, first or retry, as the guard
    * hands it to the adapter. `start` (with stores bound by `runStores`, so a span made
@@ -97,6 +103,16 @@ export function publishRetry(info: RetryInfo): void {
 
 export function publishGiveUp(info: GiveUpInfo): void {
   if (giveUpChannel.hasSubscribers) giveUpChannel.publish(info);
+}
+
+/** A hook settled after its request's deadline: published, and one debug line. */
+export function announceLateHook(event: LateHookEvent): void {
+  // Looked up when used (rare): a module-level channel would weigh on the browser bundle.
+  const late = channel(CHANNELS.lateHook);
+  if (late.hasSubscribers) late.publish(event);
+  const error = (event as { error?: unknown }).error;
+  const why = event.outcome === 'rejected' ? `: ${String(error)}` : '';
+  line('%s %s: %s %s after the deadline%s', event.method, event.url, event.hook, event.outcome, why);
 }
 
 /** `build` runs only when someone subscribes: resets can be frequent, the event is not free. */

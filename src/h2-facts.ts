@@ -48,7 +48,8 @@ export function noteGoaway(session: object, lastStreamId: unknown): void {
   goneAway.set(session, Math.min(last, goneAway.get(session) ?? last));
 }
 
-function sessionOf(stream: H2StreamLike): { closed?: unknown; destroyed?: unknown } | undefined {
+/** The session a stream ran on (kept after Node detached it), if the guard saw it. */
+export function sessionOf(stream: H2StreamLike): { closed?: unknown; destroyed?: unknown } | undefined {
   return stream.session ?? sessions.get(stream);
 }
 

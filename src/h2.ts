@@ -20,6 +20,7 @@ import { AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 
 import type { Http2Config } from './axios-typings';
 import { readableEndedOf } from './foreign';
 import { H2_NO_ERROR, h2StreamOf, noteSession, type H2StreamLike } from './h2-facts';
+import { noteEstablishing, type H2SessionLike } from './h2-handshake';
 import type { Http2Ledger } from './h2-ledger';
 import { STREAM_CLOSED_CODE } from './kinds';
 import type { OriginMemory } from './origins';
@@ -94,7 +95,10 @@ export class H2Watch {
     this.stream = stream;
     watched.set(stream, this);
     const session = stream.session;
-    if (session !== undefined) noteSession(stream, session);
+    if (session !== undefined) {
+      noteSession(stream, session);
+      noteEstablishing(session as unknown as H2SessionLike);
+    }
     this.ledger.noteStream(this.origin, stream, session);
     let answered = false;
     stream.once('response', () => {

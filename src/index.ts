@@ -38,6 +38,7 @@ export type {
   FailureRecord,
   GiveUpInfo,
   IdleLimitEvent,
+  LateHookEvent,
   PurgeEvent,
   RecoveredEvent,
   ResetGuardErrorInfo,

@@ -18,7 +18,7 @@ import axios, {
 import { createAgent, globalAgentOf, retireAgent } from './agent';
 import { adapterFor } from './axios-typings';
 import { Counters, type GuardContext } from './context';
-import { InterceptorWatch, retryLibraryOn } from './conflicts';
+import { InterceptorWatch, retryLibraryOn, retryStateOn } from './conflicts';
 import { ResetGuardAttachError, ResetGuardConflictError } from './errors';
 import { Http2Ledger } from './h2-ledger';
 import { isPoolingAgent } from './native';
@@ -147,6 +147,9 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
       if (config.data === undefined && typeof body === 'function') config.data = body(config);
       return adapterFor(adapter ?? axios.defaults.adapter, config)(config);
     }
+    // A retry library's own state on the config: it sends through the guard (issue 22).
+    const layered = retryStateOn(config);
+    if (layered !== undefined) return Promise.reject(new ResetGuardConflictError(layered, 'request'));
     // The default export's agents, where the request and axios.defaults name none.
     if (perRequest.http !== undefined && config.httpAgent === undefined) config.httpAgent = perRequest.http;
     if (perRequest.https !== undefined && config.httpsAgent === undefined) config.httpsAgent = perRequest.https;

@@ -170,7 +170,9 @@ export interface RequestOptions {
   validateResponse?: IAxiosRetryConfig['validateResponse'] | undefined;
   /**
    * Called when a transient failure ends the request (limit reached, or a rule forbade
-   * another attempt). A hook that throws replaces the request's error with its own.
+   * another attempt). A hook that throws replaces the request's error with its own. It
+   * cannot delay the rejection past `deadlineMs`: one still pending then lets the request's
+   * own error through, and its outcome goes to `CHANNELS.lateHook` and the debug output.
    * @default undefined
    */
   onGiveUp?: ((info: GiveUpInfo) => void | Promise<void>) | undefined;
@@ -195,7 +197,10 @@ export interface PerRequestOptions extends RequestOptions {
    * factory's body. The usual method rules still apply (a POST needs an Idempotency-Key or
    * the stale-socket rule); axios sets the headers of each new body (a new multipart
    * boundary); a `Content-Length` you set must hold for every body. A factory that throws
-   * ends the request with its own error.
+   * ends the request with its own error. It returns what axios's adapters send as it is: a
+   * new stream each call, or a Buffer, ArrayBuffer, string, FormData or Blob (a typed array
+   * as `Buffer.from(view.buffer, view.byteOffset, view.byteLength)`); anything else, or a
+   * stream already sent, is a `ResetGuardOptionError`.
    * @default undefined
    */
   body?: BodyFactory | undefined;

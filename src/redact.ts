@@ -1,3 +1,5 @@
+import { urlText } from './url-text';
+
 /** Header names whose values never leave the guard in diagnostics, hook payloads or error JSON. */
 export const SECRET_HEADERS: readonly string[] = Object.freeze([
   'authorization',
@@ -193,10 +195,10 @@ export function redactUrl(url: string, query: ReadonlySet<string> = DEFAULT_SECR
 // axios's own test (isAbsoluteURL): a scheme and `//`, or `//` alone; anything else joins the baseURL.
 const ABSOLUTE = /^([a-z][a-z\d+\-.]*:)?\/\//i;
 
-/** A config's `baseURL` and `url`, as {@link fullPath} reads them. */
+/** A config's `baseURL` and `url` (strings, or `URL` objects axios accepts too), as {@link fullPath} reads them. */
 export type Target = {
-  baseURL?: string | undefined;
-  url?: string | undefined;
+  baseURL?: string | URL | undefined;
+  url?: string | URL | undefined;
   allowAbsoluteUrls?: boolean | undefined;
 };
 
@@ -205,8 +207,9 @@ export type Target = {
  * included). Not redacted: for what is shown, use {@link targetOf}.
  */
 export function fullPath(config: Target | undefined): string {
-  const url = config?.url ?? '';
-  const base = config?.baseURL;
+  // As axios's `new URL()` reads them: a URL object by its string.
+  const url = String(config?.url ?? '');
+  const base = config?.baseURL && String(config.baseURL);
   if (!base || (ABSOLUTE.test(url) && config?.allowAbsoluteUrls !== false)) return url;
   return url ? `${base.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}` : base;
 }
@@ -221,11 +224,7 @@ const CONTROL = /[\x00-\x1f\x7f]/g;
 
 /** How hook payloads, channel messages and debug lines name a request: method and redacted URL. */
 export function requestLabel(
-  config: {
-    method?: string | undefined;
-    baseURL?: string | undefined;
-    url?: string | undefined;
-  },
+  config: Target & { method?: string | undefined },
   secrets: Secrets = DEFAULT_SECRETS,
 ): { method: string; url: string } {
   // Control characters (a newline the URL parser would drop) never reach a log line raw.
@@ -265,8 +264,12 @@ export function redactErrorJSON(json: unknown, secrets: Secrets = DEFAULT_SECRET
   if (typeof config === 'object' && config !== null) {
     const c = { ...(config as Record<string, unknown>) };
     if (c.headers !== undefined) c.headers = redactHeaders(c.headers, secrets.headers);
-    if (typeof c.url === 'string') c.url = redactUrl(c.url, secrets.query);
-    if (typeof c.baseURL === 'string') c.baseURL = redactUrl(c.baseURL, secrets.query);
+    // A URL object would serialize to its href, password included.
+    for (const key of ['url', 'baseURL']) {
+      const text = urlText(c[key]);
+      if (text !== undefined) c[key] = redactUrl(text, secrets.query);
+    }
+    // Secret names at any depth; a URL passed as a parameter carries its userinfo as well.
     if (typeof c.params === 'object' && c.params !== null) c.params = redactParams(c.params, secrets);
     // The user part too: for many APIs it is the key itself (`sk_live_...`).
     if (typeof c.auth === 'object' && c.auth !== null) c.auth = { username: REDACTED, password: REDACTED };

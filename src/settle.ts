@@ -14,10 +14,10 @@ import {
 import { discardBody } from './body';
 import { callerView } from './caller-view';
 import { classifyError } from './classify';
-import { publishGiveUp } from './events';
+import { announceLateHook, publishGiveUp } from './events';
 import { payload, redactErrorJSON, requestLabel, type Secrets } from './redact';
 import { stateOf, type RequestState } from './state';
-import type { GiveUpInfo, ResetGuardErrorInfo } from './types';
+import type { GiveUpInfo, LateHookEvent, ResetGuardErrorInfo } from './types';
 
 type GuardedError = AxiosError & { resetGuard?: ResetGuardErrorInfo };
 
@@ -58,24 +58,59 @@ export async function settleFailure(error: unknown, state: RequestState, ownErro
     );
     publishGiveUp(giveUp);
     const onGiveUp = state.options.onGiveUp;
-    if (onGiveUp !== undefined) await runEndHook(() => onGiveUp(giveUp), error);
+    if (onGiveUp !== undefined) await runEndHook('onGiveUp', () => onGiveUp(giveUp), error, state);
   }
   // axios-retry's hook: the request failed with every retry used (with retries: 0, at once).
   const exceeded = state.options.onMaxRetryTimesExceeded;
   if (exceeded !== undefined && state.attempt - 1 >= state.options.retries) {
-    await runEndHook(() => exceeded(callerView(error), state.attempt - 1), error);
+    const run = (): unknown => exceeded(callerView(error), state.attempt - 1);
+    await runEndHook('onMaxRetryTimesExceeded', run, error, state);
   }
   return error;
 }
 
-/** Runs a hook of the ending request: an error it throws replaces the request's. */
-async function runEndHook(hook: () => unknown, error: AxiosError): Promise<void> {
+const LATE = Symbol('late');
+
+/**
+ * Runs a hook of the ending request: an error it throws replaces the request's. It has
+ * until the deadline: one still pending then lets the request's own error through on
+ * time (issue 22), and its outcome is announced when it comes, never left unhandled.
+ */
+async function runEndHook(
+  name: LateHookEvent['hook'],
+  hook: () => unknown,
+  error: AxiosError,
+  state: RequestState,
+): Promise<void> {
   try {
-    await hook();
+    const outcome = Promise.resolve(hook());
+    const left = state.remainingMs();
+    if ((await (left === undefined ? outcome : beforeDeadline(outcome, left))) !== LATE) return;
+    const report = (how: LateHookEvent['outcome'], raw: Record<string, unknown>): void => {
+      const summary = { requestId: state.requestId, ...requestLabel(state.config), hook: name, outcome: how };
+      announceLateHook(payload<LateHookEvent>(summary, raw));
+    };
+    outcome.then(
+      () => report('resolved', {}),
+      (hookError: unknown) => report('rejected', { error: hookError }),
+    );
   } catch (hookError) {
     // Nobody can read the replaced error's streamed body any more.
     discardBody(error.response?.data);
     throw hookError;
+  }
+}
+
+/** `outcome`, or {@link LATE} when `ms` pass first (a hook settling at once always wins). */
+async function beforeDeadline(outcome: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      outcome,
+      new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, ms), LATE))),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

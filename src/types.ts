@@ -164,6 +164,25 @@ export interface RecoveredEvent {
 }
 
 /**
+ * Published on `CHANNELS.lateHook` when a hook of a request that had already ended
+ * (`onGiveUp`, `onMaxRetryTimesExceeded`) settled after the request's deadline: the
+ * request rejected on time with its own error, and this is the hook's outcome. A hook's
+ * `error` is a non-enumerable property.
+ */
+export interface LateHookEvent {
+  /** {@inheritDoc AttemptInfo.requestId} */
+  readonly requestId: string;
+  /** Upper-case HTTP method. */
+  readonly method: string;
+  /** Where the request went, with any URL password redacted. */
+  readonly url: string;
+  /** The hook that settled late. */
+  readonly hook: 'onGiveUp' | 'onMaxRetryTimesExceeded';
+  /** How it settled: `rejected` when it threw (its error is `error`). */
+  readonly outcome: 'resolved' | 'rejected';
+}
+
+/**
  * Published on `CHANNELS.learned` when the guard learns an origin's idle limit, or lowers
  * one it had learned (a confirmation of the standing limit publishes nothing).
  */

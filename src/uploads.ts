@@ -19,9 +19,13 @@ export interface Upload {
   readonly given: unknown;
 }
 
-/** What an adapter sends as it is: the factory's body skips axios's request transforms. */
+/**
+ * What every adapter of axios sends as it is (the factory's body skips axios's request
+ * transforms). The http adapter rejects typed arrays other than Buffer, and DataView.
+ */
 function sendable(body: unknown): boolean {
-  if (typeof body === 'string' || body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return true;
+  if (typeof body === 'string' || body instanceof ArrayBuffer || Buffer.isBuffer(body)) return true;
+  if (ArrayBuffer.isView(body)) return false;
   if (typeof body !== 'object' || body === null) return false;
   if (typeof (body as { then?: unknown }).then === 'function') return false; // not awaited
   if (typeof (body as { pipe?: unknown }).pipe === 'function') return true; // Node stream, form-data
@@ -49,7 +53,8 @@ function make(config: InternalAxiosRequestConfig, factory: BodyFactory, previous
     throw new ResetGuardOptionError(
       'resetGuard.body',
       body,
-      'a function returning a stream, Buffer, string, FormData or Blob (sent as it is, not awaited)',
+      'a function returning a stream, Buffer, ArrayBuffer, string, FormData or Blob (sent as it is, not awaited; ' +
+        'a typed array as Buffer.from(view.buffer, view.byteOffset, view.byteLength))',
     );
   }
   return body;
