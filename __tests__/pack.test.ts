@@ -341,12 +341,16 @@ test('the tarball holds the build, README (with the chart and examples it links 
       'dist/esm/browser.d.mts',
       'dist/cjs/browser.js',
       'dist/cjs/browser.d.ts',
+      'dist/cjs/testing.js',
+      'dist/cjs/testing.d.ts',
+      'dist/esm/testing.mjs',
+      'dist/esm/testing.d.mts',
       'docs/runtimes-browser.md',
     ]),
   );
   const outside = packed.filter(
     (file) =>
-      !/^dist\/(cjs\/[a-z0-9-]+\.(js|d\.ts)|cjs\/package\.json|esm\/([a-z0-9-]+\.d\.mts|(index|internals|browser)\.mjs))$/.test(
+      !/^dist\/(cjs\/[a-z0-9-]+\.(js|d\.ts)|cjs\/package\.json|esm\/([a-z0-9-]+\.d\.mts|(index|internals|browser|testing)\.mjs))$/.test(
         file,
       ) && !file.startsWith('examples/'),
   );
