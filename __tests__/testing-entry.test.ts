@@ -239,6 +239,32 @@ describe('through nock, as a mocked upstream', () => {
     expect(attemptOf(res)?.history.map((f) => f.kind)).toEqual(['timeout']);
   });
 
+  it("replyWithError('socket hang up') (a string: no code) is not a reset; the reason says what to change", async () => {
+    const api = axios.create({ baseURL: ORIGIN });
+    guard = attach(api, testingOptions());
+    nock(ORIGIN).get('/items').replyWithError('socket hang up').get('/items').reply(200, 'ok');
+    const error = await failure(api.get('/items'));
+    expect(error.message).toBe('socket hang up');
+    expect(failureOf(error)?.classification).toMatchObject({ kind: 'other', code: undefined });
+    expect(failureOf(error)?.reason).toBe(
+      "an other failure is not retried: this error has no `code`; Node's resets carry " +
+        "`code: 'ECONNRESET'`: in a nock mock use `replyWithError(resetError())` of axios-reset-guard/testing",
+    );
+  });
+
+  it("axios-retry's option names are accepted by attach(), not listed as unknown", async () => {
+    const api = axios.create({ baseURL: ORIGIN });
+    const delays: number[] = [];
+    guard = attach(
+      api,
+      testingOptions({ retries: 1, retryDelay: () => 7, shouldResetTimeout: true, validateResponse: null }),
+    );
+    nock(ORIGIN).get('/items').replyWithError(resetError()).get('/items').reply(200, 'ok');
+    const res = await api.get('/items', { resetGuard: { beforeRetry: (info) => void delays.push(info.delayMs) } });
+    expect(attemptOf(res)?.attempt).toBe(2);
+    expect(delays).toEqual([7]);
+  });
+
   it('a POST reset is not resent without a key (it may have been applied); with one it is', async () => {
     const api = axios.create({ baseURL: ORIGIN });
     guard = attach(api, testingOptions());
@@ -288,8 +314,9 @@ describe('testingOptions()', () => {
   it.each(['random', 'sleep'])('%s passed to attach() is refused, naming where it moved', (name) => {
     const attempt = (): Guard => attach(axios.create(), { [name]: () => 0 });
     expect(attempt).toThrow(ResetGuardOptionError);
-    expect(attempt).toThrow(`option "${name}" must be passed as testingOptions(options, { ${name} })`);
-    expect(attempt).toThrow('"axios-reset-guard/testing"');
+    expect(attempt).toThrow(
+      `option "${name}" must be set in testingOptions() of axios-reset-guard/testing: it moved there in 0.2.0`,
+    );
   });
 
   it('a seam of the wrong type is refused like an option', () => {
@@ -304,7 +331,7 @@ describe('testingOptions()', () => {
     try {
       const error = await failure(api.get('http://example.test/', { resetGuard: { sleep: () => 0 } as never }));
       expect(error).toBeInstanceOf(ResetGuardOptionError);
-      expect(error.message).toContain('option "resetGuard.sleep" must be passed as testingOptions');
+      expect(error.message).toContain('option "resetGuard.sleep" must be set in testingOptions()');
     } finally {
       guard.detach();
     }

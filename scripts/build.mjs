@@ -23,6 +23,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildBrowser } from './build-browser.mjs';
+import { inheritDocs } from './inherit-docs.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -34,6 +35,8 @@ rmSync(dist, { recursive: true, force: true });
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], {
   stdio: 'inherit',
 });
+// Hovers show an inherited comment, not the raw `{@inheritDoc ...}` tag (scripts/inherit-docs.mjs).
+const inherited = inheritDocs(cjsDir);
 // Pins the format of dist/cjs even if the root package.json ever gains "type": "module".
 writeFileSync(join(cjsDir, 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
 chmodSync(join(cjsDir, 'cli.js'), 0o755);
@@ -81,5 +84,5 @@ for (const file of readdirSync(cjsDir)) {
 await buildBrowser(dist);
 
 console.log(
-  `build: dist/cjs (CommonJS + .d.ts), dist/esm/${counts.join(', ')} and ${declarations} .d.mts, browser.mjs and cjs/browser.js`,
+  `build: dist/cjs (CommonJS + .d.ts, ${inherited} inherited comments), dist/esm/${counts.join(', ')} and ${declarations} .d.mts, browser.mjs and cjs/browser.js`,
 );

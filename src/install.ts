@@ -27,7 +27,7 @@ import type { ResolvedOptions } from './normalize';
 import type { GuardOptions } from './options';
 import { watchForAnswer } from './no-answer';
 import { OriginMemory } from './origins';
-import { seamsOf } from './seams';
+import { seamsOf, withSeams } from './seams';
 import { secretNames } from './redact';
 import { runRequest } from './request';
 import { STATE_KEY, type RequestState } from './state';
@@ -91,7 +91,8 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
   if (marked[GUARD] !== undefined) throw new ResetGuardAttachError();
   const library = retryLibraryOn(instance);
   if (library !== undefined) throw new ResetGuardConflictError(library, 'attach');
-  const resolved = normalizeOptions(options);
+  const seams = seamsOf(options);
+  const resolved = withSeams(normalizeOptions(options), seams);
   // axios.create() copies the default export's defaults: its agents go on each request instead.
   const shared = isDefaultExport(instance);
   const origins = new OriginMemory({
@@ -133,7 +134,7 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
     origins,
     secrets: secretNames(resolved.redactHeaders),
     http2: new Http2Ledger(),
-    recordDelay: seamsOf(options)?.record,
+    recordDelay: seams?.record,
   };
   // Every request waiting to retry listens on this signal: more than 10 at once is normal
   // under a storm, not a leak (Node would print MaxListenersExceededWarning).

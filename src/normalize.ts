@@ -10,7 +10,6 @@ import { ResetGuardOptionError } from './errors';
 import type { BodyFactory, GuardOptions, IdempotencyKeyFactory, PerRequestOptions } from './options';
 import { nearNames } from './near-names';
 import { SCHEMA, type OptionName, type OptionSpec } from './schema';
-import { seamsOf } from './seams';
 import type { GiveUpInfo, RetryInfo } from './types';
 
 /**
@@ -141,8 +140,7 @@ function refusal(
     return new ResetGuardOptionError(
       name,
       value,
-      `passed as testingOptions(options, { ${key} }) from "axios-reset-guard/testing" (a test seam, ` +
-        'no longer an option: it moved there in 0.2.0)',
+      'set in testingOptions() of axios-reset-guard/testing: it moved there in 0.2.0',
     );
   }
   // An expert name at the top level (it moved in 0.2.0), or an instance-only one in a request's
@@ -195,12 +193,6 @@ function merge(base: ResolvedOptions, input: unknown, place: Place): ResolvedOpt
   if (input === undefined) return base;
   const out: Record<string, unknown> = { ...base };
   mergeGroup(out, input, place, 'top', place === 'instance' ? '' : 'resetGuard.');
-  // The test seams come through their own channel, to attach() only.
-  const seams = place === 'instance' ? seamsOf(input) : undefined;
-  for (const key of ['random', 'sleep'] as const) {
-    const value = seams?.[key];
-    if (value !== undefined) out[key] = SPECS[key].check(`testingOptions seams.${key}`, value);
-  }
   return Object.freeze(out) as unknown as ResolvedOptions;
 }
 

@@ -5,6 +5,9 @@
  * types the field. `Symbol.for`, so the testing entry of one installed copy still reaches the
  * `attach()` of another (a hoisted and a nested copy of the package).
  */
+import type { ResolvedOptions } from './normalize';
+import { SCHEMA } from './schema';
+
 export const TEST_SEAMS: unique symbol = Symbol.for('axios-reset-guard.test-seams') as never;
 
 /** What `testingOptions()` passes under {@link TEST_SEAMS}. */
@@ -21,4 +24,18 @@ export interface TestSeams {
 export function seamsOf(options: unknown): TestSeams | undefined {
   if (typeof options !== 'object' || options === null) return undefined;
   return (options as { [TEST_SEAMS]?: TestSeams })[TEST_SEAMS];
+}
+
+/**
+ * `options` with the jitter source and the wait of `seams` (checked as options are): the
+ * Node guard's `attach()` applies them; the browser entry's inert guard has no waits.
+ */
+export function withSeams(options: ResolvedOptions, seams: TestSeams | undefined): ResolvedOptions {
+  if (seams === undefined) return options;
+  const out: Record<string, unknown> = { ...options };
+  for (const key of ['random', 'sleep'] as const) {
+    const value = seams[key];
+    if (value !== undefined) out[key] = SCHEMA[key].check(`testingOptions seams.${key}`, value);
+  }
+  return Object.freeze(out) as unknown as ResolvedOptions;
 }
