@@ -5,9 +5,15 @@
  * wait goes through the one injectable sleep.
  */
 import axios, { AxiosError, type AxiosAdapter, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import nock from 'nock';
 import { attach, attemptOf, type Guard } from '../src';
 import { sleep } from '../src/sleep';
-import { testingOptions } from '../src/testing';
+import { resetError, testingOptions } from '../src/testing';
+
+// nock patches node:http when loaded: only its own block runs with it.
+nock.restore();
 
 /** An adapter that fails with a reset `failures` times, then answers 200; counts its calls. */
 function flaky(failures: number): AxiosAdapter & { calls: number } {
@@ -71,5 +77,64 @@ describe('with jest modern fake timers', () => {
     await jest.advanceTimersByTimeAsync(600);
     const error = (await pending) as AxiosError;
     expect(error.code).toBe('ECONNABORTED');
+  });
+});
+
+describe('with jest modern fake timers, nock and real sockets', () => {
+  let guard: Guard | undefined;
+  afterEach(() => {
+    guard?.detach();
+    guard = undefined;
+    jest.useRealTimers();
+  });
+
+  describe('nock 14 (fake timers sparing only nextTick): replyWithError(resetError()) three times, then 200', () => {
+    beforeAll(() => {
+      nock.activate();
+      nock.disableNetConnect();
+    });
+    afterEach(() => nock.cleanAll());
+    afterAll(() => {
+      nock.enableNetConnect();
+      nock.restore();
+    });
+
+    it('completes on attempt 4 under testingOptions(), the planned waits recorded', async () => {
+      // nock settles its replies on process.nextTick: with it faked, even plain axios hangs
+      // (measured: sparing setImmediate, queueMicrotask or setTimeout instead does not help)
+      jest.useFakeTimers({ doNotFake: ['nextTick'] });
+      const api = axios.create({ baseURL: 'http://api.test' });
+      const options = testingOptions({ retries: 3 });
+      guard = attach(api, options);
+      nock('http://api.test').get('/items').times(3).replyWithError(resetError()).get('/items').reply(200, 'ok');
+      const res = await api.get('/items');
+      expect(res.data).toBe('ok');
+      expect(attemptOf(res)?.history.map((f) => f.kind)).toEqual(['reset', 'reset', 'reset']);
+      expect(options.plannedDelays).toEqual([100, 200, 400]);
+    });
+  });
+
+  it('a real loopback server resetting three times, then 200: attempt 4, no fake timer advanced', async () => {
+    let hits = 0;
+    const server = http.createServer((req, res) => {
+      hits += 1;
+      if (hits <= 3) req.socket.resetAndDestroy();
+      else res.end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      jest.useFakeTimers();
+      const api = axios.create({ baseURL: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+      const options = testingOptions({ retries: 3 });
+      guard = attach(api, options);
+      const res = await api.get('/');
+      expect(res.data).toBe('ok');
+      expect(hits).toBe(4);
+      expect(options.plannedDelays).toEqual([100, 200, 400]);
+    } finally {
+      jest.useRealTimers();
+      guard?.detach();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

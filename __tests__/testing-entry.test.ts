@@ -315,7 +315,7 @@ describe('testingOptions()', () => {
     const attempt = (): Guard => attach(axios.create(), { [name]: () => 0 });
     expect(attempt).toThrow(ResetGuardOptionError);
     expect(attempt).toThrow(
-      `option "${name}" must be set in testingOptions() of axios-reset-guard/testing: it moved there in 0.2.0`,
+      `option "${name}" must be set as a seam of testingOptions() (axios-reset-guard/testing): it moved there in 0.2.0`,
     );
   });
 
@@ -331,7 +331,7 @@ describe('testingOptions()', () => {
     try {
       const error = await failure(api.get('http://example.test/', { resetGuard: { sleep: () => 0 } as never }));
       expect(error).toBeInstanceOf(ResetGuardOptionError);
-      expect(error.message).toContain('option "resetGuard.sleep" must be set in testingOptions()');
+      expect(error.message).toContain('option "resetGuard.sleep" must be set as a seam of testingOptions()');
     } finally {
       guard.detach();
     }

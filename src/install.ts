@@ -27,7 +27,7 @@ import type { ResolvedOptions } from './normalize';
 import type { GuardOptions } from './options';
 import { watchForAnswer } from './no-answer';
 import { OriginMemory } from './origins';
-import { seamsOf, withSeams } from './seams';
+import { refuseSeams, seamsOf, withSeams } from './seams';
 import { secretNames } from './redact';
 import { runRequest } from './request';
 import { STATE_KEY, type RequestState } from './state';
@@ -91,6 +91,7 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
   if (marked[GUARD] !== undefined) throw new ResetGuardAttachError();
   const library = retryLibraryOn(instance);
   if (library !== undefined) throw new ResetGuardConflictError(library, 'attach');
+  refuseSeams(options, '');
   const seams = seamsOf(options);
   const resolved = withSeams(normalizeOptions(options), seams);
   // axios.create() copies the default export's defaults: its agents go on each request instead.

@@ -135,16 +135,9 @@ function refusal(
   prefix: string,
 ): ResetGuardOptionError {
   const spec = specOf(key);
-  // A test seam (a public option before 0.2.0) says where it went.
-  if (spec?.group === 'seam') {
-    return new ResetGuardOptionError(
-      name,
-      value,
-      'set in testingOptions() of axios-reset-guard/testing: it moved there in 0.2.0',
-    );
-  }
   // An expert name at the top level (it moved in 0.2.0), or an instance-only one in a request's
-  // `expert`, says where it goes instead of "did you mean".
+  // `expert`, says where it goes instead of "did you mean". (A test seam is refused, saying
+  // where it went, by the Node guard before this: seams.ts.)
   if (spec?.group === 'expert') {
     const there =
       place === 'request' && spec.scope === 'instance' ? `attach()'s "expert.${key}"` : `"${prefix}expert.${key}"`;

@@ -5,6 +5,7 @@
  * types the field. `Symbol.for`, so the testing entry of one installed copy still reaches the
  * `attach()` of another (a hoisted and a nested copy of the package).
  */
+import { ResetGuardOptionError } from './errors';
 import type { ResolvedOptions } from './normalize';
 import { SCHEMA } from './schema';
 
@@ -38,4 +39,22 @@ export function withSeams(options: ResolvedOptions, seams: TestSeams | undefined
     if (value !== undefined) out[key] = SCHEMA[key].check(`testingOptions seams.${key}`, value);
   }
   return Object.freeze(out) as unknown as ResolvedOptions;
+}
+
+/**
+ * Refuses `random` and `sleep` given as options (they were, before 0.2.0), saying where they
+ * went. Here rather than in `normalize.ts`, which the browser bundle holds: its inert guard
+ * has no waits, and refuses them as unknown names.
+ */
+export function refuseSeams(options: unknown, prefix: string): void {
+  if (typeof options !== 'object' || options === null) return;
+  for (const key of ['random', 'sleep']) {
+    if (Object.hasOwn(options, key)) {
+      throw new ResetGuardOptionError(
+        prefix + key,
+        (options as Record<string, unknown>)[key],
+        'set as a seam of testingOptions() (axios-reset-guard/testing): it moved there in 0.2.0',
+      );
+    }
+  }
 }
