@@ -5,7 +5,15 @@
  * wait goes through the one injectable sleep.
  */
 import axios, { AxiosError, type AxiosAdapter, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import nock from 'nock';
 import { attach, attemptOf, type Guard } from '../src';
+import { sleep } from '../src/sleep';
+import { resetError, testingOptions } from '../src/testing';
+
+// nock patches node:http when loaded: only its own block runs with it.
+nock.restore();
 
 /** An adapter that fails with a reset `failures` times, then answers 200; counts its calls. */
 function flaky(failures: number): AxiosAdapter & { calls: number } {
@@ -29,29 +37,26 @@ describe('with jest modern fake timers', () => {
     jest.useRealTimers();
   });
 
-  it('a request needing 3 retries completes with the documented sleep stub, no timer advanced', async () => {
+  it('a request needing 3 retries completes under testingOptions(), no timer advanced', async () => {
     const adapter = flaky(3);
     const api = axios.create({ adapter });
     const delays: number[] = [];
-    guard = attach(api, {
-      retries: 3,
-      sleep: () => Promise.resolve(),
-      random: () => 0.5,
-      beforeRetry: (info) => void delays.push(info.delayMs),
-    });
+    const options = testingOptions({ retries: 3, beforeRetry: (info) => void delays.push(info.delayMs) });
+    guard = attach(api, options);
     const res = await api.get('http://example.test/items');
     expect(res.data).toBe('ok');
     expect(adapter.calls).toBe(4);
     expect(attemptOf(res)?.attempt).toBe(4);
     // full jitter (random 0.5) over baseDelayMs 200 doubled: the planned waits, not wall time
     expect(delays).toEqual([100, 200, 400]);
+    expect(options.plannedDelays).toEqual([100, 200, 400]);
     expect(jest.getTimerCount()).toBe(0);
   });
 
   it('with the default sleep, advancing the fake clock runs each backoff wait', async () => {
     const adapter = flaky(3);
     const api = axios.create({ adapter });
-    guard = attach(api, { retries: 3, random: () => 1 });
+    guard = attach(api, testingOptions({ retries: 3 }, { random: () => 1, sleep }));
     const pending = api.get('http://example.test/items');
     let settled = false;
     void pending.then(
@@ -72,5 +77,64 @@ describe('with jest modern fake timers', () => {
     await jest.advanceTimersByTimeAsync(600);
     const error = (await pending) as AxiosError;
     expect(error.code).toBe('ECONNABORTED');
+  });
+});
+
+describe('with jest modern fake timers, nock and real sockets', () => {
+  let guard: Guard | undefined;
+  afterEach(() => {
+    guard?.detach();
+    guard = undefined;
+    jest.useRealTimers();
+  });
+
+  describe('nock 14 (fake timers sparing only nextTick): replyWithError(resetError()) three times, then 200', () => {
+    beforeAll(() => {
+      nock.activate();
+      nock.disableNetConnect();
+    });
+    afterEach(() => nock.cleanAll());
+    afterAll(() => {
+      nock.enableNetConnect();
+      nock.restore();
+    });
+
+    it('completes on attempt 4 under testingOptions(), the planned waits recorded', async () => {
+      // nock settles its replies on process.nextTick: with it faked, even plain axios hangs
+      // (measured: sparing setImmediate, queueMicrotask or setTimeout instead does not help)
+      jest.useFakeTimers({ doNotFake: ['nextTick'] });
+      const api = axios.create({ baseURL: 'http://api.test' });
+      const options = testingOptions({ retries: 3 });
+      guard = attach(api, options);
+      nock('http://api.test').get('/items').times(3).replyWithError(resetError()).get('/items').reply(200, 'ok');
+      const res = await api.get('/items');
+      expect(res.data).toBe('ok');
+      expect(attemptOf(res)?.history.map((f) => f.kind)).toEqual(['reset', 'reset', 'reset']);
+      expect(options.plannedDelays).toEqual([100, 200, 400]);
+    });
+  });
+
+  it('a real loopback server resetting three times, then 200: attempt 4, no fake timer advanced', async () => {
+    let hits = 0;
+    const server = http.createServer((req, res) => {
+      hits += 1;
+      if (hits <= 3) req.socket.resetAndDestroy();
+      else res.end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      jest.useFakeTimers();
+      const api = axios.create({ baseURL: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+      const options = testingOptions({ retries: 3 });
+      guard = attach(api, options);
+      const res = await api.get('/');
+      expect(res.data).toBe('ok');
+      expect(hits).toBe(4);
+      expect(options.plannedDelays).toEqual([100, 200, 400]);
+    } finally {
+      jest.useRealTimers();
+      guard?.detach();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -81,6 +81,8 @@ console.log(JSON.stringify({
   names: Object.keys(lib).filter((name) => name !== '__esModule').sort(),
   internals: Object.keys(internals).filter((name) => name !== '__esModule').sort(),
   internalsResolved: require.resolve('axios-reset-guard/internals'),
+  testing: Object.keys(require('axios-reset-guard/testing')).filter((name) => name !== '__esModule').sort(),
+  testingResolved: require.resolve('axios-reset-guard/testing'),
   types: Object.fromEntries(Object.entries(lib).map(([name, value]) => [name, typeof value])),
   version: require('axios-reset-guard/package.json').version,
   deepImport,
@@ -95,10 +97,13 @@ import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 
 import * as esmInternals from 'axios-reset-guard/internals';
+import * as esmTesting from 'axios-reset-guard/testing';
 
 const require = createRequire(import.meta.url);
 const cjs = require('axios-reset-guard');
 const cjsInternals = require('axios-reset-guard/internals');
+const cjsTesting = require('axios-reset-guard/testing');
+const testingNames = Object.keys(esmTesting).sort();
 const names = Object.keys(esm).sort();
 const internalNames = Object.keys(esmInternals).sort();
 
@@ -121,11 +126,17 @@ const server = createServer((req, res) => {
 });
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 const api = axios.create({ baseURL: 'http://127.0.0.1:' + server.address().port });
-const guard = esm.attach(api, { sleep: () => Promise.resolve() });
+const options = esmTesting.testingOptions();
+const guard = esm.attach(api, options);
 let request;
 try {
   const res = await api.get('/', { resetGuard: { retries: 1 } });
-  request = { data: res.data, attempt: esm.attemptOf(res)?.attempt, history: esm.attemptOf(res)?.history.map((f) => f.kind) };
+  request = {
+    data: res.data,
+    attempt: esmTesting.attemptOf(res)?.attempt,
+    history: esm.attemptOf(res)?.history.map((f) => f.kind),
+    plannedDelays: options.plannedDelays,
+  };
 } finally {
   guard.detach();
   server.close();
@@ -137,6 +148,8 @@ console.log(JSON.stringify({
   sameAsCjs: names.filter((name) => esm[name] === cjs[name]),
   internalNames,
   internalsSameAsCjs: internalNames.filter((name) => esmInternals[name] === cjsInternals[name]),
+  testingNames,
+  testingSameAsCjs: testingNames.filter((name) => esmTesting[name] === cjsTesting[name]),
   optionError,
   request,
   requests,
@@ -341,12 +354,16 @@ test('the tarball holds the build, README (with the chart and examples it links 
       'dist/esm/browser.d.mts',
       'dist/cjs/browser.js',
       'dist/cjs/browser.d.ts',
+      'dist/cjs/testing.js',
+      'dist/cjs/testing.d.ts',
+      'dist/esm/testing.mjs',
+      'dist/esm/testing.d.mts',
       'docs/runtimes-browser.md',
     ]),
   );
   const outside = packed.filter(
     (file) =>
-      !/^dist\/(cjs\/[a-z0-9-]+\.(js|d\.ts)|cjs\/package\.json|esm\/([a-z0-9-]+\.d\.mts|(index|internals|browser)\.mjs))$/.test(
+      !/^dist\/(cjs\/[a-z0-9-]+\.(js|d\.ts)|cjs\/package\.json|esm\/([a-z0-9-]+\.d\.mts|(index|internals|browser|testing)\.mjs))$/.test(
         file,
       ) && !file.startsWith('examples/'),
   );
@@ -379,6 +396,32 @@ test('the tarball holds the build, README (with the chart and examples it links 
   );
 });
 
+// Editors show TypeDoc's tag as raw text in a hover: the build writes the inherited comment.
+test('the shipped declarations carry no raw {@inheritDoc} tag; RetryInfo.requestId hovers with its text', () => {
+  const dist = join(consumer, 'node_modules', PACKAGE.name, 'dist');
+  const declarations = packed.filter((file) => /\.d\.m?ts$/.test(file));
+  expect(declarations.length).toBeGreaterThan(0);
+  const raw = declarations.filter((file) => readFileSync(join(dist, '..', file), 'utf8').includes('{@inheritDoc'));
+  expect(raw).toEqual([]);
+  const types = readFileSync(join(dist, 'cjs', 'types.d.ts'), 'utf8');
+  const retryInfo = types.slice(types.indexOf('export interface RetryInfo'));
+  expect(retryInfo).toMatch(
+    /\/\*\* Stable across every attempt of one logical request \(a UUID\)\. \*\/\n\s+readonly requestId/,
+  );
+});
+
+// axios-reset-guard/testing, for users' own tests.
+const TESTING_VALUES = [
+  'attemptOf',
+  'hangUpError',
+  'pipeError',
+  'refusedError',
+  'resetError',
+  'testingOptions',
+  'timedOutError',
+  'tlsResetError',
+];
+
 // The main entry is the semver promise: exactly these values, nothing internal.
 const PUBLIC_VALUES = [
   'CHANNELS',
@@ -401,6 +444,8 @@ test('require() loads the CommonJS build; the main entry holds the curated API, 
     resolved: string;
     internals: string[];
     internalsResolved: string;
+    testing: string[];
+    testingResolved: string;
     names: string[];
     types: Record<string, string>;
     version: string;
@@ -415,6 +460,8 @@ test('require() loads the CommonJS build; the main entry holds the curated API, 
     expect.arrayContaining(['STATE_KEY', 'normalizeOptions', 'decideRetry', 'parseRetryAfter', 'OriginMemory']),
   );
   expect(report.internals.filter((name) => report.names.includes(name))).toEqual([]);
+  expect(report.testingResolved).toBe(join(consumer, 'node_modules', PACKAGE.name, 'dist', 'cjs', 'testing.js'));
+  expect(report.testing).toEqual(TESTING_VALUES);
   expect(report.types).toMatchObject({
     attach: 'function',
     createClient: 'function',
@@ -439,8 +486,10 @@ test('import gets every named export of the CommonJS build, the very same object
     sameAsCjs: string[];
     internalNames: string[];
     internalsSameAsCjs: string[];
+    testingNames: string[];
+    testingSameAsCjs: string[];
     optionError: { instanceOfEsm: boolean; instanceOfCjs: boolean; option: string } | undefined;
-    request: { data: string; attempt: number; history: string[] };
+    request: { data: string; attempt: number; history: string[]; plannedDelays: number[] };
     requests: number;
   };
   expect(report.resolved).toMatch(new RegExp(`/node_modules/${PACKAGE.name}/dist/esm/index\\.mjs$`));
@@ -449,7 +498,9 @@ test('import gets every named export of the CommonJS build, the very same object
   expect(report.internalNames).toEqual(cjs.internals);
   expect(report.internalsSameAsCjs).toEqual(cjs.internals);
   expect(report.optionError).toEqual({ instanceOfEsm: true, instanceOfCjs: true, option: 'retries' });
-  expect(report.request).toEqual({ data: 'recovered', attempt: 2, history: ['reset'] });
+  expect(report.testingNames).toEqual(TESTING_VALUES);
+  expect(report.testingSameAsCjs).toEqual(TESTING_VALUES);
+  expect(report.request).toEqual({ data: 'recovered', attempt: 2, history: ['reset'], plannedDelays: [100] });
   expect(report.requests).toBe(2);
 });
 

@@ -49,7 +49,7 @@ describe('decideRetry', () => {
   it('does not retry unknown, http-status, canceled or dns ENOTFOUND failures (allowlist)', () => {
     expect(
       decideRetry(ctx({ classification: cls({ kind: 'other', retryable: false, code: 'EWHATEVER' }) })).reason,
-    ).toBe('a other failure (EWHATEVER) is not retried');
+    ).toBe('an other failure (EWHATEVER) is not retried');
     expect(decideRetry(ctx({ classification: cls({ kind: 'canceled', retryable: false }) })).retry).toBe(false);
   });
 

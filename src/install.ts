@@ -27,6 +27,7 @@ import type { ResolvedOptions } from './normalize';
 import type { GuardOptions } from './options';
 import { watchForAnswer } from './no-answer';
 import { OriginMemory } from './origins';
+import { refuseSeams, seamsOf, withSeams } from './seams';
 import { secretsOf } from './redact';
 import { runRequest } from './request';
 import { STATE_KEY, type RequestState } from './state';
@@ -90,7 +91,9 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
   if (marked[GUARD] !== undefined) throw new ResetGuardAttachError();
   const library = retryLibraryOn(instance);
   if (library !== undefined) throw new ResetGuardConflictError(library, 'attach');
-  const resolved = normalizeOptions(options);
+  refuseSeams(options, '');
+  const seams = seamsOf(options);
+  const resolved = withSeams(normalizeOptions(options), seams);
   // axios.create() copies the default export's defaults: its agents go on each request instead.
   const shared = isDefaultExport(instance);
   const origins = new OriginMemory({
@@ -132,6 +135,7 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
     origins,
     secrets: secretsOf(resolved),
     http2: new Http2Ledger(),
+    recordDelay: seams?.record,
   };
   // Every request waiting to retry listens on this signal: more than 10 at once is normal
   // under a storm, not a leak (Node would print MaxListenersExceededWarning).

@@ -58,6 +58,20 @@ export const NO_ANSWER_CODE = 'ERR_RESET_GUARD_NO_ANSWER';
  */
 export const STREAM_CLOSED_CODE = 'ERR_RESET_GUARD_STREAM_CLOSED';
 
+/** "a reset failure", "an other failure": a kind in a sentence of a reason. */
+export function aFailureOf(kind: FailureKind): string {
+  return `${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind} failure`;
+}
+
+/**
+ * What a failure with no error code lacks, for its reason: a test's mock often throws such
+ * an error (nock's `replyWithError('socket hang up')` is an Error with that message and no
+ * code) where Node's own carry one. The guard never classifies by message text.
+ */
+export const NO_CODE_HINT =
+  "this error has no `code`; Node's resets carry `code: 'ECONNRESET'`: in a nock mock use " +
+  '`replyWithError(resetError())` of axios-reset-guard/testing';
+
 /** A record with a zero for every kind in `kinds`. */
 export function zeroCounts<K extends string>(kinds: readonly K[]): Record<K, number> {
   const out = {} as Record<K, number>;

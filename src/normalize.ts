@@ -91,9 +91,15 @@ export interface ResolvedOptions {
   readonly redactHeaders: readonly string[];
   /** {@inheritDoc GuardOptions.redactQuery} */
   readonly redactQuery: readonly string[];
-  /** {@inheritDoc GuardOptions.random} */
+  /**
+   * The source of randomness for backoff jitter, returning [0, 1): `Math.random`, unless a
+   * test passed another through `testingOptions()` of `axios-reset-guard/testing`.
+   */
   readonly random: () => number;
-  /** {@inheritDoc GuardOptions.sleep} */
+  /**
+   * Waits between attempts: an AbortSignal-aware `setTimeout`, unless a test passed another
+   * through `testingOptions()` of `axios-reset-guard/testing`.
+   */
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
@@ -132,7 +138,8 @@ function refusal(
 ): ResetGuardOptionError {
   const spec = specOf(key);
   // An expert name at the top level (it moved in 0.2.0), or an instance-only one in a request's
-  // `expert`, says where it goes instead of "did you mean".
+  // `expert`, says where it goes instead of "did you mean". (A test seam is refused, saying
+  // where it went, by the Node guard before this: seams.ts.)
   if (spec?.group === 'expert') {
     const there =
       place === 'request' && spec.scope === 'instance' ? `attach()'s "expert.${key}"` : `"${prefix}expert.${key}"`;

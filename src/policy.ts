@@ -1,5 +1,5 @@
 import { backoffDelay } from './backoff';
-import { NO_ANSWER_CODE } from './kinds';
+import { aFailureOf, NO_ANSWER_CODE, NO_CODE_HINT } from './kinds';
 import type { ResolvedOptions } from './normalize';
 import type { Classification } from './types';
 
@@ -176,8 +176,9 @@ function decide(ctx: RetryContext): RetryDecision {
     );
   }
   if (!c.retryable && !status) {
-    const what = c.kind === 'http-status' ? `status ${c.status ?? '?'}` : `${c.kind} failure`;
-    return no(`a ${what}${c.code && c.kind !== 'http-status' ? ` (${c.code})` : ''} is not retried`, false);
+    if (c.kind === 'http-status') return no(`a status ${c.status ?? '?'} is not retried`, false);
+    const code = c.kind === 'other' && c.code === undefined ? `: ${NO_CODE_HINT}` : '';
+    return no(`${aFailureOf(c.kind)}${c.code ? ` (${c.code})` : ''} is not retried${code}`, false);
   }
   if (!o.retry) return no('retries are turned off for this request');
   // Before the timeout rule: an attempt cut short by the deadline is reported as the deadline.
@@ -233,7 +234,7 @@ function decide(ctx: RetryContext): RetryDecision {
       staleReplay = true;
     }
     if (reason === undefined)
-      return no(`${method} is not idempotent and a ${c.kind} failure may have reached the server`);
+      return no(`${method} is not idempotent and ${aFailureOf(c.kind)} may have reached the server`);
   }
 
   return grant(ctx, reason, immediate, staleReplay, status);

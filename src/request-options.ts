@@ -6,6 +6,7 @@ import type { InternalAxiosRequestConfig } from 'axios';
 import type { GuardContext } from './context';
 import { ResetGuardOptionError } from './errors';
 import { mergeRequestOptions, type ResolvedOptions } from './normalize';
+import { refuseSeams } from './seams';
 
 /**
  * The request's options: the instance's with `config.resetGuard` over them. axios-retry's
@@ -15,6 +16,7 @@ import { mergeRequestOptions, type ResolvedOptions } from './normalize';
 export function optionsOf(config: InternalAxiosRequestConfig, ctx: GuardContext): ResolvedOptions {
   const carried = (config as { 'axios-retry'?: unknown })['axios-retry'];
   const base = carried === undefined ? ctx.options : withAxiosRetryKey(ctx.options, carried);
+  refuseSeams(config.resetGuard, 'resetGuard.');
   const options = mergeRequestOptions(base, config.resetGuard);
   const shared = config.timeout ?? 0;
   if (options.shouldResetTimeout || shared <= 0) return options;

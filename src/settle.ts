@@ -15,6 +15,7 @@ import { discardBody } from './body';
 import { callerView } from './caller-view';
 import { classifyError } from './classify';
 import { announceLateHook, publishGiveUp } from './events';
+import { aFailureOf } from './kinds';
 import { payload, redactErrorJSON, requestLabel, type Secrets } from './redact';
 import { stateOf, type RequestState } from './state';
 import type { GiveUpInfo, LateHookEvent, ResetGuardErrorInfo } from './types';
@@ -41,7 +42,7 @@ export async function settleFailure(error: unknown, state: RequestState, ownErro
   if (isCancel(error)) return error;
   const last = state.last;
   const classification = last?.classification ?? classifyError(error, { startedAt: last?.startedAt });
-  const reason = last?.decision?.reason ?? `a ${classification.kind} failure is not retried`;
+  const reason = last?.decision?.reason ?? `${aFailureOf(classification.kind)} is not retried`;
   const info: ResetGuardErrorInfo = Object.freeze({ attempt: state.snapshot(), classification, reason });
   (error as GuardedError).resetGuard = info;
   if (last?.decision?.transient ?? classification.retryable) {

@@ -5,6 +5,7 @@
  */
 import axios from 'axios';
 import { attach } from '../../src';
+import { testingOptions } from '../../src/testing';
 import { startHttpServer, testCertificate } from '../../testbed';
 import { startH2Server } from '../../testbed/h2';
 
@@ -12,7 +13,7 @@ async function main(): Promise<void> {
   const http1 = await startHttpServer({ handler: (_req, res) => void res.writeHead(503).end() });
   const h2 = await startH2Server({ tls: true, status: 503 });
   const api = axios.create();
-  const guard = attach(api, { retries: 1, sleep: () => Promise.resolve(), redactQuery: ['session'] });
+  const guard = attach(api, testingOptions({ retries: 1, redactQuery: ['session'] }));
   const query = 'sig=s3cr3t-1&X-Amz-Signature=s3cr3t-2&access_token=s3cr3t-3&session=s3cr3t-4&page=2';
   const embedded = `next=http:/admin:s3cr3t-5@h.test&to=${encodeURIComponent('https://u@s3cr3t-6@h.test/?sig=s3cr3t-7')}`;
   await api.get(`${http1.url}/q?${query}&${embedded}`).catch(() => undefined);

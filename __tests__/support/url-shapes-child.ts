@@ -5,6 +5,7 @@
  */
 import axios from 'axios';
 import { attach } from '../../src';
+import { testingOptions } from '../../src/testing';
 import { startHttpServer } from '../../testbed';
 
 async function main(): Promise<void> {
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
     'string with userinfo': { url: `${secret}/shape` },
   };
   const api = axios.create();
-  const guard = attach(api, { sleep: () => Promise.resolve() });
+  const guard = attach(api, testingOptions());
   for (const [name, shape] of Object.entries(shapes)) {
     const outcome = await api.request(shape as never).then(
       (r) => `${r.status} ${String(r.data)}`,
