@@ -13,6 +13,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deadReferencesInDeclarations, deadReferencesInMarkdown, type Shipped } from './support/shipped-references';
 
 const ROOT = join(__dirname, '..');
 const TSC = require.resolve('typescript/bin/tsc');
@@ -377,6 +378,39 @@ test('the tarball holds the build, README (with the chart and examples it links 
       'examples/opentelemetry.ts',
     ]),
   );
+});
+
+/** `repository.url` of package.json as a browser address (`git+https://...git` -> `https://...`). */
+function repositoryUrl(): string {
+  const { repository } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    repository?: { url?: string } | string;
+  };
+  const url = typeof repository === 'string' ? repository : repository?.url;
+  if (url === undefined) throw new Error('package.json has no "repository": shipped docs have nowhere to link');
+  return url.replace(/^git\+/, '').replace(/\.git$/, '');
+}
+
+test('shipped docs and .d.ts comments point only at what ships, or at a file of the repository by its full URL', async () => {
+  const tracked = ok(await run('git', ['ls-files'], ROOT), 'git ls-files').stdout.split('\n');
+  const shipped: Shipped = {
+    files: new Set(packed),
+    repositoryFiles: new Set(tracked.filter((file) => file !== '')),
+    repositoryUrl: repositoryUrl(),
+    scripts: Object.keys((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: object }).scripts),
+  };
+  expect(shipped.repositoryUrl).toMatch(/^https:\/\/github\.com\/[\w.-]+\/[\w.-]+$/);
+  const installed = join(consumer, 'node_modules', PACKAGE.name);
+  const docs = packed.filter((file) => /^(README|CHANGELOG)\.md$|^docs\/[^/]+\.md$/.test(file));
+  const declarations = packed.filter((file) => /^dist\/.*\.d\.m?ts$/.test(file));
+  expect(docs).toEqual(expect.arrayContaining(['README.md', 'CHANGELOG.md', 'docs/testing.md']));
+  expect(declarations.length).toBeGreaterThan(10);
+  const dead = [
+    ...docs.flatMap((file) => deadReferencesInMarkdown(file, readFileSync(join(installed, file), 'utf8'), shipped)),
+    ...declarations.flatMap((file) =>
+      deadReferencesInDeclarations(file, readFileSync(join(installed, file), 'utf8'), shipped),
+    ),
+  ];
+  expect(dead).toEqual([]);
 });
 
 // The main entry is the semver promise: exactly these values, nothing internal.
