@@ -19,18 +19,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { watched } from '../testbed';
-import { WATCHED_TIMEOUT_MS } from './support/timeouts';
+import { CHILD_STALL_MS, WATCHED_TIMEOUT_MS } from './support/timeouts';
 
 const ROOT = join(__dirname, '..');
 const JEST = require.resolve('jest/bin/jest');
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 const atLeast = (maj: number, min: number): boolean => major > maj || (major === maj && minor >= min);
 
-/**
- * The child prints nothing while ts-jest compiles src/ for it; a minute without a byte of
- * output is a hang, however busy the machine.
- */
-const CHILD_STALL_MS = 60_000;
 
 interface NockManifest {
   name: string;
