@@ -12,6 +12,7 @@ const config: Config = {
   moduleNameMapper: {
     '^axios-reset-guard$': '<rootDir>/src/index.ts',
     '^axios-reset-guard/internals$': '<rootDir>/src/internals.ts',
+    '^axios-reset-guard/testing$': '<rootDir>/src/testing.ts',
   },
   transform: {
     // tsconfig.json sets isolatedModules, under which ts-jest only transpiles. The type

@@ -8,6 +8,7 @@
 import axios, { AxiosError, type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import nock from 'nock';
 import { attach, attemptOf, type Guard, type GuardOptions } from '../src';
+import { testingOptions } from '../src/testing';
 import { ORIGIN, reset, rig, useNock } from './support/nock-rig';
 
 let instance: AxiosInstance;
@@ -31,7 +32,7 @@ it("with adapter: 'fetch', a reset is found in error.cause and retried", async (
 it("sends attempts to the user's own adapter function, first directly then through the retry loop", async () => {
   const calls: string[] = [];
   instance = axios.create({ baseURL: ORIGIN });
-  guard = attach(instance, { sleep: () => Promise.resolve(), attemptHeader: true });
+  guard = attach(instance, testingOptions({ attemptHeader: true }));
   const adapter = (config: InternalAxiosRequestConfig): Promise<AxiosResponse> => {
     calls.push(String(config.headers.get('x-request-attempt')));
     if (calls.length < 3) return Promise.reject(new AxiosError('read ECONNRESET', 'ECONNRESET', config));

@@ -11,6 +11,7 @@ import axiosRetry, { isNetworkOrIdempotentRequestError } from 'axios-retry';
 import { failureOf, ResetGuardOptionError } from '../src';
 import { startHttpServer, type Closeable } from '../testbed';
 import { failure } from './support/failure';
+import { testingOptions } from '../src/testing';
 import { useFixtures } from './support/guarded';
 
 const { guarded, serve, track } = useFixtures();
@@ -261,7 +262,7 @@ describe('retryDelay', () => {
       resetWhen: (req) => req.url === '/reset',
     });
     const sleep = jest.fn(() => Promise.resolve());
-    const { api } = guarded(server.url, { deadlineMs: 1000, retryDelay: () => 5000, sleep });
+    const { api } = guarded(server.url, testingOptions({ deadlineMs: 1000, retryDelay: () => 5000 }, { sleep }));
     const a = await failure(api.get('/reset'));
     expect(failureOf(a)!.reason).toMatch(/5000 ms wait would cross it/);
     const b = await failure(api.get('/busy', { resetGuard: { retryDelay: () => 1 } }));

@@ -314,7 +314,6 @@ describe('the migration is one line', () => {
       onRetry: (count) => void log.push(`retry ${count}`),
       onMaxRetryTimesExceeded: () => void log.push('exceeded'),
       validateResponse: null,
-      sleep: () => Promise.resolve(),
     });
     const res = await api.get('/');
     expect(res.status).toBe(200);

@@ -4,6 +4,8 @@ import nock from 'nock';
 import { type Guard, type GuardOptions } from '../src';
 import { startHttpServer } from '../testbed';
 import { failure } from './support/failure';
+import { sleep } from '../src/sleep';
+import { testingOptions } from '../src/testing';
 import { useFixtures } from './support/guarded';
 import { ORIGIN, reset, rig, useNock } from './support/nock-rig';
 
@@ -23,12 +25,12 @@ describe('with nock', () => {
     it('AbortSignal: rejects at once with CanceledError and sends no further attempt', async () => {
       const controller = new AbortController();
       // real sleep, with a wait far longer than the test timeout
-      setup({
-        sleep: undefined,
-        random: () => 1,
-        baseDelayMs: 600_000,
-        beforeRetry: () => void setImmediate(() => controller.abort()),
-      });
+      setup(
+        testingOptions(
+          { baseDelayMs: 600_000, beforeRetry: () => void setImmediate(() => controller.abort()) },
+          { sleep, random: () => 1 },
+        ),
+      );
       const scope = nock(ORIGIN).get('/w').replyWithError(reset()).get('/w').reply(200);
       const error = await failure(instance.get('/w', { signal: controller.signal }));
       expect(isCancel(error)).toBe(true);
@@ -38,12 +40,12 @@ describe('with nock', () => {
 
     it('CancelToken: rejects at once with the token reason', async () => {
       const source = axios.CancelToken.source();
-      setup({
-        sleep: undefined,
-        random: () => 1,
-        baseDelayMs: 600_000,
-        beforeRetry: () => void setImmediate(() => source.cancel('user left')),
-      });
+      setup(
+        testingOptions(
+          { baseDelayMs: 600_000, beforeRetry: () => void setImmediate(() => source.cancel('user left')) },
+          { sleep, random: () => 1 },
+        ),
+      );
       const scope = nock(ORIGIN).get('/w').replyWithError(reset()).get('/w').reply(200);
       const error = await failure(instance.get('/w', { cancelToken: source.token }));
       expect(isCancel(error)).toBe(true);
@@ -67,12 +69,13 @@ describe('on real sockets', () => {
   it('an abort during the backoff wait rejects at once with CanceledError; no further attempt', async () => {
     const server = await serve(startHttpServer({ resetFirst: 10 }));
     const controller = new AbortController();
-    const { api } = guarded(server.url, {
-      sleep: undefined,
-      random: () => 1,
-      baseDelayMs: 600_000,
-      beforeRetry: () => void setImmediate(() => controller.abort()),
-    });
+    const { api } = guarded(
+      server.url,
+      testingOptions(
+        { baseDelayMs: 600_000, beforeRetry: () => void setImmediate(() => controller.abort()) },
+        { sleep, random: () => 1 },
+      ),
+    );
     const error = await failure(api.get('/slow', { signal: controller.signal }));
     expect(isCancel(error)).toBe(true);
     expect(server.hits).toBe(1);

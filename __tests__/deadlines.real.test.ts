@@ -16,6 +16,8 @@ import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import axios, { isCancel, type AxiosAdapter, type AxiosError, type CancelToken } from 'axios';
 import { attemptOf, classify, failureOf } from '../src';
+import { sleep } from '../src/sleep';
+import { testingOptions } from '../src/testing';
 import {
   listen,
   pause,
@@ -352,13 +354,10 @@ describe("the caller's AbortSignal and CancelToken still cancel", () => {
     const server = await serve(startHttpServer({ resetFirst: 10 }));
     const controller = new AbortController();
     const source = axios.CancelToken.source();
-    const options = {
-      sleep: undefined,
-      random: () => 1,
-      baseDelayMs: 30_000,
-      deadlineMs: 120_000,
-      attemptTimeoutMs: 60_000,
-    };
+    const options = testingOptions(
+      { baseDelayMs: 30_000, deadlineMs: 120_000, attemptTimeoutMs: 60_000 },
+      { sleep, random: () => 1 },
+    );
     const bySignal = guarded(server.url, {
       ...options,
       beforeRetry: () => void setImmediate(() => controller.abort()),

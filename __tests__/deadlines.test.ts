@@ -9,6 +9,7 @@ import nock from 'nock';
 import { failureOf, type Guard, type GuardOptions } from '../src';
 import { pause, startHttpServer } from '../testbed';
 import { failure } from './support/failure';
+import { testingOptions } from '../src/testing';
 import { useFixtures } from './support/guarded';
 import { ORIGIN, reset, rig, useNock } from './support/nock-rig';
 
@@ -85,16 +86,19 @@ describe('on real sockets', () => {
   it('after a slow beforeRetry, a wait that would now cross the deadline is not started', async () => {
     const server = await serve(startHttpServer({ resetFirst: 1 }));
     const waits: number[] = [];
-    const { api } = guarded(server.url, {
-      deadlineMs: 1000,
-      baseDelayMs: 600,
-      random: () => 1,
-      beforeRetry: () => pause(500),
-      sleep: (ms) => {
-        waits.push(ms);
-        return Promise.resolve();
-      },
-    });
+    const { api } = guarded(
+      server.url,
+      testingOptions(
+        { deadlineMs: 1000, baseDelayMs: 600, beforeRetry: () => pause(500) },
+        {
+          random: () => 1,
+          sleep: (ms) => {
+            waits.push(ms);
+            return Promise.resolve();
+          },
+        },
+      ),
+    );
     const error = await failure(api.get('/'));
     expect(waits).toEqual([]);
     expect(failureOf(error)!.reason).toBe('deadline of 1000 ms reached after 1 attempt: a 600 ms wait would cross it');

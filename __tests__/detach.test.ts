@@ -9,6 +9,7 @@ import nock from 'nock';
 import { attach, attemptOf, failureOf, ResetGuardAttachError, type Guard, type GuardOptions } from '../src';
 import { pause, startHttpServer } from '../testbed';
 import { failure } from './support/failure';
+import { testingOptions } from '../src/testing';
 import { useFixtures } from './support/guarded';
 import { ORIGIN, reset, rig, useNock } from './support/nock-rig';
 
@@ -79,13 +80,17 @@ describe('with nock', () => {
   });
 
   it('detach() ends a pending wait; nothing more is sent', async () => {
-    setup({
-      random: () => 1,
-      // ends only when aborted: if detach() did not abort it, the test would hang
-      sleep: (_ms, signal) =>
-        new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(new Error('aborted')))),
-      beforeRetry: () => void setImmediate(() => guard.detach()),
-    });
+    setup(
+      testingOptions(
+        { beforeRetry: () => void setImmediate(() => guard.detach()) },
+        {
+          random: () => 1,
+          // ends only when aborted: if detach() did not abort it, the test would hang
+          sleep: (_ms, signal) =>
+            new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(new Error('aborted')))),
+        },
+      ),
+    );
     const scope = nock(ORIGIN).get('/w').replyWithError(reset());
     const error = await failure(instance.get('/w'));
     expect(scope.isDone()).toBe(true);
@@ -154,11 +159,13 @@ describe('on real sockets', () => {
     // a sleep that only ends when aborted: without detach() aborting it, this test would hang
     const sleep = (_ms: number, signal?: AbortSignal): Promise<void> =>
       new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(new Error('aborted'))));
-    const { api, guard } = guarded(server.url, {
-      sleep,
-      random: () => 1, // a 200 ms backoff, so there is a wait to end
-      beforeRetry: () => void setImmediate(() => guard.detach()),
-    });
+    const { api, guard } = guarded(
+      server.url,
+      testingOptions(
+        { beforeRetry: () => void setImmediate(() => guard.detach()) },
+        { sleep, random: () => 1 }, // a 200 ms backoff, so there is a wait to end
+      ),
+    );
     const error = await failure(api.get('/'));
     expect(failureOf(error)!.reason).toBe('the guard was detached while the request was waiting to retry');
     expect(server.hits).toBe(1);

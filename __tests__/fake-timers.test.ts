@@ -6,6 +6,8 @@
  */
 import axios, { AxiosError, type AxiosAdapter, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { attach, attemptOf, type Guard } from '../src';
+import { sleep } from '../src/sleep';
+import { testingOptions } from '../src/testing';
 
 /** An adapter that fails with a reset `failures` times, then answers 200; counts its calls. */
 function flaky(failures: number): AxiosAdapter & { calls: number } {
@@ -29,29 +31,26 @@ describe('with jest modern fake timers', () => {
     jest.useRealTimers();
   });
 
-  it('a request needing 3 retries completes with the documented sleep stub, no timer advanced', async () => {
+  it('a request needing 3 retries completes under testingOptions(), no timer advanced', async () => {
     const adapter = flaky(3);
     const api = axios.create({ adapter });
     const delays: number[] = [];
-    guard = attach(api, {
-      retries: 3,
-      sleep: () => Promise.resolve(),
-      random: () => 0.5,
-      beforeRetry: (info) => void delays.push(info.delayMs),
-    });
+    const options = testingOptions({ retries: 3, beforeRetry: (info) => void delays.push(info.delayMs) });
+    guard = attach(api, options);
     const res = await api.get('http://example.test/items');
     expect(res.data).toBe('ok');
     expect(adapter.calls).toBe(4);
     expect(attemptOf(res)?.attempt).toBe(4);
     // full jitter (random 0.5) over baseDelayMs 200 doubled: the planned waits, not wall time
     expect(delays).toEqual([100, 200, 400]);
+    expect(options.plannedDelays).toEqual([100, 200, 400]);
     expect(jest.getTimerCount()).toBe(0);
   });
 
   it('with the default sleep, advancing the fake clock runs each backoff wait', async () => {
     const adapter = flaky(3);
     const api = axios.create({ adapter });
-    guard = attach(api, { retries: 3, random: () => 1 });
+    guard = attach(api, testingOptions({ retries: 3 }, { random: () => 1, sleep }));
     const pending = api.get('http://example.test/items');
     let settled = false;
     void pending.then(

@@ -20,6 +20,7 @@
 import type { AxiosError, AxiosInstance, AxiosResponse } from 'axios';
 import { attemptOf, classify, failureOf, type GuardOptions, type Http2Stats, type RetryInfo } from '../src';
 import { startH2Server, type H2Fault, type H2Server } from '../testbed/h2';
+import { testingOptions } from '../src/testing';
 import { useFixtures } from './support/guarded';
 
 const { guarded, serve } = useFixtures();
@@ -157,7 +158,7 @@ function expectCounters(c: Cell, expected: Partial<Http2Stats>): void {
 describe.each(TRANSPORTS)('HTTP/2 %s', (transport) => {
   describe('a burst over maxConcurrentStreams 1, sent before the SETTINGS arrive: REFUSED_STREAM', () => {
     it.each(METHODS)('%s: every stream refused is resent with backoff, and all succeed', async (method) => {
-      const c = await cell(transport, 'refuse-burst', { random: () => 1 });
+      const c = await cell(transport, 'refuse-burst', testingOptions({}, { random: () => 1 }));
       const paths = [1, 2, 3].map((i) => `/refuse/${i}`);
       const outcomes = await Promise.all(paths.map((p) => c.send(method, p)));
       outcomes.forEach((o, i) => expectWhole(resolved(o), method, paths[i]!));
@@ -181,7 +182,7 @@ describe.each(TRANSPORTS)('HTTP/2 %s', (transport) => {
     it.each(METHODS)(
       '%s: the streams above the last id are resent at once on a new session; the old one is never reused',
       async (method) => {
-        const c = await cell(transport, 'goaway-burst', { random: () => 1 }, 3);
+        const c = await cell(transport, 'goaway-burst', testingOptions({}, { random: () => 1 }), 3);
         const paths = [1, 2, 3].map((i) => `/goaway/${i}`);
         const outcomes = await Promise.all(paths.map((p) => c.send(method, p)));
         outcomes.forEach((o, i) => expectWhole(resolved(o), method, paths[i]!));

@@ -7,6 +7,7 @@ import axios, { type AxiosInstance } from 'axios';
 import nock from 'nock';
 import { attach, attemptOf, createClient, type Guard, type GuardOptions } from '../src';
 import { failure } from './support/failure';
+import { testingOptions } from '../src/testing';
 import { ORIGIN, reset, rig, useNock } from './support/nock-rig';
 
 let instance: AxiosInstance;
@@ -55,7 +56,7 @@ describe('living with the user instance', () => {
     instance = axios.create({ baseURL: ORIGIN });
     const counts = { req: 0, res: 0, err: 0 };
     instance.interceptors.request.use((c) => ((counts.req += 1), c));
-    guard = attach(instance, { sleep: () => Promise.resolve() });
+    guard = attach(instance, testingOptions());
     // added after attach, and it unwraps the body: must not run twice
     instance.interceptors.response.use(
       (r) => ((counts.res += 1), r.data as unknown) as never,
@@ -76,7 +77,7 @@ describe('living with the user instance', () => {
       config.resetGuard = { retry: false };
       return config;
     });
-    guard = attach(api, { sleep: () => Promise.resolve() });
+    guard = attach(api, testingOptions());
     nock(ORIGIN).get('/once').replyWithError(reset());
     const error = await failure(api.get('/once'));
     expect(attemptOf(error)).toMatchObject({ attempt: 1, maxAttempts: 1 });
@@ -87,7 +88,7 @@ describe('living with the user instance', () => {
     axios.defaults.auth = { username: 'global', password: 'secret' };
     axios.defaults.headers.get['x-global'] = 'leak';
     try {
-      guard = attach(api, { sleep: () => Promise.resolve() });
+      guard = attach(api, testingOptions());
       const seen: Record<string, unknown>[] = [];
       const record = function (this: { req: { headers: Record<string, unknown> } }): [number] {
         seen.push({ auth: this.req.headers.authorization, global: this.req.headers['x-global'] });
@@ -103,7 +104,7 @@ describe('living with the user instance', () => {
   });
 
   it('createClient returns an instance with its guard, honouring the axios config', async () => {
-    const client = createClient({ retries: 1, sleep: () => Promise.resolve() }, { baseURL: ORIGIN });
+    const client = createClient(testingOptions({ retries: 1 }), { baseURL: ORIGIN });
     guard = client.guard;
     nock(ORIGIN).get('/c').replyWithError(reset()).get('/c').reply(200, 'fine');
     const res = await client.get('/c');

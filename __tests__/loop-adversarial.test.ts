@@ -17,6 +17,8 @@ import axios, {
   type InternalAxiosRequestConfig,
 } from 'axios';
 import { attach, attemptOf, failureOf, type Guard, type GuardOptions, type RetryInfo } from '../src';
+import { sleep } from '../src/sleep';
+import { testingOptions } from '../src/testing';
 
 // ---------------------------------------------------------------------------------------
 // rig
@@ -117,7 +119,7 @@ const resetAfterApply = (req: http.IncomingMessage): void => void req.socket.des
 
 function guarded(baseURL: string, options: GuardOptions = {}, config: Parameters<typeof axios.create>[0] = {}) {
   const api = axios.create({ baseURL, ...config });
-  const guard = attach(api, { sleep: () => Promise.resolve(), random: () => 0, ...options });
+  const guard = attach(api, { ...testingOptions({}, { random: () => 0 }), ...options });
   guards.push(guard);
   return { api, guard };
 }
@@ -328,13 +330,13 @@ describe('cancel', () => {
   it('AbortController during the backoff wait: CanceledError, nothing more sent', async () => {
     const s = await serve((_hit, req) => resetAfterApply(req));
     const controller = new AbortController();
-    const { api } = guarded(s.url, {
-      sleep: undefined,
-      baseDelayMs: 60_000,
-      maxDelayMs: 60_000,
-      random: () => 1,
-      beforeRetry: () => void setImmediate(() => controller.abort()),
-    });
+    const { api } = guarded(
+      s.url,
+      testingOptions(
+        { baseDelayMs: 60_000, maxDelayMs: 60_000, beforeRetry: () => void setImmediate(() => controller.abort()) },
+        { sleep, random: () => 1 },
+      ),
+    );
     const error = await failure(api.get('/x', { signal: controller.signal }));
     expect(isCancel(error)).toBe(true);
     expect(s.hits).toHaveLength(1);
@@ -343,14 +345,18 @@ describe('cancel', () => {
   it('CancelToken during the backoff wait (with a deadline, so attempts use the guard token)', async () => {
     const s = await serve((_hit, req) => resetAfterApply(req));
     const source = axios.CancelToken.source();
-    const { api } = guarded(s.url, {
-      sleep: undefined,
-      baseDelayMs: 10_000,
-      maxDelayMs: 10_000,
-      deadlineMs: 30_000,
-      random: () => 1,
-      beforeRetry: () => void setImmediate(() => source.cancel('stop')),
-    });
+    const { api } = guarded(
+      s.url,
+      testingOptions(
+        {
+          baseDelayMs: 10_000,
+          maxDelayMs: 10_000,
+          deadlineMs: 30_000,
+          beforeRetry: () => void setImmediate(() => source.cancel('stop')),
+        },
+        { sleep, random: () => 1 },
+      ),
+    );
     const error = await failure(api.get('/x', { cancelToken: source.token }));
     expect(isCancel(error)).toBe(true);
     expect(error.message).toBe('stop');
@@ -382,17 +388,20 @@ describe('cancel', () => {
       ok(res, 'applied', 201);
     });
     const controller = new AbortController();
-    const { api, guard } = guarded(s.url, {
-      idempotencyKey: true,
-      maxSockets: 1,
-      random: () => 1,
-      baseDelayMs: 10,
-      // a test's sleep stub: resolves at once, after the caller gave up
-      sleep: () => {
-        controller.abort();
-        return Promise.resolve();
-      },
-    });
+    const { api, guard } = guarded(
+      s.url,
+      testingOptions(
+        { idempotencyKey: true, maxSockets: 1, baseDelayMs: 10 },
+        {
+          random: () => 1,
+          // a test's sleep stub: resolves at once, after the caller gave up
+          sleep: () => {
+            controller.abort();
+            return Promise.resolve();
+          },
+        },
+      ),
+    );
     const error = await failure(api.post('/orders', { id: 1 }, { signal: controller.signal }));
     expect(isCancel(error)).toBe(true);
     // progress, not time: a request queued behind any second attempt on the one socket
@@ -404,13 +413,13 @@ describe('cancel', () => {
 
   it('detach() during the wait: the attempt error, detached reason, nothing more sent', async () => {
     const s = await serve((_hit, req) => resetAfterApply(req));
-    const made = guarded(s.url, {
-      sleep: undefined,
-      baseDelayMs: 60_000,
-      maxDelayMs: 60_000,
-      random: () => 1,
-      beforeRetry: () => void setImmediate(() => made.guard.detach()),
-    });
+    const made = guarded(
+      s.url,
+      testingOptions(
+        { baseDelayMs: 60_000, maxDelayMs: 60_000, beforeRetry: () => void setImmediate(() => made.guard.detach()) },
+        { sleep, random: () => 1 },
+      ),
+    );
     const error = await failure(made.api.get('/x'));
     expect(error.code).toBe('ECONNRESET');
     expect(failureOf(error)?.reason).toMatch(/detached/);
@@ -796,7 +805,7 @@ describe('jest modern fake timers, real sockets', () => {
   it('three resets then 200 with sleep: () => Promise.resolve() and a deadline: no timer advanced', async () => {
     const s = await serve((hit, req, res) => (hit.n <= 3 ? resetAfterApply(req) : ok(res)));
     jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
-    const { api } = guarded(s.url, { retries: 3, deadlineMs: 5_000, attemptTimeoutMs: 1_000, random: () => 0.5 });
+    const { api } = guarded(s.url, testingOptions({ retries: 3, deadlineMs: 5_000, attemptTimeoutMs: 1_000 }));
     const res = await api.get('/x');
     expect(res.status).toBe(200);
     expect(attemptOf(res)?.attempt).toBe(4);
@@ -809,7 +818,7 @@ describe('more', () => {
     const s = await serve((hit, req, res) => (hit.n <= 3 ? resetAfterApply(req) : ok(res)));
     jest.useFakeTimers();
     try {
-      const { api } = guarded(s.url, { retries: 3, random: () => 0.5 });
+      const { api } = guarded(s.url, testingOptions({ retries: 3 }));
       const res = await api.get('/x');
       expect(attemptOf(res)?.attempt).toBe(4);
     } finally {

@@ -20,6 +20,7 @@ import {
 import { STALL_MS, startRawServer, writeThenReset, type RawServer } from '../testbed';
 import { failure } from './support/failure';
 import { WATCHED_TIMEOUT_MS } from './support/timeouts';
+import { testingOptions } from '../src/testing';
 
 const HEAD = 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n';
 
@@ -41,7 +42,7 @@ async function serve(respond: Parameters<typeof startRawServer>[0]): Promise<Raw
 
 /** A fresh guarded client (fresh agents: no socket reused across tests); backoff waits skipped. */
 function guarded(url: string, options: Parameters<typeof createClient>[0] = {}): GuardedInstance {
-  const client = createClient({ sleep: () => Promise.resolve(), ...options }, { baseURL: url });
+  const client = createClient(testingOptions(options), { baseURL: url });
   clients.push(client);
   return client;
 }
@@ -203,7 +204,7 @@ describe('arbitrary bytes as the whole response', () => {
         fc.asyncProperty(response, fc.boolean(), async (generated, withReset) => {
           bytes = generated;
           reset = withReset;
-          const client = createClient({ sleep: () => Promise.resolve() }, { baseURL: server.url });
+          const client = createClient(testingOptions(), { baseURL: server.url });
           let timer: NodeJS.Timeout | undefined;
           try {
             const outcomes: { ok: boolean; value: unknown }[] = [];

@@ -9,6 +9,7 @@ import nock from 'nock';
 import { attemptOf, failureOf, type Guard, type GuardOptions, type RetryInfo } from '../src';
 import { pause, startHttpServer } from '../testbed';
 import { failure } from './support/failure';
+import { testingOptions } from '../src/testing';
 import { useFixtures } from './support/guarded';
 import { rig, useNock } from './support/nock-rig';
 
@@ -79,7 +80,9 @@ describe('with nock', () => {
         .get('/month')
         .reply(503, '', { 'retry-after': String(30 * 24 * 3600) });
       const error = await failure(instance.get('/month'));
-      expect(failureOf(error)!.reason).toBe('Retry-After asks for 2592000 s, over expert.maxRetryAfterMs (2147483647 ms)');
+      expect(failureOf(error)!.reason).toBe(
+        'Retry-After asks for 2592000 s, over expert.maxRetryAfterMs (2147483647 ms)',
+      );
       expect(sleeps).toEqual([]);
       expect(scope.isDone()).toBe(true);
       expect(guard.stats().attempts).toBe(1);
@@ -207,13 +210,17 @@ describe('on real sockets', () => {
     it('the caller aborts during the wait', async () => {
       const server = await serve(big503());
       const controller = new AbortController();
-      const { api, guard } = guarded(server.url, {
-        maxSockets: 1,
-        // a wait that lasts until it is aborted
-        sleep: (_ms, signal) =>
-          new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(new Error('aborted')))),
-        beforeRetry: () => void setImmediate(() => controller.abort()),
-      });
+      const { api, guard } = guarded(
+        server.url,
+        testingOptions(
+          { maxSockets: 1, beforeRetry: () => void setImmediate(() => controller.abort()) },
+          {
+            // a wait that lasts until it is aborted
+            sleep: (_ms, signal) =>
+              new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(new Error('aborted')))),
+          },
+        ),
+      );
       const error = await failure(api.get('/busy', { responseType: 'stream', signal: controller.signal }));
       expect(error.code).toBe('ERR_CANCELED');
       await nextStillServed(api, guard);
@@ -250,12 +257,17 @@ describe('on real sockets', () => {
 
     it("the deadline refuses the retry after the hook: the 503 body is the caller's, as in plain axios", async () => {
       const server = await serve(big503());
-      const { api, guard } = guarded(server.url, {
-        maxSockets: 1,
-        random: () => 1,
-        baseDelayMs: 10_000, // a 10 s backoff fits a 10.5 s deadline...
-        beforeRetry: () => pause(600), // ...until the hook has used 0.6 s of it (axios's timer is 10 s away)
-      });
+      const { api, guard } = guarded(
+        server.url,
+        testingOptions(
+          {
+            maxSockets: 1,
+            baseDelayMs: 10_000, // a 10 s backoff fits a 10.5 s deadline...
+            beforeRetry: () => pause(600), // ...until the hook has used 0.6 s of it (axios's timer is 10 s away)
+          },
+          { random: () => 1 },
+        ),
+      );
       const error = await failure(api.get('/busy', { responseType: 'stream', resetGuard: { deadlineMs: 10_500 } }));
       expect(failureOf(error)!.reason).toMatch(
         /^deadline of 10500 ms reached after 1 attempt: a 10000 ms wait would cross it/,

@@ -5,6 +5,8 @@ import axios, { type AxiosInstance } from 'axios';
 import axiosRetry from 'axios-retry';
 import { HttpsAgent } from 'agentkeepalive';
 import { attach } from '../src';
+import { sleep } from '../src/sleep';
+import { testingOptions } from '../src/testing';
 import { seededRandom } from '../testbed';
 
 export const CLIENTS = ['plain axios', 'axios + axios-retry', 'axios + reset-guard'] as const;
@@ -34,8 +36,8 @@ export function makeClient(name: ClientName, baseURL: string, ca: string | undef
     // The guard installs its own agents; only the TLS scenario needs one that trusts the test CA.
     const httpsAgent = ca ? new HttpsAgent({ keepAlive: true, freeSocketTimeout: 4000, timeout: 0, ca }) : undefined;
     const api = axios.create({ baseURL, ...version, ...(httpsAgent ? { httpsAgent } : {}) });
-    // Defaults, except a seeded jitter source so runs are reproducible.
-    const guard = attach(api, { random: seededRandom(42) });
+    // Defaults, except a seeded jitter source so runs are reproducible (real waits).
+    const guard = attach(api, testingOptions({}, { random: seededRandom(42), sleep }));
     return {
       api,
       extraAttempts: () => guard.stats().retries,

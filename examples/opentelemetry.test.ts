@@ -26,6 +26,7 @@ import {
 } from '@opentelemetry/semantic-conventions';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { attach, CHANNELS, FAILURE_KINDS, type Guard, type RetryInfo } from 'axios-reset-guard';
+import { testingOptions } from 'axios-reset-guard/testing';
 import { GUARD_ATTRIBUTES as G, GUARD_EVENTS, SEMCONV, traceAttempts } from './opentelemetry';
 import { startFlakyUpstream, type FlakyUpstream } from './support/flaky-upstream';
 
@@ -56,8 +57,9 @@ async function setUp(reset: (n: number) => boolean): Promise<string> {
   });
   api = axios.create({ baseURL: upstream.url, timeout: 5_000 });
   retries = [];
-  // random: a fixed jitter, so the first wait is half the 200 ms base delay
-  guard = attach(api, { random: () => 0.5, beforeRetry: (info) => void retries.push(info) });
+  // testingOptions: a fixed jitter, so the first wait is half the 200 ms base delay; slept for real
+  const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+  guard = attach(api, testingOptions({ beforeRetry: (info) => void retries.push(info) }, { sleep }));
   untrace = traceAttempts(api, tracer);
   return upstream.url;
 }

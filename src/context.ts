@@ -31,4 +31,6 @@ export interface GuardContext {
   readonly secrets: ReadonlySet<string>;
   /** What the guard saw of HTTP/2 origins: streams, sessions, GOAWAYs, refused and lost streams. */
   readonly http2: Http2Ledger;
+  /** A test's recorder of planned waits (`testingOptions()`'s `plannedDelays`), told before each retry. */
+  readonly recordDelay?: ((delayMs: number) => void) | undefined;
 }

@@ -27,6 +27,7 @@ import type { ResolvedOptions } from './normalize';
 import type { GuardOptions } from './options';
 import { watchForAnswer } from './no-answer';
 import { OriginMemory } from './origins';
+import { seamsOf } from './seams';
 import { secretNames } from './redact';
 import { runRequest } from './request';
 import { STATE_KEY, type RequestState } from './state';
@@ -132,6 +133,7 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
     origins,
     secrets: secretNames(resolved.redactHeaders),
     http2: new Http2Ledger(),
+    recordDelay: seamsOf(options)?.record,
   };
   // Every request waiting to retry listens on this signal: more than 10 at once is normal
   // under a storm, not a leak (Node would print MaxListenersExceededWarning).

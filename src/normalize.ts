@@ -10,6 +10,7 @@ import { ResetGuardOptionError } from './errors';
 import type { BodyFactory, GuardOptions, IdempotencyKeyFactory, PerRequestOptions } from './options';
 import { nearNames } from './near-names';
 import { SCHEMA, type OptionName, type OptionSpec } from './schema';
+import { seamsOf } from './seams';
 import type { GiveUpInfo, RetryInfo } from './types';
 
 /**
@@ -89,9 +90,15 @@ export interface ResolvedOptions {
   readonly retryBudget: ResolvedRetryBudget | false;
   /** {@inheritDoc GuardOptions.redactHeaders} */
   readonly redactHeaders: readonly string[];
-  /** {@inheritDoc GuardOptions.random} */
+  /**
+   * The source of randomness for backoff jitter, returning [0, 1): `Math.random`, unless a
+   * test passed another through `testingOptions()` of `axios-reset-guard/testing`.
+   */
   readonly random: () => number;
-  /** {@inheritDoc GuardOptions.sleep} */
+  /**
+   * Waits between attempts: an AbortSignal-aware `setTimeout`, unless a test passed another
+   * through `testingOptions()` of `axios-reset-guard/testing`.
+   */
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
@@ -129,6 +136,15 @@ function refusal(
   prefix: string,
 ): ResetGuardOptionError {
   const spec = specOf(key);
+  // A test seam (a public option before 0.2.0) says where it went.
+  if (spec?.group === 'seam') {
+    return new ResetGuardOptionError(
+      name,
+      value,
+      `passed as testingOptions(options, { ${key} }) from "axios-reset-guard/testing" (a test seam, ` +
+        'no longer an option: it moved there in 0.2.0)',
+    );
+  }
   // An expert name at the top level (it moved in 0.2.0), or an instance-only one in a request's
   // `expert`, says where it goes instead of "did you mean".
   if (spec?.group === 'expert') {
@@ -179,6 +195,12 @@ function merge(base: ResolvedOptions, input: unknown, place: Place): ResolvedOpt
   if (input === undefined) return base;
   const out: Record<string, unknown> = { ...base };
   mergeGroup(out, input, place, 'top', place === 'instance' ? '' : 'resetGuard.');
+  // The test seams come through their own channel, to attach() only.
+  const seams = place === 'instance' ? seamsOf(input) : undefined;
+  for (const key of ['random', 'sleep'] as const) {
+    const value = seams?.[key];
+    if (value !== undefined) out[key] = SPECS[key].check(`testingOptions seams.${key}`, value);
+  }
   return Object.freeze(out) as unknown as ResolvedOptions;
 }
 

@@ -227,16 +227,6 @@ export interface GuardOptions extends RequestOptions {
    */
   redactHeaders?: readonly string[] | undefined;
   /**
-   * Source of randomness for backoff jitter, returning [0, 1). For tests.
-   * @default Math.random
-   */
-  random?: (() => number) | undefined;
-  /**
-   * Waits between attempts; must reject when `signal` aborts. For tests.
-   * @default an AbortSignal-aware setTimeout
-   */
-  sleep?: ((ms: number, signal?: AbortSignal) => Promise<void>) | undefined;
-  /**
    * The expert knobs: the stale-socket rule's thresholds, `Retry-After`'s ceiling, black
    * holes, the learning and pooling of keep-alive sockets, the retry budget. Each has a
    * default that suits almost every service: see {@link ExpertOptions}. Resolved flat:

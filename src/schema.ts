@@ -15,8 +15,11 @@ import { MAX_TIMER_MS, sleep as defaultSleep } from './sleep';
  */
 export type OptionScope = 'call' | 'instance' | 'request';
 
-/** Where an option is written: at the top level, or inside the `expert` object. */
-export type OptionGroup = 'top' | 'expert';
+/**
+ * Where an option is written: at the top level, inside the `expert` object, or (`seam`, the
+ * test seams) only through `testingOptions()` of `axios-reset-guard/testing`.
+ */
+export type OptionGroup = 'top' | 'expert' | 'seam';
 
 /** Validates one value, given the name to report; returns the value as resolved. */
 export type Check = (name: string, value: unknown) => unknown;
@@ -142,6 +145,7 @@ const instance = where('instance', 'top');
 const request = where('request', 'top');
 const callExpert = where('call', 'expert');
 const instanceExpert = where('instance', 'expert');
+const seam = where('instance', 'seam');
 
 /**
  * Every option, in the order of the README's tables. The resolved options are flat whatever
@@ -174,8 +178,6 @@ export const SCHEMA = {
   freeSocketTimeout: instance(4000, positiveMillis),
   maxSockets: instance(Number.POSITIVE_INFINITY, maxSockets),
   redactHeaders: instance(Object.freeze([]) as readonly string[], headerNames),
-  random: instance(Math.random, fn),
-  sleep: instance(defaultSleep, fn),
   retryStaleNonIdempotent: callExpert(true, bool),
   staleIdleMs: callExpert(1000, millis),
   staleWindowMs: callExpert(500, millis),
@@ -186,6 +188,9 @@ export const SCHEMA = {
   maxFreeSockets: instanceExpert(256, positiveInt),
   socketLifetime: instanceExpert(0, millis),
   retryBudget: instanceExpert(BUDGET as ResolvedRetryBudget | false, budget),
+  // Test seams (moved out of the public options in 0.2.0): see seams.ts.
+  random: seam(Math.random, fn),
+  sleep: seam(defaultSleep, fn),
 } as const;
 
 /** The schema's option names. */

@@ -32,6 +32,7 @@ export async function waitToRetry(error: AxiosError, attempt: Attempt): Promise<
   const { options } = state;
   const { delayMs } = decision;
   if (decision.staleReplay) state.staleReplays += 1;
+  ctx.recordDelay?.(delayMs);
   state.history.push(
     Object.freeze({
       attempt: attempt.number,

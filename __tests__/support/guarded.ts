@@ -1,10 +1,11 @@
 /** Per-file test fixtures: guarded instances and servers, all closed after each test. */
 import axios, { type AxiosInstance } from 'axios';
 import { attach, type Guard, type GuardOptions } from '../../src';
+import { testingOptions } from '../../src/testing';
 import type { Closeable } from '../../testbed';
 
-/** No wall-clock waits between attempts, no jitter. */
-export const noWait: GuardOptions = { sleep: () => Promise.resolve(), random: () => 0 };
+/** No wall-clock waits between attempts, no jitter (`testingOptions(options, seams)` as options bring their own seams). */
+export const noWait: GuardOptions = testingOptions({}, { random: () => 0 });
 
 export interface Fixtures {
   /** `axios.create({ baseURL, ...config })` with a guard (`noWait` unless overridden). */

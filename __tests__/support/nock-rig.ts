@@ -2,6 +2,7 @@
 import axios, { type AxiosInstance } from 'axios';
 import nock from 'nock';
 import { attach, type Guard, type GuardOptions } from '../../src';
+import { testingOptions } from '../../src/testing';
 
 /** The origin the nock files mock. */
 export const ORIGIN = 'http://api.test';
@@ -16,18 +17,24 @@ export interface Rig {
   readonly sleeps: number[];
 }
 
-/** A guarded `axios.create({ baseURL: origin, ...config })` with jitter fixed at 0.5. */
+/**
+ * A guarded `axios.create({ baseURL: origin, ...config })` with jitter fixed at 0.5 and waits
+ * recorded, not slept; `options` made by `testingOptions(..., seams)` bring their own seams.
+ */
 export function rig(origin: string, options: GuardOptions = {}, config: Parameters<typeof axios.create>[0] = {}): Rig {
   const sleeps: number[] = [];
   const instance = axios.create({ baseURL: origin, ...config });
-  const guard = attach(instance, {
-    random: () => 0.5,
-    sleep: (ms) => {
-      sleeps.push(ms);
-      return Promise.resolve();
+  const seams = testingOptions(
+    {},
+    {
+      random: () => 0.5,
+      sleep: (ms) => {
+        sleeps.push(ms);
+        return Promise.resolve();
+      },
     },
-    ...options,
-  });
+  );
+  const guard = attach(instance, { ...seams, ...options });
   return { instance, guard, sleeps };
 }
 

@@ -5,9 +5,10 @@
  */
 import axios from 'axios';
 import { attach } from '../../src';
+import { testingOptions } from '../../src/testing';
 import { pause, startHttpServer, startIdleDropProxy } from '../../testbed';
 
-const noWait = { sleep: () => Promise.resolve(), random: () => 0 };
+const noWait = testingOptions({}, { random: () => 0 });
 
 async function main(): Promise<void> {
   // a reset, then the answer; then a 404 (the application's own answer)

@@ -18,7 +18,7 @@ export interface OrdersClient {
   readonly guard: Guard;
 }
 
-/** `guardOptions` lets tests skip the backoff waits (`sleep`); production uses the defaults. */
+/** `guardOptions` lets tests skip the backoff waits (`testingOptions()`); production uses the defaults. */
 export function createOrdersClient(baseURL: string, guardOptions: GuardOptions = {}): OrdersClient {
   const api = axios.create({ baseURL, timeout: 5_000 });
   const guard = attach(api, guardOptions);

@@ -4,6 +4,7 @@
  */
 import nock from 'nock';
 import { attemptOf, failureOf } from 'axios-reset-guard';
+import { testingOptions } from 'axios-reset-guard/testing';
 import { createOrdersClient, type OrdersClient } from './orders-client';
 
 const ORIGIN = 'http://orders.internal';
@@ -16,8 +17,8 @@ let client: OrdersClient;
 
 beforeAll(() => nock.disableNetConnect()); // a request nock does not expect fails the test
 beforeEach(() => {
-  // No real backoff waits in unit tests: the guard awaits this instead of a timer.
-  client = createOrdersClient(ORIGIN, { sleep: () => Promise.resolve() });
+  // No real backoff waits in unit tests: every wait is instant and arms no timer.
+  client = createOrdersClient(ORIGIN, testingOptions());
 });
 afterEach(() => {
   client.guard.detach(); // destroys the client's keep-alive agents

@@ -6,8 +6,12 @@
 const Module = require('node:module');
 const path = require('node:path');
 
-const source = path.join(__dirname, '..', '..', 'src', 'index.ts');
+const src = path.join(__dirname, '..', '..', 'src');
+const entries = {
+  'axios-reset-guard': path.join(src, 'index.ts'),
+  'axios-reset-guard/testing': path.join(src, 'testing.ts'),
+};
 const resolve = Module._resolveFilename;
 Module._resolveFilename = function (request, ...rest) {
-  return resolve.call(this, request === 'axios-reset-guard' ? source : request, ...rest);
+  return resolve.call(this, entries[request] ?? request, ...rest);
 };
