@@ -13,6 +13,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { atLeast, exampleFiles, JEST, layOut, passed, runChild, titles, VITEST } from './support/user-project';
+import { WATCHED_TIMEOUT_MS } from './support/timeouts';
 import { deadReferencesInDeclarations, deadReferencesInMarkdown, type Shipped } from './support/shipped-references';
 
 const ROOT = join(__dirname, '..');
@@ -604,4 +606,70 @@ describe('TypeScript consumers compile against the packed declarations with zero
     expect(loaded).toContain('dist/cjs/index.d.ts');
     expect(loaded.filter((file) => file.startsWith('dist/esm/'))).toEqual([]);
   });
+});
+
+// examples/jest-user-project as a user runs it, on this tarball's install: each recipe of
+// docs/testing.md, under jest (CommonJS with nock 14; ESM with nock 15) and vitest.
+describe('examples/jest-user-project, as a user project on the packed tarball', () => {
+  const installed = (): string => join(consumer, 'node_modules');
+
+  test(
+    'jest, CommonJS mode, nock 14: every example test file passes',
+    async () => {
+      const project = join(work, 'user-cjs');
+      layOut(project, installed(), 'nock');
+      const reportFile = join(work, 'jest-cjs.json');
+      const run = await runChild(
+        [JEST, '-c', 'jest.config.json', '--ci', '-i', '--json', '--outputFile', reportFile],
+        project,
+      );
+      const report = passed(run, reportFile, 'jest (CommonJS, nock 14)');
+      expect(Object.keys(titles(report)).sort()).toEqual(exampleFiles('.test.ts'));
+    },
+    WATCHED_TIMEOUT_MS,
+  );
+
+  test(
+    'vitest, nock 14: every example spec file passes',
+    async () => {
+      const project = join(work, 'user-vitest');
+      layOut(project, installed(), 'nock');
+      const reportFile = join(work, 'vitest.json');
+      const run = await runChild([VITEST, 'run', '--reporter=json', `--outputFile=${reportFile}`], project);
+      const report = passed(run, reportFile, 'vitest (nock 14)');
+      expect(Object.keys(titles(report)).sort()).toEqual(exampleFiles('.spec.ts'));
+    },
+    WATCHED_TIMEOUT_MS,
+  );
+
+  if (atLeast(22, 20)) {
+    test(
+      'jest, ESM mode (--experimental-vm-modules), nock 15: every example test file passes',
+      async () => {
+        const project = join(work, 'user-esm');
+        layOut(project, installed(), 'nock15');
+        const reportFile = join(work, 'jest-esm.json');
+        const run = await runChild(
+          [
+            '--experimental-vm-modules',
+            JEST,
+            '-c',
+            'jest.esm.config.json',
+            '--ci',
+            '-i',
+            '--json',
+            '--outputFile',
+            reportFile,
+          ],
+          project,
+        );
+        const report = passed(run, reportFile, 'jest (ESM, nock 15)');
+        expect(Object.keys(titles(report)).sort()).toEqual(exampleFiles('.test.ts'));
+      },
+      WATCHED_TIMEOUT_MS,
+    );
+  } else {
+    test.skip(`jest ESM mode with nock 15 needs Node >= 22.20 (nock 15's floor): skipped on ${process.version}`, () =>
+      undefined);
+  }
 });
