@@ -6,16 +6,18 @@
 import axios, { type AxiosInstance } from 'axios';
 import nock from 'nock';
 import { attach, attemptOf, failureOf, type Guard, type GuardOptions } from 'axios-reset-guard';
-import { hangUpError, resetError, testingOptions } from 'axios-reset-guard/testing';
+import { hangUpError, resetError, testingOptions, type TestingOptions } from 'axios-reset-guard/testing';
 
 const ORIGIN = 'http://orders.internal';
 let api: AxiosInstance;
 let guard: Guard | undefined;
+let options: TestingOptions;
 
 /** A guarded instance with instant waits; `timeout` is axios's own, per attempt. */
-function guarded(options: GuardOptions = {}, timeout = 0): AxiosInstance {
+function guarded(given: GuardOptions = {}, timeout = 0): AxiosInstance {
   api = axios.create({ baseURL: ORIGIN, timeout });
-  guard = attach(api, testingOptions(options));
+  options = testingOptions(given);
+  guard = attach(api, options);
   return api;
 }
 
@@ -30,8 +32,11 @@ async function failure(call: Promise<unknown>): Promise<unknown> {
 }
 
 // nock 15 dropped `delayConnection` (its README: use `delay`).
-const hasDelayConnection =
-  typeof (nock(ORIGIN).get('/') as { delayConnection?: unknown }).delayConnection === 'function';
+const hasDelayConnection = ((): boolean => {
+  const probe = nock(ORIGIN).get('/') as { delayConnection?: unknown };
+  nock.cleanAll();
+  return typeof probe.delayConnection === 'function';
+})();
 
 beforeAll(() => nock.disableNetConnect());
 afterEach(() => {
@@ -88,6 +93,11 @@ it('a slow answer past the axios timeout: a timeout, retried only with retryTime
     guard?.detach();
     const res = await guarded({ retryTimeouts: true }, 50).get('/orders/4');
     expect(attemptOf(res)).toMatchObject({ attempt: 2, history: [{ kind: 'timeout' }] });
+    // nock 14's delay() holds the whole answer: a timeout too
+    nock.cleanAll();
+    slow().delay(1_000).reply(200, { id: 4 });
+    const late = await failure(api.get('/orders/4', { resetGuard: { retryTimeouts: false } }));
+    expect(failureOf(late)).toMatchObject({ attempt: { attempt: 1 }, classification: { kind: 'timeout' } });
   } else {
     // nock 15's head arrives before the timeout: the body cut short is a reset mid-response
     const res = await guarded({}, 50).get('/orders/4');
@@ -101,10 +111,21 @@ it('disableNetConnect: a request nothing mocks fails at once, not retried', asyn
   expect(failureOf(error)).toMatchObject({ attempt: { attempt: 1 }, classification: { kind: 'other' } });
 });
 
-it('503 then 200: a GET is retried', async () => {
-  nock(ORIGIN).get('/orders/5').reply(503).get('/orders/5').reply(200, { id: 5 });
+it('503 then 200: a GET is retried, after the Retry-After the server asked for (not slept)', async () => {
+  nock(ORIGIN).get('/orders/5').reply(503, '', { 'Retry-After': '2' }).get('/orders/5').reply(200, { id: 5 });
   const res = await guarded().get('/orders/5');
   expect(attemptOf(res)).toMatchObject({ attempt: 2, history: [{ kind: 'http-status', code: 'ERR_BAD_RESPONSE' }] });
+  expect(options.plannedDelays).toEqual([2_000]);
+});
+
+it('a mocked host, a path no interceptor matches: nock 14 fails it, nock 15 answers 501; not retried', async () => {
+  nock(ORIGIN).get('/orders/8').reply(200, { id: 8 });
+  const error = await failure(guarded().get('/orders/unknown'));
+  const expected = hasDelayConnection
+    ? { code: 'ERR_NOCK_NO_MATCH', classification: { kind: 'other' } }
+    : { code: 'ERR_BAD_RESPONSE', classification: { kind: 'http-status', status: 501 } };
+  expect(error).toMatchObject({ code: expected.code });
+  expect(failureOf(error)).toMatchObject({ attempt: { attempt: 1 }, classification: expected.classification });
 });
 
 it('a POST reset: not resent; with an Idempotency-Key: resent', async () => {
