@@ -415,6 +415,22 @@ test('shipped docs and .d.ts comments point only at what ships, or at a file of 
   expect(dead).toEqual([]);
 });
 
+// Editors show a hover's TSDoc as written: `{@inheritDoc X}` would show as that raw text.
+test('no packed .d.ts comment leans on {@inheritDoc}: the inherited text is written out (RetryInfo.requestId hovers as AttemptInfo.requestId)', () => {
+  const installed = join(consumer, 'node_modules', PACKAGE.name);
+  const declarations = packed.filter((file) => /^dist\/.*\.d\.m?ts$/.test(file));
+  const leaning = declarations.filter((file) => readFileSync(join(installed, file), 'utf8').includes('@inheritDoc'));
+  expect(leaning).toEqual([]);
+  const types = readFileSync(join(installed, 'dist', 'cjs', 'types.d.ts'), 'utf8');
+  const docOf = (owner: string, member: string): string | undefined => {
+    const body = types.slice(types.indexOf(`interface ${owner} `));
+    return new RegExp(`(/\\*\\*(?:(?!\\*/)[\\s\\S])*\\*/)\\s*(?:readonly )?${member}\\??:`).exec(body)?.[1];
+  };
+  const requestId = (text: string | undefined): string | undefined => text?.replace(/\s+/g, ' ');
+  expect(requestId(docOf('AttemptInfo', 'requestId'))).toMatch(/UUID/);
+  expect(requestId(docOf('RetryInfo', 'requestId'))).toBe(requestId(docOf('AttemptInfo', 'requestId')));
+});
+
 // The main entry is the semver promise: exactly these values, nothing internal.
 const PUBLIC_VALUES = [
   'CHANNELS',
