@@ -415,6 +415,35 @@ test('shipped docs and .d.ts comments point only at what ships, or at a file of 
   expect(dead).toEqual([]);
 });
 
+test('the reference check flags each kind of dead pointer, and passes what resolves', () => {
+  const repo = 'https://github.com/o/r';
+  const shipped: Shipped = {
+    files: new Set(['README.md', 'docs/a.md', 'dist/cjs/normalize.d.ts', 'dist/cjs/options.d.ts', 'examples/x.ts']),
+    repositoryFiles: new Set(['README.md', 'docs/a.md', 'CONTRIBUTING.md', 'src/normalize.ts', '__tests__/t.test.ts']),
+    repositoryUrl: repo,
+    scripts: ['demo'],
+  };
+  const markdown = [
+    '# A',
+    'See [CONTRIBUTING.md](../CONTRIBUTING.md), `__tests__/t.test.ts`, [x](../examples/x.ts), `examples/`.',
+    'Run `npm run demo`.',
+    '## B',
+    `[gone](${repo}/blob/main/src/gone.ts) and [t](${repo}/blob/main/__tests__/t.test.ts)`,
+    `Run \`npm run demo\` from [a clone](${repo}#from-a-clone); your \`tsconfig.json\`.`,
+  ].join('\n');
+  expect(deadReferencesInMarkdown('docs/a.md', markdown, shipped)).toEqual([
+    'docs/a.md:2: ../CONTRIBUTING.md: not in the tarball',
+    'docs/a.md:2: CONTRIBUTING.md: a file of the repository, not in the tarball',
+    'docs/a.md:2: __tests__/t.test.ts: not in the tarball',
+    'docs/a.md:3: npm run demo: a command of a clone, with no repository link beside it',
+    `docs/a.md:5: ${repo}/blob/main/src/gone.ts: not a file of the repository`,
+  ]);
+  const declarations = '/** Validated once (`normalize.ts`); see `__tests__/t.test.ts`. */\nexport {};\n';
+  expect(deadReferencesInDeclarations('dist/cjs/options.d.ts', declarations, shipped)).toEqual([
+    'dist/cjs/options.d.ts:1: __tests__/t.test.ts: not in the tarball',
+  ]);
+});
+
 // Editors show a hover's TSDoc as written: `{@inheritDoc X}` would show as that raw text.
 test('no packed .d.ts comment leans on {@inheritDoc}: the inherited text is written out (RetryInfo.requestId hovers as AttemptInfo.requestId)', () => {
   const installed = join(consumer, 'node_modules', PACKAGE.name);
