@@ -6,6 +6,8 @@ const config: Config = {
   // examples/ holds a test file written as a user's own project would (issue #6)
   roots: ['<rootDir>/__tests__', '<rootDir>/examples'],
   testMatch: ['**/*.test.ts'],
+  // The user's project runs as a user's would, from the packed tarball (user-project.test.ts).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/examples/jest-user-project/'],
   // Examples import the package by name, as a user would (tsconfig.json maps it too).
   moduleNameMapper: {
     '^axios-reset-guard$': '<rootDir>/src/index.ts',

@@ -1,6 +1,6 @@
 /**
  * The examples of examples/, run against real servers on 127.0.0.1 that reset
- * connections (testbed/net.ts). examples/jest-user-project runs as its own test file.
+ * connections (testbed/net.ts). examples/jest-user-project runs from the tarball (pack.test.ts).
  */
 import { execFile } from 'node:child_process';
 import http from 'node:http';

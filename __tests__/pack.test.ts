@@ -13,6 +13,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { atLeast, exampleFiles, JEST, layOut, passed, runChild, titles, VITEST } from './support/user-project';
+import { WATCHED_TIMEOUT_MS } from './support/timeouts';
+import { deadReferencesInDeclarations, deadReferencesInMarkdown, type Shipped } from './support/shipped-references';
 
 const ROOT = join(__dirname, '..');
 const TSC = require.resolve('typescript/bin/tsc');
@@ -422,6 +425,68 @@ const TESTING_VALUES = [
   'tlsResetError',
 ];
 
+/** `repository.url` of package.json as a browser address (`git+https://...git` -> `https://...`). */
+function repositoryUrl(): string {
+  const { repository } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    repository?: { url?: string } | string;
+  };
+  const url = typeof repository === 'string' ? repository : repository?.url;
+  if (url === undefined) throw new Error('package.json has no "repository": shipped docs have nowhere to link');
+  return url.replace(/^git\+/, '').replace(/\.git$/, '');
+}
+
+test('shipped docs and .d.ts comments point only at what ships, or at a file of the repository by its full URL', async () => {
+  const tracked = ok(await run('git', ['ls-files'], ROOT), 'git ls-files').stdout.split('\n');
+  const shipped: Shipped = {
+    files: new Set(packed),
+    repositoryFiles: new Set(tracked.filter((file) => file !== '')),
+    repositoryUrl: repositoryUrl(),
+    scripts: Object.keys((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: object }).scripts),
+  };
+  expect(shipped.repositoryUrl).toMatch(/^https:\/\/github\.com\/[\w.-]+\/[\w.-]+$/);
+  const installed = join(consumer, 'node_modules', PACKAGE.name);
+  const docs = packed.filter((file) => /^(README|CHANGELOG)\.md$|^docs\/[^/]+\.md$/.test(file));
+  const declarations = packed.filter((file) => /^dist\/.*\.d\.m?ts$/.test(file));
+  expect(docs).toEqual(expect.arrayContaining(['README.md', 'CHANGELOG.md', 'docs/testing.md']));
+  expect(declarations.length).toBeGreaterThan(10);
+  const dead = [
+    ...docs.flatMap((file) => deadReferencesInMarkdown(file, readFileSync(join(installed, file), 'utf8'), shipped)),
+    ...declarations.flatMap((file) =>
+      deadReferencesInDeclarations(file, readFileSync(join(installed, file), 'utf8'), shipped),
+    ),
+  ];
+  expect(dead).toEqual([]);
+});
+
+test('the reference check flags each kind of dead pointer, and passes what resolves', () => {
+  const repo = 'https://github.com/o/r';
+  const shipped: Shipped = {
+    files: new Set(['README.md', 'docs/a.md', 'dist/cjs/normalize.d.ts', 'dist/cjs/options.d.ts', 'examples/x.ts']),
+    repositoryFiles: new Set(['README.md', 'docs/a.md', 'CONTRIBUTING.md', 'src/normalize.ts', '__tests__/t.test.ts']),
+    repositoryUrl: repo,
+    scripts: ['demo'],
+  };
+  const markdown = [
+    '# A',
+    'See [CONTRIBUTING.md](../CONTRIBUTING.md), `__tests__/t.test.ts`, [x](../examples/x.ts), `examples/`.',
+    'Run `npm run demo`.',
+    '## B',
+    `[gone](${repo}/blob/main/src/gone.ts) and [t](${repo}/blob/main/__tests__/t.test.ts)`,
+    `Run \`npm run demo\` from [a clone](${repo}#from-a-clone); your \`tsconfig.json\`.`,
+  ].join('\n');
+  expect(deadReferencesInMarkdown('docs/a.md', markdown, shipped)).toEqual([
+    'docs/a.md:2: ../CONTRIBUTING.md: not in the tarball',
+    'docs/a.md:2: CONTRIBUTING.md: a file of the repository, not in the tarball',
+    'docs/a.md:2: __tests__/t.test.ts: not in the tarball',
+    'docs/a.md:3: npm run demo: a command of a clone, with no repository link beside it',
+    `docs/a.md:5: ${repo}/blob/main/src/gone.ts: not a file of the repository`,
+  ]);
+  const declarations = '/** Validated once (`normalize.ts`); see `__tests__/t.test.ts`. */\nexport {};\n';
+  expect(deadReferencesInDeclarations('dist/cjs/options.d.ts', declarations, shipped)).toEqual([
+    'dist/cjs/options.d.ts:1: __tests__/t.test.ts: not in the tarball',
+  ]);
+});
+
 // The main entry is the semver promise: exactly these values, nothing internal.
 const PUBLIC_VALUES = [
   'CHANNELS',
@@ -621,4 +686,70 @@ describe('TypeScript consumers compile against the packed declarations with zero
     expect(loaded).toContain('dist/cjs/index.d.ts');
     expect(loaded.filter((file) => file.startsWith('dist/esm/'))).toEqual([]);
   });
+});
+
+// examples/jest-user-project as a user runs it, on this tarball's install: each recipe of
+// docs/testing.md, under jest (CommonJS with nock 14; ESM with nock 15) and vitest.
+describe('examples/jest-user-project, as a user project on the packed tarball', () => {
+  const installed = (): string => join(consumer, 'node_modules');
+
+  test(
+    'jest, CommonJS mode, nock 14: every example test file passes',
+    async () => {
+      const project = join(work, 'user-cjs');
+      layOut(project, installed(), 'nock');
+      const reportFile = join(work, 'jest-cjs.json');
+      const run = await runChild(
+        [JEST, '-c', 'jest.config.json', '--ci', '-i', '--json', '--outputFile', reportFile],
+        project,
+      );
+      const report = passed(run, reportFile, 'jest (CommonJS, nock 14)');
+      expect(Object.keys(titles(report)).sort()).toEqual(exampleFiles('.test.ts'));
+    },
+    WATCHED_TIMEOUT_MS,
+  );
+
+  test(
+    'vitest, nock 14: every example spec file passes',
+    async () => {
+      const project = join(work, 'user-vitest');
+      layOut(project, installed(), 'nock');
+      const reportFile = join(work, 'vitest.json');
+      const run = await runChild([VITEST, 'run', '--reporter=json', `--outputFile=${reportFile}`], project);
+      const report = passed(run, reportFile, 'vitest (nock 14)');
+      expect(Object.keys(titles(report)).sort()).toEqual(exampleFiles('.spec.ts'));
+    },
+    WATCHED_TIMEOUT_MS,
+  );
+
+  if (atLeast(22, 20)) {
+    test(
+      'jest, ESM mode (--experimental-vm-modules), nock 15: every example test file passes',
+      async () => {
+        const project = join(work, 'user-esm');
+        layOut(project, installed(), 'nock15');
+        const reportFile = join(work, 'jest-esm.json');
+        const run = await runChild(
+          [
+            '--experimental-vm-modules',
+            JEST,
+            '-c',
+            'jest.esm.config.json',
+            '--ci',
+            '-i',
+            '--json',
+            '--outputFile',
+            reportFile,
+          ],
+          project,
+        );
+        const report = passed(run, reportFile, 'jest (ESM, nock 15)');
+        expect(Object.keys(titles(report)).sort()).toEqual(exampleFiles('.test.ts'));
+      },
+      WATCHED_TIMEOUT_MS,
+    );
+  } else {
+    test.skip(`jest ESM mode with nock 15 needs Node >= 22.20 (nock 15's floor): skipped on ${process.version}`, () =>
+      undefined);
+  }
 });

@@ -2,8 +2,9 @@
  * Every read of another library's private field or undocumented behaviour, in one place:
  * Node's http, net, tls and stream internals, follow-redirects, axios and agentkeepalive.
  * None of them offers a public way to the fact read here. Each accessor names what it
- * relies on; `__tests__/foreign.test.ts` checks every one against real objects, so a
- * release that changes one fails there, by name, rather than somewhere downstream.
+ * relies on; a canary test checks every one against real objects, so a release that
+ * changes one fails there, by name, rather than somewhere downstream
+ * (https://github.com/axios-reset-guard/axios-reset-guard/blob/main/__tests__/foreign.test.ts).
  * Type imports only: this module loads nothing, in Node or in a browser bundle.
  */
 import type { Agent, ClientRequest, IncomingMessage } from 'node:http';

@@ -4,14 +4,10 @@
  */
 import nock from 'nock';
 import { attemptOf, failureOf } from 'axios-reset-guard';
-import { testingOptions } from 'axios-reset-guard/testing';
+import { resetError, testingOptions } from 'axios-reset-guard/testing';
 import { createOrdersClient, type OrdersClient } from './orders-client';
 
 const ORIGIN = 'http://orders.internal';
-
-// nock 14 and 15: pass an Error carrying the code. A plain object such as
-// replyWithError({ code: 'ECONNRESET' }) never settles the request.
-const reset = (): Error => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
 
 let client: OrdersClient;
 
@@ -32,7 +28,7 @@ afterAll(() => {
 it('retries a GET after a connection reset: attempt 2 answers', async () => {
   const scope = nock(ORIGIN)
     .get('/orders/42')
-    .replyWithError(reset()) // first attempt: the connection is reset
+    .replyWithError(resetError()) // first attempt: the connection is reset
     .get('/orders/42')
     .reply(200, { id: 42, status: 'paid' }); // second attempt succeeds
 
@@ -47,7 +43,7 @@ it('retries a GET after a connection reset: attempt 2 answers', async () => {
 });
 
 it('hides the reset from the caller of getOrder()', async () => {
-  nock(ORIGIN).get('/orders/7').replyWithError(reset()).get('/orders/7').reply(200, { id: 7, status: 'shipped' });
+  nock(ORIGIN).get('/orders/7').replyWithError(resetError()).get('/orders/7').reply(200, { id: 7, status: 'shipped' });
 
   await expect(client.getOrder(7)).resolves.toEqual({ id: 7, status: 'shipped' });
   expect(client.guard.stats()).toMatchObject({ requests: 1, attempts: 2, retries: 1, recovered: 1 });
@@ -56,7 +52,7 @@ it('hides the reset from the caller of getOrder()', async () => {
 it('does not resend a POST after a reset: the server may have placed the order', async () => {
   const scope = nock(ORIGIN)
     .post('/orders')
-    .replyWithError(reset())
+    .replyWithError(resetError())
     .post('/orders') // a second attempt would take this reply: it must stay unused
     .reply(201, { id: 99, status: 'pending' });
 
