@@ -1,7 +1,7 @@
 /**
  * Calls whose typings changed across the axios releases the package claims (1.7+), typed as
  * the runtime takes them in every one of them, so that the source type-checks against the
- * oldest typings as well as the newest (`__tests__/types-axios-lines.test.ts`).
+ * oldest typings as well as the newest (a type test in the repository checks 1.7.0 and 1.13.6).
  */
 import {
   CanceledError,
