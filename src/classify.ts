@@ -1,3 +1,4 @@
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import { monotonicNow } from './clock';
 import { h2ResponseStarted, responseOf } from './foreign';
 import { aboveGoaway, H2_REFUSED_STREAM, h2StreamOf, type H2StreamLike } from './h2-facts';
@@ -87,12 +88,29 @@ function result(
   return Object.freeze({ kind, retryable, reusedSocket, responseStarted, idleMs, code, status });
 }
 
-/** axios's own words when a response body ends before its length (the peer closed mid-body). */
+/**
+ * axios's words when an HTTP/2 response body ends before its length. Only for HTTP/2: an
+ * HTTP/1.1 cut body is recognised by Node's own state ({@link cutByPeer}), whatever axios says.
+ */
 const TRUNCATED = 'stream has been aborted';
 
+/**
+ * Node's response to `native` was cut short by the peer (a FIN or an RST before the end of its
+ * body): it never completed and Node destroyed it with its own reset error. axios reports this
+ * as ERR_BAD_RESPONSE, with the response attached only from 1.16.0 and worded as a
+ * maxContentLength overflow in 1.7.0-1.7.7; a real overflow is axios destroying the stream
+ * itself, which leaves no such error on it.
+ */
+function cutByPeer(native: ClientRequest | undefined): boolean {
+  const res = native === undefined ? undefined : (responseOf(native) as Partial<IncomingMessage> | undefined);
+  const cause = asErrorLike(res?.errored);
+  return res?.complete === false && typeof cause?.code === 'string' && RESET_CODES.has(cause.code);
+}
+
 function statusOf(response: unknown): number | undefined {
-  const status = (asErrorLike(response) as { status?: unknown } | undefined)?.status;
-  return typeof status === 'number' ? status : undefined;
+  const { status, statusCode } = (asErrorLike(response) ?? {}) as { status?: unknown; statusCode?: unknown };
+  if (typeof status === 'number') return status;
+  return typeof statusCode === 'number' ? statusCode : undefined; // Node's IncomingMessage
 }
 
 /**
@@ -164,11 +182,15 @@ export function classifyError(error: unknown, timing: AttemptTiming = {}): Class
     return result('canceled', false, code, reusedSocket, responseStarted, idleMs);
   }
   // A response whose body was cut (FIN or RST mid-body) is a reset, not an HTTP status:
-  // axios attaches the partial response to such errors.
+  // axios attaches the partial response to such errors (to ERR_BAD_RESPONSE from 1.16.0).
   const truncated =
-    e.response != null &&
-    ((code !== undefined && RESET_CODES.has(code)) || (code === 'ERR_BAD_RESPONSE' && messages.includes(TRUNCATED)));
-  if (truncated) return result('reset-mid-response', true, code, reusedSocket, true, idleMs, statusOf(e.response));
+    (e.response != null && code !== undefined && RESET_CODES.has(code)) ||
+    (code === 'ERR_BAD_RESPONSE' &&
+      (cutByPeer(native) || (native === undefined && e.response != null && messages.includes(TRUNCATED))));
+  if (truncated) {
+    const response = e.response ?? (native === undefined ? undefined : responseOf(native));
+    return result('reset-mid-response', true, code, reusedSocket, true, idleMs, statusOf(response));
+  }
   // The answer arrived whole but its Content-Encoding does not decode: the same bytes would come again.
   if (decode) return result('decode', false, code, reusedSocket, true, idleMs, statusOf(e.response));
   if (e.response != null) return result('http-status', false, code, reusedSocket, true, idleMs, statusOf(e.response));
