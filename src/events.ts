@@ -99,6 +99,15 @@ export function publishGiveUp(info: GiveUpInfo): void {
   if (giveUpChannel.hasSubscribers) giveUpChannel.publish(info);
 }
 
+const limitsTold = new Set<string>();
+
+/** A limit of the installed axios that the guard cannot make up for: one debug line per process. */
+export function announceAxiosLimit(text: string | undefined): void {
+  if (text === undefined || !debugging() || limitsTold.has(text)) return;
+  limitsTold.add(text);
+  line('%s', text);
+}
+
 /** `build` runs only when someone subscribes: resets can be frequent, the event is not free. */
 export function publishReset(build: () => ResetEvent): void {
   if (resetChannel.hasSubscribers) resetChannel.publish(build());

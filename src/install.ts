@@ -17,6 +17,7 @@ import axios, {
   type InternalAxiosRequestConfig,
 } from 'axios';
 import { createAgent, globalAgentOf, retireAgent } from './agent';
+import { axiosCapabilities } from './capabilities';
 import { Counters, type GuardContext } from './context';
 import { InterceptorWatch, retryLibraryOn } from './conflicts';
 import { ResetGuardAttachError, ResetGuardConflictError } from './errors';
@@ -91,6 +92,8 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
   const library = retryLibraryOn(instance);
   if (library !== undefined) throw new ResetGuardConflictError(library, 'attach');
   const resolved = normalizeOptions(options);
+  // What the installed axios can do is read once, here: HTTP/2 attempts consult it (h2.ts).
+  axiosCapabilities();
   // axios.create() copies the default export's defaults: its agents go on each request instead.
   const shared = isDefaultExport(instance);
   const origins = new OriginMemory({
