@@ -34,17 +34,17 @@ describe('capabilitiesOf', () => {
   it('names the features each measured release line has', () => {
     expect(row('1.7.0')).toEqual([]);
     expect(row('1.7.5')).toEqual([]);
-    expect(row('1.7.9')).toEqual(['fetchCancelToken']);
-    expect(row('1.13.6')).toEqual(['http2', 'fetchCancelToken']);
-    expect(row('1.16.1')).toEqual(['http2', 'proxyTunnel', 'fetchCancelToken']);
-    expect(row('1.19.0')).toEqual(['http2', 'proxyTunnel', 'proxyTunnelCa', 'fetchCancelToken']);
+    expect(row('1.7.9')).toEqual(['fetchSignals']);
+    expect(row('1.13.6')).toEqual(['http2', 'fetchSignals']);
+    expect(row('1.16.1')).toEqual(['http2', 'proxyTunnel', 'fetchSignals']);
+    expect(row('1.19.0')).toEqual(['http2', 'proxyTunnel', 'proxyTunnelCa', 'fetchSignals']);
     expect(row('1.21.1')).toEqual([
       'http2',
       'http2SessionErrors',
       'proxyTunnel',
       'proxyTunnelCa',
       'fetchManualRedirect',
-      'fetchCancelToken',
+      'fetchSignals',
     ]);
     expect(Object.isFrozen(capabilitiesOf('1.7.0'))).toBe(true);
   });

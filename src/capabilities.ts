@@ -24,8 +24,11 @@ export interface AxiosCapabilities {
   readonly proxyTunnelCa: boolean;
   /** The fetch adapter sends `maxRedirects: 0` as `redirect: 'manual'` (1.20.0). */
   readonly fetchManualRedirect: boolean;
-  /** The fetch adapter honours a `cancelToken` (1.7.6). */
-  readonly fetchCancelToken: boolean;
+  /**
+   * The fetch adapter honours a `cancelToken`, and its `timeout` runs until the body's end
+   * (1.7.6); before, it ignores the token and stops the timer when the headers arrive.
+   */
+  readonly fetchSignals: boolean;
 }
 
 /** The first release of each feature. */
@@ -35,7 +38,7 @@ export const SINCE = Object.freeze({
   proxyTunnel: '1.16.1',
   proxyTunnelCa: '1.17.0',
   fetchManualRedirect: '1.20.0',
-  fetchCancelToken: '1.7.6',
+  fetchSignals: '1.7.6',
 } satisfies Record<Exclude<keyof AxiosCapabilities, 'version'>, string>);
 
 /** `major.minor.patch` as numbers; `undefined` for anything else. */
@@ -65,7 +68,7 @@ export function capabilitiesOf(version: string): AxiosCapabilities {
     proxyTunnel: has(SINCE.proxyTunnel),
     proxyTunnelCa: has(SINCE.proxyTunnelCa),
     fetchManualRedirect: has(SINCE.fetchManualRedirect),
-    fetchCancelToken: has(SINCE.fetchCancelToken),
+    fetchSignals: has(SINCE.fetchSignals),
   });
 }
 
