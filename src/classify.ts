@@ -1,4 +1,4 @@
-import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { monotonicNow } from './clock';
 import { h2ResponseStarted, responseOf } from './foreign';
 import { aboveGoaway, H2_REFUSED_STREAM, h2StreamOf, type H2StreamLike } from './h2-facts';
@@ -101,16 +101,15 @@ const TRUNCATED = 'stream has been aborted';
  * maxContentLength overflow in 1.7.0-1.7.7; a real overflow is axios destroying the stream
  * itself, which leaves no such error on it.
  */
-function cutByPeer(native: ClientRequest | undefined): boolean {
-  const res = native === undefined ? undefined : (responseOf(native) as Partial<IncomingMessage> | undefined);
-  const cause = asErrorLike(res?.errored);
-  return res?.complete === false && typeof cause?.code === 'string' && RESET_CODES.has(cause.code);
+function cutByPeer(res: Partial<IncomingMessage> | undefined): boolean {
+  return res?.complete === false && RESET_CODES.has(asErrorLike(res.errored)?.code as string);
 }
 
+/** An axios response's `status`, or a Node IncomingMessage's `statusCode`. */
 function statusOf(response: unknown): number | undefined {
-  const { status, statusCode } = (asErrorLike(response) ?? {}) as { status?: unknown; statusCode?: unknown };
-  if (typeof status === 'number') return status;
-  return typeof statusCode === 'number' ? statusCode : undefined; // Node's IncomingMessage
+  const r = asErrorLike(response) as { status?: unknown; statusCode?: unknown } | undefined;
+  const status = r?.status ?? r?.statusCode;
+  return typeof status === 'number' ? status : undefined;
 }
 
 /**
@@ -183,14 +182,13 @@ export function classifyError(error: unknown, timing: AttemptTiming = {}): Class
   }
   // A response whose body was cut (FIN or RST mid-body) is a reset, not an HTTP status:
   // axios attaches the partial response to such errors (to ERR_BAD_RESPONSE from 1.16.0).
+  const res = native && (responseOf(native) as Partial<IncomingMessage> | undefined);
   const truncated =
-    (e.response != null && code !== undefined && RESET_CODES.has(code)) ||
+    (e.response != null && RESET_CODES.has(code as string)) ||
     (code === 'ERR_BAD_RESPONSE' &&
-      (cutByPeer(native) || (native === undefined && e.response != null && messages.includes(TRUNCATED))));
-  if (truncated) {
-    const response = e.response ?? (native === undefined ? undefined : responseOf(native));
-    return result('reset-mid-response', true, code, reusedSocket, true, idleMs, statusOf(response));
-  }
+      (cutByPeer(res) || (!native && e.response != null && messages.includes(TRUNCATED))));
+  if (truncated)
+    return result('reset-mid-response', true, code, reusedSocket, true, idleMs, statusOf(e.response ?? res));
   // The answer arrived whole but its Content-Encoding does not decode: the same bytes would come again.
   if (decode) return result('decode', false, code, reusedSocket, true, idleMs, statusOf(e.response));
   if (e.response != null) return result('http-status', false, code, reusedSocket, true, idleMs, statusOf(e.response));
