@@ -68,6 +68,8 @@ describe('DEFAULTS and normalizeOptions', () => {
     ['idempotencyKey', 'yes'],
     ['retryBudget', true],
     ['redactHeaders', ['x-api-key', 'bad header']],
+    ['redactQuery', ['sig', '']],
+    ['redactQuery', 'token'],
     // past Node's longest timer (2^31 - 1 ms), which fires after 1 ms instead
     ['deadlineMs', 30 * 24 * 3600 * 1000],
     ['attemptTimeoutMs', 2 ** 31],
@@ -149,6 +151,10 @@ describe('DEFAULTS and normalizeOptions', () => {
   it('normalizes status lists and header names', () => {
     expect(normalizeOptions({ retryStatuses: [503, 503, 429] }).retryStatuses).toEqual([503, 429]);
     expect(normalizeOptions({ redactHeaders: ['X-Api-Key'] }).redactHeaders).toEqual(['x-api-key']);
+    expect(normalizeOptions({ redactQuery: ['X-Signature', 'user[pin]'] }).redactQuery).toEqual([
+      'x-signature',
+      'user[pin]',
+    ]);
     expect(normalizeOptions({ idempotencyKey: true }).idempotencyKey).toBe(true);
   });
 

@@ -9,8 +9,9 @@ import {
   redactHeaders,
   redactUrl,
   SECRET_HEADERS,
+  SECRET_QUERY,
 } from '../src/internals';
-import { requestLabel } from '../src/redact';
+import { requestLabel, secretsOf } from '../src/redact';
 
 const anything = fc.oneof(
   fc.constant(undefined),
@@ -187,6 +188,74 @@ describe('redactUrl over the URL shapes axios sends', () => {
     const json = redactErrorJSON({ config: { url: '/x', params: { next: 'https://u:S3CRET@idp/', page: 2 } } });
     expect(JSON.stringify(json)).not.toContain('S3CRET');
     expect(json).toMatchObject({ config: { params: { next: 'https://[redacted]@idp/', page: 2 } } });
+  });
+
+  it('sweeps embedded URLs in every form a parser or an app decoding once or twice takes for userinfo', () => {
+    // WHATWG: after a special scheme any number of slashes (even none) opens the authority,
+    // and the userinfo ends at its last '@'.
+    const slashesAfter = fc.constantFrom(':', ':/', '://', ':///', ':\\', ':/\\', ':\\\\');
+    const special = fc.constantFrom('http', 'https', 'HTTP', 'wss', 'ftp');
+    const info = fc.constantFrom('USR:PWD', 'USR', 'USR:P WD', 'USR@PWD', 'USR:P@W@D', 'USR:', ':PWD');
+    const extra = fc.stringMatching(/^[A-Za-z0-9._~!$'()*+,=-]{0,6}$/);
+    fc.assert(
+      fc.property(special, slashesAfter, info, extra, fc.integer({ min: 0, max: 2 }), (sch, sl, ui, x, depth) => {
+        let embedded = `${sch}${sl}${ui.replace(/USR|PWD|P WD/g, (m) => `${m}${x}`)}@idp.test/cb`;
+        for (let i = 0; i < depth; i += 1) embedded = encodeURIComponent(embedded);
+        // what a server reading the parameter (and decoding it `depth` times) would parse
+        let decoded = embedded;
+        for (let i = 0; i < depth; i += 1) decoded = decodeURIComponent(decoded);
+        const parsed = new URL(decoded);
+        expect(parsed.host).toBe('idp.test');
+        for (const base of ['http://h.test/login', '/login']) {
+          const redacted = redactUrl(`${base}?next=${embedded}&page=2`);
+          expect(redacted).not.toMatch(/USR|PWD|P WD|P@W/);
+          expect(redacted).toMatch(/&page=2$/);
+          expect(redacted.startsWith(`${base}?next=`)).toBe(true);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('replaces the values of secret query parameters by name, in any case, encoded or nested; others stay', () => {
+    const anyCase = (name: string): fc.Arbitrary<string> =>
+      fc
+        .array(fc.boolean(), { minLength: name.length, maxLength: name.length })
+        .map((upper) => [...name].map((ch, i) => (upper[i] ? ch.toUpperCase() : ch.toLowerCase())).join(''));
+    const secretName = fc.constantFrom(...SECRET_QUERY, 'Session').chain(anyCase);
+    const value = fc.stringMatching(/^[A-Za-z0-9._~%+/=-]{0,16}$/).map((v) => `S3CRET${v}`);
+    const where = fc.constantFrom('query', 'fragment', 'encoded', 'encoded-twice', 'bracket', 'semicolon');
+    const secrets = secretsOf({ redactQuery: ['session'] });
+    fc.assert(
+      fc.property(secretName, value, where, (name, v, at) => {
+        const pair = `${name}=${v}`;
+        const url = {
+          query: `http://h.test/a?page=2&${pair}&q=kept`,
+          fragment: `http://h.test/cb#${pair}&state=kept`,
+          encoded: `/login?next=${encodeURIComponent(`https://idp.test/x?${pair}&state=kept`)}&q=kept`,
+          'encoded-twice': `/l?next=${encodeURIComponent(encodeURIComponent(`https://i.test/?a=1&${pair}`))}&q=kept`,
+          bracket: `http://h.test/a?user[${name}]=${v}&q=kept`,
+          semicolon: `http://h.test/a;${pair}?q=kept`,
+        }[at];
+        const redacted = redactUrl(url, secrets.query);
+        expect(redacted).not.toContain('S3CRET');
+        expect(redacted).toContain('[redacted]');
+        expect(redacted).toMatch(/q=kept|state(=|%3D|%253D)kept/);
+        // in config.params too, at any depth
+        const json = redactErrorJSON({ config: { params: { [name]: v, page: 2, filter: { [name]: v } } } }, secrets);
+        expect(JSON.stringify(json)).not.toContain('S3CRET');
+        expect(json).toMatchObject({ config: { params: { page: 2 } } });
+      }),
+      { numRuns: 1000 },
+    );
+    // a name that does not decode is compared as written
+    expect(redactUrl('http://h.test/?%E0%A4=1&%73ig=S3CRET&si%g=2')).toBe(
+      'http://h.test/?%E0%A4=1&%73ig=[redacted]&si%g=2',
+    );
+    // no name that merely contains a secret one: `keyword`, `tokens`, `signature_version`
+    expect(redactUrl('http://h.test/?keyword=a&tokens=b&signature_version=4')).toBe(
+      'http://h.test/?keyword=a&tokens=b&signature_version=4',
+    );
   });
 
   it('a request label carries no raw control character (a forged debug line)', () => {

@@ -1,15 +1,21 @@
 /**
  * No secret (Authorization, Cookie, proxy credentials, URL user info, configured
- * headers) leaves through hook payloads, diagnostics-channel messages or the final
- * error's JSON; the raw objects stay available to code. With nock, then on real sockets.
+ * headers, TLS keys in `http2Options`, signed-URL and OAuth query values) leaves through
+ * hook payloads, diagnostics-channel messages, debug lines, stats or the final error's
+ * JSON; the raw objects stay available to code. With nock, then on real sockets.
  */
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { spawnSync } from 'node:child_process';
+import https from 'node:https';
+import { createPrivateKey } from 'node:crypto';
+import { subscribe, tracingChannel, unsubscribe } from 'node:diagnostics_channel';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
 import type axios from 'axios';
 import { AxiosError, type AxiosInstance } from 'axios';
 import nock from 'nock';
 import { CHANNELS, type Guard, type GuardOptions, type RetryInfo } from '../src';
-import { startHttpServer } from '../testbed';
+import { startHttpServer, startTlsServer, testCertificate } from '../testbed';
+import { startH2Server } from '../testbed/h2';
 import { failure } from './support/failure';
 import { useFixtures } from './support/guarded';
 import { ORIGIN, reset, rig, useNock } from './support/nock-rig';
@@ -85,8 +91,151 @@ describe('with nock', () => {
   });
 });
 
+/** Everything the guard emits while `run` runs: channel messages (attempt traces too) and hook payloads. */
+async function emitted(
+  run: (hooks: GuardOptions) => Promise<unknown>,
+): Promise<{ text: string; published: unknown[] }> {
+  const published: unknown[] = [];
+  const hooks: unknown[] = [];
+  const listener = (message: unknown): void => void published.push(message);
+  const traced = { start: listener, end: listener, asyncStart: listener, asyncEnd: listener, error: listener };
+  const names = Object.values(CHANNELS).filter((name) => name !== CHANNELS.attempt);
+  for (const name of names) subscribe(name, listener);
+  tracingChannel(CHANNELS.attempt).subscribe(traced);
+  try {
+    const out = await run({ beforeRetry: (info) => void hooks.push(info), onGiveUp: (info) => void hooks.push(info) });
+    const text = [
+      JSON.stringify(out),
+      JSON.stringify(published),
+      JSON.stringify(hooks),
+      [...published, ...hooks].map((p) => inspect(p, { depth: 8 })).join('\n'),
+    ].join('\n');
+    return { text, published };
+  } finally {
+    for (const name of names) unsubscribe(name, listener);
+    tracingChannel(CHANNELS.attempt).unsubscribe(traced);
+  }
+}
+
+/** The error's every serialized form the guard shapes. */
+function errorText(error: AxiosError): string {
+  return [JSON.stringify(error), JSON.stringify(error.toJSON())].join('\n');
+}
+
+/** The testbed's key, encrypted as a client's mTLS key often is. */
+function clientTls(passphrase: string): { key: string; cert: string; passphrase: string } {
+  const { key, cert } = testCertificate();
+  const encrypted = createPrivateKey(key).export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase });
+  return { key: encrypted as string, cert, passphrase };
+}
+
 describe('on real sockets', () => {
   const { guarded, serve } = useFixtures();
+
+  it('over HTTP/2 with TLS, the client key and passphrase in http2Options stay out of every output', async () => {
+    const server = await serve(startH2Server({ tls: true, status: 503 }));
+    const tls = clientTls('s3cr3t-passphrase');
+    const { api, guard } = guarded(server.url, { retries: 1 });
+    const { text } = await emitted(async (hooks) => {
+      const error = await failure(
+        api.get('/h2', {
+          httpVersion: 2,
+          http2Options: { ca: server.ca, ...tls },
+          resetGuard: hooks,
+        }),
+      );
+      expect(error.response?.status).toBe(503);
+      expect(server.seen.get('GET /h2')).toBe(2); // the key was used: both attempts reached the server
+      return [errorText(error), JSON.stringify(guard.stats())].join('\n');
+    });
+    expect(text).not.toMatch(/s3cr3t/);
+    expect(text).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/);
+    expect(text).toContain('[redacted]');
+  });
+
+  it('over HTTPS, the client key and passphrase in a user httpsAgent stay out of every output', async () => {
+    const server = await serve(startTlsServer(0, () => true)); // every request reset
+    const agent = new https.Agent({ ca: server.ca, ...clientTls('s3cr3t-agent-pass') });
+    const { api, guard } = guarded(server.url, { retries: 1 }, { httpsAgent: agent });
+    try {
+      const { text } = await emitted(async (hooks) => {
+        const error = await failure(api.get('/tls', { resetGuard: hooks }));
+        expect(error.code).toBe('ECONNRESET');
+        expect(server.hits).toBe(2);
+        return [errorText(error), JSON.stringify(guard.stats())].join('\n');
+      });
+      expect(text).not.toMatch(/s3cr3t|PRIVATE KEY|BEGIN CERTIFICATE/);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('signed-URL and OAuth query values stay out of every output, extensible by name; the server gets them', async () => {
+    const urls: string[] = [];
+    const server = await serve(
+      startHttpServer({ handler: (req, res) => void (urls.push(req.url ?? ''), res.writeHead(503).end()) }),
+    );
+    const { api } = guarded(server.url, { retries: 1, redactQuery: ['Session'] });
+    const query =
+      'sig=S3CRET-a&X-Amz-Signature=S3CRET-b&x-amz-credential=S3CRET-c&ACCESS_TOKEN=S3CRET-d&api_key=S3CRET-e' +
+      '&code=S3CRET-f&session=S3CRET-g&page=2&next=' +
+      encodeURIComponent('https://idp.test/cb?Signature=S3CRET-h&state=kept');
+    const { text, published } = await emitted(async (hooks) => {
+      const error = await failure(
+        api.get(`/signed?${query}`, {
+          params: { token: 'S3CRET-i', 'X-Goog-Signature': 'S3CRET-j', q: 'kept' },
+          resetGuard: hooks,
+        }),
+      );
+      return errorText(error);
+    });
+    expect(server.hits).toBe(2);
+    expect(urls[0]).toContain('sig=S3CRET-a');
+    expect(urls[0]).toContain('token=S3CRET-i');
+    expect(text).not.toMatch(/S3CRET/);
+    // what is not secret stays readable
+    expect(text).toContain('page=2');
+    expect(text).toContain('state%3Dkept');
+    expect(text).toContain('sig=[redacted]');
+    expect(published.length).toBeGreaterThan(0);
+  });
+
+  it('URLs embedded in a query lose their userinfo in every form a parser or an app decoding once or twice accepts', async () => {
+    const server = await serve(startHttpServer({ handler: (_req, res) => void res.writeHead(503).end() }));
+    const { api } = guarded(server.url, { retries: 1 });
+    const forms = [
+      'http:/admin:S3CRET1@h.test/', // a single slash
+      'http%3A%2Fadmin%3AS3CRET2%40h.test', // one encoded slash
+      'http://admin:p S3CRET3@h.test/', // a space in the password
+      encodeURIComponent(encodeURIComponent('https://admin:S3CRET4@h.test/')), // encoded twice
+      'https://user@S3CRET5@h.test/', // the userinfo ends at the last @
+      'https:\\\\admin:S3CRET6@h.test', // backslashes
+    ];
+    const { text } = await emitted(async (hooks) => {
+      const errors = [];
+      for (const [i, form] of forms.entries())
+        errors.push(errorText(await failure(api.get(`/e${i}?next=${form}&page=2`, { resetGuard: hooks }))));
+      return errors.join('\n');
+    });
+    expect(server.hits).toBe(2 * forms.length);
+    expect(text).not.toMatch(/S3CRET/);
+    expect(text).toContain('page=2');
+  });
+
+  it('NODE_DEBUG=axios-reset-guard lines carry no query secret, embedded userinfo or TLS key', () => {
+    const script = join(__dirname, 'support', 'redaction-child.ts');
+    const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', script], {
+      env: { ...process.env, NODE_DEBUG: 'axios-reset-guard' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(run.status).toBe(0);
+    const lines = run.stderr.split('\n').filter((l) => l.startsWith('AXIOS-RESET-GUARD'));
+    expect(lines).toHaveLength(4); // two decisions per request
+    expect(lines[0]).toMatch(/sig=\[redacted\].*access_token=\[redacted\].*page=2/);
+    expect(lines[2]).toContain('/h2?token=[redacted]');
+    expect(run.stderr + run.stdout).not.toMatch(/s3cr3t/);
+  });
 
   it('channel messages and the final error JSON carry no secret', async () => {
     const published: unknown[] = [];

@@ -94,14 +94,15 @@ describe('with nock', () => {
 
     it('does not retry timeouts unless retryTimeouts is set', async () => {
       setup();
-      nock(ORIGIN).get('/slow').delay(300).reply(200, 'slow').get('/slow').reply(200, 'fast');
-      const error = await failure(instance.get('/slow', { timeout: 30 }));
+      // The fast answer must beat the timeout however busy the machine: 500 ms, not 30.
+      nock(ORIGIN).get('/slow').delay(2000).reply(200, 'slow').get('/slow').reply(200, 'fast');
+      const error = await failure(instance.get('/slow', { timeout: 500 }));
       expect(error.code).toBe('ECONNABORTED');
       expect(failureOf(error)!.reason).toMatch(/retryTimeouts/);
       nock.cleanAll();
 
-      nock(ORIGIN).get('/slow').delay(300).reply(200, 'slow').get('/slow').reply(200, 'fast');
-      const res = await instance.get('/slow', { timeout: 30, resetGuard: { retryTimeouts: true } });
+      nock(ORIGIN).get('/slow').delay(2000).reply(200, 'slow').get('/slow').reply(200, 'fast');
+      const res = await instance.get('/slow', { timeout: 500, resetGuard: { retryTimeouts: true } });
       expect(res.data).toBe('fast');
       expect(attemptOf(res)!.history[0]!.kind).toBe('timeout');
     });

@@ -79,7 +79,9 @@ describe('with nock', () => {
         .get('/month')
         .reply(503, '', { 'retry-after': String(30 * 24 * 3600) });
       const error = await failure(instance.get('/month'));
-      expect(failureOf(error)!.reason).toBe('Retry-After asks for 2592000 s, over expert.maxRetryAfterMs (2147483647 ms)');
+      expect(failureOf(error)!.reason).toBe(
+        'Retry-After asks for 2592000 s, over expert.maxRetryAfterMs (2147483647 ms)',
+      );
       expect(sleeps).toEqual([]);
       expect(scope.isDone()).toBe(true);
       expect(guard.stats().attempts).toBe(1);

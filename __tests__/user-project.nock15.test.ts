@@ -13,6 +13,8 @@
  *
  * On an older Node the file says why it skips. What it proves: the example's three tests pass
  * against nock 15 at run time; its types are checked against nock 14's by `npm run typecheck`.
+ * The oldest nock major the testing docs name, nock 13 (alias `nock13`, CommonJS), runs the
+ * example in plain CommonJS mode on every Node.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,15 +40,21 @@ interface NockManifest {
   exports: { '.': { default: string } };
 }
 const nock15 = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'nock15', 'package.json'), 'utf8')) as NockManifest;
+const nock13 = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'nock13', 'package.json'), 'utf8')) as {
+  name: string;
+  version: string;
+  main: string;
+};
+const NOCK15_ENTRY = join('<rootDir>/node_modules/nock15', nock15.exports['.'].default);
 
-/** The example's jest config as a user would write it, `nock` mapped to nock 15's entry. */
-function config(mode: 'esm' | 'cjs'): object {
+/** The example's jest config as a user would write it, `nock` mapped to `nockEntry` (nock 15's by default). */
+function config(mode: 'esm' | 'cjs', nockEntry = NOCK15_ENTRY): object {
   const base = {
     rootDir: ROOT,
     roots: ['<rootDir>/examples/jest-user-project'],
     testMatch: ['**/*.test.ts'],
     moduleNameMapper: {
-      '^nock$': join('<rootDir>/node_modules/nock15', nock15.exports['.'].default),
+      '^nock$': nockEntry,
       '^axios-reset-guard$': '<rootDir>/src/index.ts',
     },
   };
@@ -134,6 +142,17 @@ function expectExamplePassed(run: ChildRun): void {
 it('the alias nock15 is nock 15', () => {
   expect(nock15).toMatchObject({ name: 'nock', version: expect.stringMatching(/^15\./) });
 });
+
+it('the alias nock13 is nock 13', () => {
+  expect(nock13).toMatchObject({ name: 'nock', version: expect.stringMatching(/^13\./) });
+});
+
+it(
+  'CommonJS mode (plain ts-jest): the example passes with nock 13',
+  async () =>
+    expectExamplePassed(await runExample([], config('cjs', join('<rootDir>/node_modules/nock13', nock13.main)))),
+  WATCHED_TIMEOUT_MS,
+);
 
 if (atLeast(22, 20)) {
   it(

@@ -3,6 +3,7 @@ import { FAILURE_KINDS, zeroCounts, type FailureKind } from './kinds';
 import type { ResolvedOptions } from './normalize';
 import type { OriginMemory } from './origins';
 import type { Http2Ledger } from './h2-ledger';
+import type { Secrets } from './redact';
 
 /** Request-level counters of one guard (per-origin ones live in {@link OriginMemory}). */
 export class Counters {
@@ -27,8 +28,8 @@ export interface GuardContext {
   readonly options: ResolvedOptions;
   /** Per-origin knowledge: idle stamps, hints, learned limits, stale counts, retry budgets. */
   readonly origins: OriginMemory;
-  /** Lower-case header names whose values never leave the guard. */
-  readonly secrets: ReadonlySet<string>;
+  /** Lower-case header and query parameter names whose values never leave the guard. */
+  readonly secrets: Secrets;
   /** What the guard saw of HTTP/2 origins: streams, sessions, GOAWAYs, refused and lost streams. */
   readonly http2: Http2Ledger;
 }

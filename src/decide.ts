@@ -89,7 +89,7 @@ export async function judgeFailure(error: unknown, attempt: Attempt): Promise<Re
     }
     ctx.counters.budgetRefused += 1;
   }
-  logDecision(config, attempt.number, state.maxAttempts, classification, decision);
+  logDecision(config, ctx.secrets, attempt.number, state.maxAttempts, classification, decision);
   return decision;
 }
 
@@ -249,7 +249,7 @@ function onReset(error: AxiosError, attempt: Attempt, kind: ResetKind, classific
     Object.freeze({
       requestId: state.requestId,
       attempt: attempt.number,
-      ...requestLabel(config),
+      ...requestLabel(config, ctx.secrets),
       kind,
       code: classification.code,
       reusedSocket: classification.reusedSocket,

@@ -2,7 +2,7 @@ import { channel, tracingChannel } from 'node:diagnostics_channel';
 import { debuglog } from 'node:util';
 import type { AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import type { RetryDecision } from './policy';
-import { requestLabel } from './redact';
+import { requestLabel, type Secrets } from './redact';
 import type {
   AttemptContext,
   BudgetExhaustedEvent,
@@ -120,13 +120,14 @@ export function publishReset(build: () => ResetEvent): void {
  */
 export function logDecision(
   config: Parameters<typeof requestLabel>[0],
+  secrets: Secrets,
   attempt: number,
   maxAttempts: number,
   classification: Classification,
   decision: RetryDecision,
 ): void {
   if (decision.transient ? !debugging() : !verbose.enabled) return;
-  const { method, url } = requestLabel(config);
+  const { method, url } = requestLabel(config, secrets);
   const what = `${classification.kind}${classification.code === undefined ? '' : ` ${classification.code}`}`;
   const status = classification.status === undefined ? '' : ` ${classification.status}`;
   const next = decision.retry ? `retry in ${decision.delayMs} ms` : 'no retry';
@@ -139,6 +140,7 @@ export function logDecision(
 /** A request succeeded at attempt `attempts` > 1, after the failures in `failures`. */
 export function announceRecovered(
   config: InternalAxiosRequestConfig,
+  secrets: Secrets,
   requestId: () => string,
   attempts: number,
   maxAttempts: number,
@@ -147,7 +149,7 @@ export function announceRecovered(
 ): void {
   const subscribed = recoveredChannel.hasSubscribers;
   if (!subscribed && !debugging()) return;
-  const { method, url } = requestLabel(config);
+  const { method, url } = requestLabel(config, secrets);
   if (subscribed) {
     recoveredChannel.publish(
       Object.freeze<RecoveredEvent>({
@@ -238,12 +240,13 @@ export function tracingAttempts(): boolean {
  */
 export function traceAttempt(
   config: InternalAxiosRequestConfig,
+  secrets: Secrets,
   summary: Omit<AttemptContext, 'method' | 'url' | 'config' | 'result' | 'error'>,
   send: () => Promise<AxiosResponse>,
 ): Promise<AxiosResponse> {
   const t = attemptTrace as NonNullable<typeof attemptTrace>;
   const context: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries({ ...summary, ...requestLabel(config) })) {
+  for (const [key, value] of Object.entries({ ...summary, ...requestLabel(config, secrets) })) {
     Object.defineProperty(context, key, { value, enumerable: true, writable: false });
   }
   Object.defineProperty(context, 'config', { value: config, enumerable: false });

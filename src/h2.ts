@@ -17,6 +17,7 @@
 import { subscribe } from 'node:diagnostics_channel';
 import type { Readable } from 'node:stream';
 import { AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import type { Http2Config } from './axios-typings';
 import { axiosCapabilities, http2Limit } from './capabilities';
 import { announceAxiosLimit } from './events';
 import { readableEndedOf } from './foreign';
@@ -37,7 +38,7 @@ const AXIOS_SESSION_TIMEOUT_MS = 1000;
  * process alive while it idles. A request that sets its own keeps it.
  */
 export function freshSessions(
-  config: InternalAxiosRequestConfig,
+  config: Http2Config,
   origin: () => string,
   freeSocketTimeout: number,
   origins: OriginMemory,
@@ -51,7 +52,7 @@ export function freshSessions(
 }
 
 /** True for a request axios sends over HTTP/2. */
-export function isHttp2(config: InternalAxiosRequestConfig): boolean {
+export function isHttp2(config: Http2Config): boolean {
   return config.httpVersion === 2;
 }
 

@@ -8,7 +8,6 @@
 import { setMaxListeners } from 'node:events';
 import type { Agent } from 'node:http';
 import axios, {
-  getAdapter,
   type AxiosAdapter,
   type AxiosInstance,
   type AxiosRequestConfig,
@@ -17,6 +16,7 @@ import axios, {
   type InternalAxiosRequestConfig,
 } from 'axios';
 import { createAgent, globalAgentOf, retireAgent } from './agent';
+import { adapterFor } from './axios-typings';
 import { axiosCapabilities } from './capabilities';
 import { Counters, type GuardContext } from './context';
 import { InterceptorWatch, retryLibraryOn } from './conflicts';
@@ -28,7 +28,7 @@ import type { ResolvedOptions } from './normalize';
 import type { GuardOptions } from './options';
 import { watchForAnswer } from './no-answer';
 import { OriginMemory } from './origins';
-import { secretNames } from './redact';
+import { secretsOf } from './redact';
 import { runRequest } from './request';
 import { STATE_KEY, type RequestState } from './state';
 import { snapshot, type GuardAgents, type GuardStats } from './stats';
@@ -133,7 +133,7 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
     counters: new Counters(),
     options: resolved,
     origins,
-    secrets: secretNames(resolved.redactHeaders),
+    secrets: secretsOf(resolved),
     http2: new Http2Ledger(),
   };
   // Every request waiting to retry listens on this signal: more than 10 at once is normal
@@ -148,7 +148,7 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
       // a request let in before detach() still sends the body its factory makes
       const body = config.resetGuard?.body;
       if (config.data === undefined && typeof body === 'function') config.data = body(config);
-      return getAdapter(adapter ?? axios.defaults.adapter, config)(config);
+      return adapterFor(adapter ?? axios.defaults.adapter, config)(config);
     }
     // The default export's agents, where the request and axios.defaults name none.
     if (perRequest.http !== undefined && config.httpAgent === undefined) config.httpAgent = perRequest.http;

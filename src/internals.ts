@@ -40,7 +40,15 @@ export {
 export type { OriginFacts, OriginTimeout } from './origin-facts';
 export { OriginMemory, type OriginMemorySettings } from './origins';
 export { stampOf, type PoolStamp } from './stamps';
-export { redactErrorJSON, redactHeaders, redactUrl, SECRET_HEADERS } from './redact';
+export {
+  redactErrorJSON,
+  redactHeaders,
+  redactUrl,
+  secretsOf,
+  SECRET_HEADERS,
+  SECRET_QUERY,
+  type Secrets,
+} from './redact';
 export { parseRetryAfter } from './retry-after';
 export { MAX_TIMER_MS, sleep } from './sleep';
 export { STATE_KEY } from './state';

@@ -89,6 +89,8 @@ export interface ResolvedOptions {
   readonly retryBudget: ResolvedRetryBudget | false;
   /** {@inheritDoc GuardOptions.redactHeaders} */
   readonly redactHeaders: readonly string[];
+  /** {@inheritDoc GuardOptions.redactQuery} */
+  readonly redactQuery: readonly string[];
   /** {@inheritDoc GuardOptions.random} */
   readonly random: () => number;
   /** {@inheritDoc GuardOptions.sleep} */

@@ -7,11 +7,12 @@ import type { IAxiosRetryConfig } from 'axios-retry';
 import type { RetryBudgetOptions } from './budget';
 import type { GiveUpInfo, RetryInfo } from './types';
 
+// Every augmentation of axios's types lives in this block. No type parameters: axios declares
+// `AxiosRequestConfig<D = any>` up to 1.18 and `<D = any, P = any>` from 1.19.0, and a merging
+// declaration may list fewer parameters than axios's when the rest have defaults, so this one
+// merges with both (repeating `<D, P>` breaks every axios before 1.19 under skipLibCheck: false).
 declare module 'axios' {
-  // The type parameters must repeat axios's own names for the merge to apply (its
-  // declaration carries the defaults); they are unused here.
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
-  interface AxiosRequestConfig<D, P> {
+  interface AxiosRequestConfig {
     /** Per-request options of axios-reset-guard, merged over the instance's. */
     resetGuard?: PerRequestOptions;
   }
@@ -226,6 +227,16 @@ export interface GuardOptions extends RequestOptions {
    * @default []
    */
   redactHeaders?: readonly string[] | undefined;
+  /**
+   * Extra query parameter names (case-insensitive) whose values never appear in
+   * diagnostics, debug lines, hook payloads or the `toJSON()` of final errors, in the URL
+   * and in `params`. Always redacted: `AWSAccessKeyId`, `Signature`, `sig`, `X-Goog-Signature`
+   * (OpenTelemetry's list), `X-Goog-Credential`, `X-Amz-Signature`, `X-Amz-Credential`,
+   * `X-Amz-Security-Token`, `access_token`, `refresh_token`, `id_token`, `token`, `api_key`,
+   * `apikey`, `key`, `password`, `secret`, `client_secret`, `code`.
+   * @default []
+   */
+  redactQuery?: readonly string[] | undefined;
   /**
    * Source of randomness for backoff jitter, returning [0, 1). For tests.
    * @default Math.random

@@ -6,14 +6,61 @@ export const SECRET_HEADERS: readonly string[] = Object.freeze([
   'set-cookie',
 ]);
 
+/**
+ * Query parameter names (case-insensitive) whose values never leave the guard: the
+ * OpenTelemetry semantic conventions' list for `url.query`, signed URLs' (AWS SigV4, GCS)
+ * and OAuth's, and the usual names of keys and passwords.
+ */
+export const SECRET_QUERY: readonly string[] = /* @__PURE__ */ Object.freeze([
+  'AWSAccessKeyId',
+  'Signature',
+  'sig',
+  'X-Goog-Signature',
+  'X-Goog-Credential',
+  'X-Amz-Signature',
+  'X-Amz-Credential',
+  'X-Amz-Security-Token',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'token',
+  'api_key',
+  'apikey',
+  'key',
+  'password',
+  'secret',
+  'client_secret',
+  'code',
+]);
+
+// TLS options (node:tls, node:http2) that hold a private key, its passphrase or a session's
+// secrets; the certificates go too: long, and a client certificate names its holder.
+const SECRET_TLS = ['key', 'passphrase', 'pfx', 'cert', 'ca', 'session', 'ticketKeys', 'privateKeyIdentifier'];
+
 const REDACTED = '[redacted]';
 
-/** A set of lower-case header names: the fixed secrets plus the user's `redactHeaders`. */
-export function secretNames(extra: readonly string[] = []): ReadonlySet<string> {
-  return new Set([...SECRET_HEADERS, ...extra.map((name) => name.toLowerCase())]);
+/** What the guard keeps out of its outputs: lower-case header and query parameter names. */
+export interface Secrets {
+  /** Header names: {@link SECRET_HEADERS} and `redactHeaders`. */
+  readonly headers: ReadonlySet<string>;
+  /** Query parameter names: {@link SECRET_QUERY} and `redactQuery`. */
+  readonly query: ReadonlySet<string>;
 }
 
-const DEFAULT_SECRETS = secretNames();
+/**
+ * The one place that decides what is secret: the fixed lists plus the user's
+ * `redactHeaders` and `redactQuery`, compared without case.
+ */
+export function secretsOf(extra: { redactHeaders?: readonly string[]; redactQuery?: readonly string[] } = {}): Secrets {
+  const lower = (names: readonly string[]): string[] => names.map((name) => name.toLowerCase());
+  return Object.freeze({
+    headers: new Set(lower([...SECRET_HEADERS, ...(extra.redactHeaders ?? [])])),
+    query: new Set(lower([...SECRET_QUERY, ...(extra.redactQuery ?? [])])),
+  });
+}
+
+// Pure, so that a bundle without redaction (the browser entry) drops the lists and patterns.
+const DEFAULT_SECRETS = /* @__PURE__ */ secretsOf();
 
 function plainHeaders(headers: unknown): Record<string, unknown> {
   if (typeof headers !== 'object' || headers === null) return {};
@@ -29,7 +76,7 @@ function plainHeaders(headers: unknown): Record<string, unknown> {
  */
 export function redactHeaders(
   headers: unknown,
-  secrets: ReadonlySet<string> = DEFAULT_SECRETS,
+  secrets: ReadonlySet<string> = DEFAULT_SECRETS.headers,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(plainHeaders(headers))) {
@@ -41,13 +88,71 @@ export function redactHeaders(
   return out;
 }
 
-// URLs inside a string (a query parameter, a path) lose their userinfo too: written out
-// (`scheme://u:p@`, `//u:p@`, `http:u:p@`), or percent-encoded (`https%3A%2F%2Fu%3Ap%40`).
-const EMBEDDED_USERINFO = [
-  /((?:[a-z][a-z0-9+.-]*:)?[\\/]{2})[^/\\?#@\s&=]+@/gi,
-  /((?:^|[^a-z0-9+.-])[a-z][a-z0-9+.-]*:)[^/\\?#@\s&=:]+:[^/\\?#@\s&=]*@/gi,
-  /((?:%3A)?(?:%2F){2})(?:(?!%2F|%3F|%23)[^/?#&=\s])+?%40/gi,
-];
+// A character written out, or percent-encoded once or more (an app may decode a parameter twice).
+const enc = (char: string, hex: string): string => `(?:${char}|%(?:25)*${hex})`;
+
+let compiled: { readonly userinfo: readonly RegExp[]; readonly param: RegExp } | undefined;
+
+/**
+ * The sweep's patterns, compiled on first use (the browser bundle, which never redacts,
+ * drops them):
+ * - `userinfo`: URLs inside a string (a query parameter, a path) lose their userinfo too:
+ *   after a special scheme with any number of slashes, none included (`http:/u:p@`,
+ *   `http:u:p@`), or after `//`; written out or percent-encoded, spaces and '@'s in it included.
+ *   Greedy, so that it ends at the last '@' before the authority does, as the WHATWG parser
+ *   splits it; bounded, so that a long string with many schemes in it costs no quadratic time.
+ * - `param`: a query (or fragment, or path `;`) parameter, written out or inside an encoded
+ *   URL: separator, name, '=', value. A value ends where another parameter or a query
+ *   starts, so that a URL passed as `next=` has its own query read too.
+ */
+function patterns(): NonNullable<typeof compiled> {
+  if (compiled !== undefined) return compiled;
+  const slash = enc('[\\\\/]', '(?:2F|5C)');
+  // where an authority ends: a path, query or fragment begins, or the enclosing parameter does
+  const authorityEnd = enc('[\\\\/?#&]', '(?:2F|5C|3F|23|26)');
+  const userinfo = `(?:(?!${authorityEnd})[^\\r\\n]){0,4096}`;
+  const at = enc('@', '40');
+  const start = enc('[?&;#]', '(?:3F|26|3B|23)');
+  const equals = enc('=', '3D');
+  compiled = {
+    userinfo: [
+      new RegExp(
+        `((?<=^|[^a-z0-9+.-]|%[0-9a-f]{2})(?:https?|wss?|ftp)${enc(':', '3A')}${slash}*)${userinfo}(${at})`,
+        'gi',
+      ),
+      new RegExp(`(${slash}{2})${userinfo}(${at})`, 'gi'),
+    ],
+    param: new RegExp(`(${start})((?:(?!${start}|${equals})\\S)+)(${equals})(?:(?!${start}).)+`, 'gi'),
+  };
+  return compiled;
+}
+
+/** A parameter's name as a server reads it: decoded (twice at most more), lower case. */
+function paramName(raw: string): string {
+  let name = raw;
+  for (let i = 0; i < 3 && name.includes('%'); i += 1) {
+    try {
+      name = decodeURIComponent(name);
+    } catch {
+      break;
+    }
+  }
+  return name.toLowerCase();
+}
+
+/** True when a query parameter of this name is secret: by its name, or its last `[key]` (`user[password]`). */
+function isSecretParam(raw: string, names: ReadonlySet<string>): boolean {
+  const name = paramName(raw);
+  return names.has(name) || names.has(/\[([^\]]*)\]$/.exec(name)?.[1] ?? name);
+}
+
+/** `text` with the values of secret query parameters replaced, at any depth of encoding. */
+function redactQuery(text: string, names: ReadonlySet<string>): string {
+  return text.replace(patterns().param, (whole, start: string, name: string, eq: string) =>
+    isSecretParam(name, names) ? `${start}${name}${eq}${REDACTED}` : whole,
+  );
+}
+
 // What the WHATWG parser drops before parsing: edge spaces and C0 controls, inner tabs and newlines.
 // eslint-disable-next-line no-control-regex -- the parser strips exactly these
 const IGNORED_BY_PARSER = /^[\x00-\x20]+|[\x00-\x20]+$|[\t\n\r]/g;
@@ -63,11 +168,12 @@ function parseUrl(url: string, base?: string): URL | undefined {
 
 /**
  * `url` without its userinfo (`user:password@`), which often carries a token even in the
- * user part. The URL is read as axios's http adapter reads it, with the WHATWG parser
+ * user part, nor the values of secret query parameters (`sig=`, `access_token=`...; see
+ * {@link SECRET_QUERY}). The URL is read as axios's http adapter reads it, with the WHATWG parser
  * (so `' http://u:p@h'`, `'http:\\\\u:p@h'` and `'http:u:p@h'` lose theirs too); a
  * string that parser rejects loses anything that looks like userinfo.
  */
-export function redactUrl(url: string): string {
+export function redactUrl(url: string, query: ReadonlySet<string> = DEFAULT_SECRETS.query): string {
   const parsed = parseUrl(url) ?? parseUrl(url, RELATIVE_BASE);
   let out = url;
   if (parsed === undefined) {
@@ -80,10 +186,8 @@ export function redactUrl(url: string): string {
     const scheme = /^[a-z][a-z0-9+.-]*:/i.test(cleaned) ? parsed.protocol : '';
     out = `${scheme}//${REDACTED}@${parsed.host}${parsed.pathname}${parsed.search}${parsed.hash}`;
   }
-  return EMBEDDED_USERINFO.reduce(
-    (text, pattern, i) => text.replace(pattern, `$1${REDACTED}${i === 2 ? '%40' : '@'}`),
-    out,
-  );
+  const swept = patterns().userinfo.reduce((text, pattern) => text.replace(pattern, `$1${REDACTED}$2`), out);
+  return redactQuery(swept, query);
 }
 
 // axios's own test (isAbsoluteURL): a scheme and `//`, or `//` alone; anything else joins the baseURL.
@@ -107,45 +211,63 @@ export function fullPath(config: Target | undefined): string {
   return url ? `${base.replace(/\/+$/, '')}/${url.replace(/^\/+/, '')}` : base;
 }
 
-/** Where a request went, as one string to show: {@link fullPath} without its userinfo. */
-export function targetOf(config: Target | undefined): string {
-  return redactUrl(fullPath(config));
+/** Where a request went, as one string to show: {@link fullPath} without its userinfo or secret query values. */
+export function targetOf(config: Target | undefined, secrets: Secrets = DEFAULT_SECRETS): string {
+  return redactUrl(fullPath(config), secrets.query);
 }
 
 // eslint-disable-next-line no-control-regex -- exactly the characters a log line must not carry raw
 const CONTROL = /[\x00-\x1f\x7f]/g;
 
 /** How hook payloads, channel messages and debug lines name a request: method and redacted URL. */
-export function requestLabel(config: {
-  method?: string | undefined;
-  baseURL?: string | undefined;
-  url?: string | undefined;
-}): { method: string; url: string } {
+export function requestLabel(
+  config: {
+    method?: string | undefined;
+    baseURL?: string | undefined;
+    url?: string | undefined;
+  },
+  secrets: Secrets = DEFAULT_SECRETS,
+): { method: string; url: string } {
   // Control characters (a newline the URL parser would drop) never reach a log line raw.
-  const url = targetOf(config).replace(CONTROL, (c) => encodeURIComponent(c));
+  const url = targetOf(config, secrets).replace(CONTROL, (c) => encodeURIComponent(c));
   return { method: (config.method ?? 'get').toUpperCase(), url };
+}
+
+/** A copy of TLS options (`http2Options`) without keys, passphrases or certificates. */
+function redactTls(options: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...options };
+  for (const name of SECRET_TLS) if (out[name] !== undefined) out[name] = REDACTED;
+  return out;
+}
+
+/** Query parameters (`config.params`): secret names lose their values, URLs their userinfo, at any depth. */
+function redactParams(params: object, secrets: Secrets): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(params as Record<string, unknown>)) {
+    if (isSecretParam(name, secrets.query)) out[name] = REDACTED;
+    else if (typeof value === 'string') out[name] = redactUrl(value, secrets.query);
+    else if (typeof value === 'object' && value !== null && !Array.isArray(value))
+      out[name] = redactParams(value, secrets);
+    else out[name] = value;
+  }
+  return out;
 }
 
 /**
  * A redacted copy of an axios error's `toJSON()`: header secrets, basic-auth and proxy
- * credentials (user and password) and URL userinfo replaced. Used as the `toJSON` of the guard's final errors.
+ * credentials (user and password), URL userinfo, secret query values and TLS keys (in
+ * `http2Options`) replaced. Used as the `toJSON` of the guard's final errors.
  */
-export function redactErrorJSON(json: unknown, secrets: ReadonlySet<string> = DEFAULT_SECRETS): unknown {
+export function redactErrorJSON(json: unknown, secrets: Secrets = DEFAULT_SECRETS): unknown {
   if (typeof json !== 'object' || json === null) return json;
   const out = { ...(json as Record<string, unknown>) };
   const config = out.config;
   if (typeof config === 'object' && config !== null) {
     const c = { ...(config as Record<string, unknown>) };
-    if (c.headers !== undefined) c.headers = redactHeaders(c.headers, secrets);
-    if (typeof c.url === 'string') c.url = redactUrl(c.url);
-    if (typeof c.baseURL === 'string') c.baseURL = redactUrl(c.baseURL);
-    // A URL passed as a query parameter carries its userinfo as well.
-    if (typeof c.params === 'object' && c.params !== null) {
-      const params: Record<string, unknown> = {};
-      for (const [name, value] of Object.entries(c.params))
-        params[name] = typeof value === 'string' ? redactUrl(value) : value;
-      c.params = params;
-    }
+    if (c.headers !== undefined) c.headers = redactHeaders(c.headers, secrets.headers);
+    if (typeof c.url === 'string') c.url = redactUrl(c.url, secrets.query);
+    if (typeof c.baseURL === 'string') c.baseURL = redactUrl(c.baseURL, secrets.query);
+    if (typeof c.params === 'object' && c.params !== null) c.params = redactParams(c.params, secrets);
     // The user part too: for many APIs it is the key itself (`sk_live_...`).
     if (typeof c.auth === 'object' && c.auth !== null) c.auth = { username: REDACTED, password: REDACTED };
     if (typeof c.proxy === 'object' && c.proxy !== null) {
@@ -154,7 +276,10 @@ export function redactErrorJSON(json: unknown, secrets: ReadonlySet<string> = DE
         proxy.auth = { username: REDACTED, password: REDACTED };
       c.proxy = proxy;
     }
-    // Agents serialize to their whole socket pools: name them instead.
+    // With httpVersion: 2, TLS options (a client's mTLS key among them) live here, not in an agent.
+    if (typeof c.http2Options === 'object' && c.http2Options !== null)
+      c.http2Options = redactTls(c.http2Options as Record<string, unknown>);
+    // Agents serialize to their whole socket pools and TLS options: name them instead.
     for (const key of ['httpAgent', 'httpsAgent']) {
       const agent = c[key];
       if (typeof agent === 'object' && agent !== null) c[key] = `[${agent.constructor.name}]`;

@@ -24,7 +24,6 @@
  */
 import axios, {
   AxiosHeaders,
-  getAdapter,
   isAxiosError,
   type AxiosAdapter,
   type AxiosError,
@@ -33,6 +32,7 @@ import axios, {
   type InternalAxiosRequestConfig,
 } from 'axios';
 import { Attempt, OwnError } from './attempt';
+import { adapterFor } from './axios-typings';
 import { discardBody } from './body';
 import { transformed } from './caller-view';
 import { monotonicNow } from './clock';
@@ -182,10 +182,10 @@ function begin(request: RequestState, number: number): Attempt {
 function send(attempt: Attempt): Promise<AxiosResponse> {
   const { request, config } = attempt;
   // the config lets the fetch adapter pick up a custom `env.fetch`, as axios does
-  const adapter: AxiosAdapter = getAdapter(request.adapter ?? axios.defaults.adapter, config);
+  const adapter: AxiosAdapter = adapterFor(request.adapter ?? axios.defaults.adapter, config);
   if (!tracingAttempts()) return sendBounded(adapter, attempt);
   const summary = { requestId: request.requestId, attempt: attempt.number, maxAttempts: request.maxAttempts };
-  return traceAttempt(config, summary, () => sendBounded(adapter, attempt));
+  return traceAttempt(config, request.guard.secrets, summary, () => sendBounded(adapter, attempt));
 }
 
 /** What an answer teaches: a recovery, a black hole confirmed, a budget refilled. */
@@ -195,7 +195,15 @@ function succeed(response: AxiosResponse, attempt: Attempt): AxiosResponse {
   if (attempt.number > 1) {
     ctx.counters.recovered += 1;
     const took = Math.round(monotonicNow() - request.firstStartedAt);
-    announceRecovered(config, () => request.requestId, attempt.number, request.maxAttempts, request.history, took);
+    announceRecovered(
+      config,
+      ctx.secrets,
+      () => request.requestId,
+      attempt.number,
+      request.maxAttempts,
+      request.history,
+      took,
+    );
   }
   // A black hole is learned once the resend on a fresh connection answered in time.
   const hole = request.blackHole;

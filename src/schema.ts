@@ -89,12 +89,18 @@ const statuses: Check = (name, value) => {
   }
   return Object.freeze([...new Set(value as number[])]);
 };
-const headerNames: Check = (name, value) => {
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && HEADER_NAME.test(v))) {
-    throw new ResetGuardOptionError(name, value, 'an array of header names');
-  }
-  return Object.freeze((value as string[]).map((v) => v.toLowerCase()));
-};
+// Lists of names, compared without case: header names are RFC 9110 tokens; query parameter
+// names any non-empty string (`user[token]` is one).
+const names =
+  (ok: (name: string) => boolean, what: string): Check =>
+  (name, value) => {
+    if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && ok(v))) {
+      throw new ResetGuardOptionError(name, value, `an array of ${what} names`);
+    }
+    return Object.freeze((value as string[]).map((v) => v.toLowerCase()));
+  };
+const headerNames = names((v) => HEADER_NAME.test(v), 'header');
+const paramNames = names((v) => v !== '', 'query parameter');
 const idempotencyKey: Check = (name, value) => {
   if (value === false || typeof value === 'function') return value;
   if (value === true) return true;
@@ -174,6 +180,7 @@ export const SCHEMA = {
   freeSocketTimeout: instance(4000, positiveMillis),
   maxSockets: instance(Number.POSITIVE_INFINITY, maxSockets),
   redactHeaders: instance(Object.freeze([]) as readonly string[], headerNames),
+  redactQuery: instance(Object.freeze([]) as readonly string[], paramNames),
   random: instance(Math.random, fn),
   sleep: instance(defaultSleep, fn),
   retryStaleNonIdempotent: callExpert(true, bool),

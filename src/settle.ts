@@ -15,7 +15,7 @@ import { discardBody } from './body';
 import { callerView } from './caller-view';
 import { classifyError } from './classify';
 import { publishGiveUp } from './events';
-import { payload, redactErrorJSON, requestLabel } from './redact';
+import { payload, redactErrorJSON, requestLabel, type Secrets } from './redact';
 import { stateOf, type RequestState } from './state';
 import type { GiveUpInfo, ResetGuardErrorInfo } from './types';
 
@@ -47,7 +47,13 @@ export async function settleFailure(error: unknown, state: RequestState, ownErro
   if (last?.decision?.transient ?? classification.retryable) {
     ctx.counters.gaveUp += 1;
     const giveUp = payload<GiveUpInfo>(
-      { requestId: state.requestId, ...requestLabel(config), attempts: state.attempt, classification, reason },
+      {
+        requestId: state.requestId,
+        ...requestLabel(config, ctx.secrets),
+        attempts: state.attempt,
+        classification,
+        reason,
+      },
       { error },
     );
     publishGiveUp(giveUp);
@@ -89,7 +95,7 @@ export function describeAttempt(config: InternalAxiosRequestConfig, answered: un
 }
 
 /** Gives the final error the user's config and a `toJSON()` that redacts secrets. */
-function present(error: AxiosError, config: InternalAxiosRequestConfig, secrets: ReadonlySet<string>): void {
+function present(error: AxiosError, config: InternalAxiosRequestConfig, secrets: Secrets): void {
   error.config = describeAttempt(config, error.config);
   if (error.response !== undefined) error.response.config = config;
   Object.defineProperty(error, 'toJSON', {

@@ -159,7 +159,7 @@ export function sendBounded(adapter: AxiosAdapter, attempt: Attempt): Promise<Ax
       clearImmediate(fallback);
       if (token !== undefined) {
         if (callerToken === undefined) delete config.cancelToken;
-        else config.cancelToken = callerToken as InternalAxiosRequestConfig['cancelToken'];
+        else config.cancelToken = callerToken as NonNullable<InternalAxiosRequestConfig['cancelToken']>;
       }
       if (watch !== undefined) {
         const cut = watch.settle(response, error);
@@ -218,7 +218,7 @@ export function sendBounded(adapter: AxiosAdapter, attempt: Attempt): Promise<Ax
     }
 
     if (token !== undefined) {
-      config.cancelToken = token as unknown as InternalAxiosRequestConfig['cancelToken'];
+      config.cancelToken = token as unknown as NonNullable<InternalAxiosRequestConfig['cancelToken']>;
       callerToken?.subscribe?.(forward);
     }
     let pending: Promise<AxiosResponse>;

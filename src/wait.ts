@@ -5,7 +5,8 @@
  * failed attempt is dropped, unless the request ends with that attempt's own error.
  * A wait of 0 arms no timer: with fake timers, a stale-socket resend needs no tick.
  */
-import { CanceledError, type AxiosError, type AxiosRequestConfig, type InternalAxiosRequestConfig } from 'axios';
+import type { AxiosError, AxiosRequestConfig, InternalAxiosRequestConfig } from 'axios';
+import { canceledError } from './axios-typings';
 import { discardBody } from './body';
 import { callerView } from './caller-view';
 import { onBudgetRecovery } from './decide';
@@ -46,7 +47,7 @@ export async function waitToRetry(error: AxiosError, attempt: Attempt): Promise<
   const info = payload<RetryInfo>(
     {
       requestId: state.requestId,
-      ...requestLabel(config),
+      ...requestLabel(config, ctx.secrets),
       attempt: attempt.number,
       nextAttempt: attempt.number + 1,
       maxAttempts: state.maxAttempts,
@@ -116,7 +117,7 @@ async function waitBeforeRetry(
 ): Promise<void> {
   const signal = config.signal;
   const token = config.cancelToken as Subscribable | undefined;
-  const canceled = (): unknown => token?.reason ?? new CanceledError(undefined, config as InternalAxiosRequestConfig);
+  const canceled = (): unknown => token?.reason ?? canceledError(config);
   if (signal?.aborted === true || token?.reason !== undefined) throw canceled();
   if (ms <= 0 || stop.aborted) return;
   const controller = new AbortController();

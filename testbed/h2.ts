@@ -65,6 +65,8 @@ export interface H2ServerOptions {
   burst?: number;
   /** How long each answer is held (default 0; `refuse-burst` 50 ms). */
   holdMs?: number;
+  /** The status of every answer (default 200): a 503 ends a request with an error and no fault. */
+  status?: number;
 }
 
 export interface H2Server extends Closeable {
@@ -159,7 +161,11 @@ export async function startH2Server(options: H2ServerOptions = {}): Promise<H2Se
 
   const answer = (stream: http2.ServerHttp2Stream, body: string): void => {
     if (stream.destroyed || stream.closed) return;
-    stream.respond({ ':status': 200, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    stream.respond({
+      ':status': options.status ?? 200,
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+    });
     stream.end(body);
   };
 
