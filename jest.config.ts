@@ -1,5 +1,16 @@
 import type { Config } from 'jest';
 
+// AXIOS_LINE=1.7.0 runs the tests against that axios release from .ci/axios-lines (issue #21)
+// instead of the devDependency: src/ and the tests then load the same axios, by its CommonJS
+// build, as Node's `require` condition would. Unset: the pinned devDependency. (A release not
+// installed there fails every file with jest's "Could not locate module axios mapped as".)
+function axiosLine(): Record<string, string> {
+  const line = process.env['AXIOS_LINE'];
+  if (line === undefined || line === '') return {};
+  const dir = `<rootDir>/.ci/axios-lines/node_modules/axios-${line}`;
+  return { '^axios$': `${dir}/dist/node/axios.cjs`, '^axios/package\\.json$': `${dir}/package.json` };
+}
+
 const config: Config = {
   preset: 'ts-jest',
   testEnvironment: 'node',
@@ -13,6 +24,7 @@ const config: Config = {
     '^axios-reset-guard$': '<rootDir>/src/index.ts',
     '^axios-reset-guard/internals$': '<rootDir>/src/internals.ts',
     '^axios-reset-guard/testing$': '<rootDir>/src/testing.ts',
+    ...axiosLine(),
   },
   transform: {
     // tsconfig.json sets isolatedModules, under which ts-jest only transpiles. The type

@@ -21,6 +21,7 @@ import type { AxiosError, AxiosInstance, AxiosResponse } from 'axios';
 import { attemptOf, classify, failureOf, type GuardOptions, type Http2Stats, type RetryInfo } from '../src';
 import { startH2Server, type H2Fault, type H2Server } from '../testbed/h2';
 import { testingOptions } from '../src/testing';
+import { describeUnless, lacking, lackingSessionSafety } from './support/axios-supports';
 import { useFixtures } from './support/guarded';
 
 const { guarded, serve } = useFixtures();
@@ -155,7 +156,7 @@ function expectCounters(c: Cell, expected: Partial<Http2Stats>): void {
   }
 }
 
-describe.each(TRANSPORTS)('HTTP/2 %s', (transport) => {
+describeUnless(lacking('http2')).each(TRANSPORTS)('HTTP/2 %s', (transport) => {
   describe('a burst over maxConcurrentStreams 1, sent before the SETTINGS arrive: REFUSED_STREAM', () => {
     it.each(METHODS)('%s: every stream refused is resent with backoff, and all succeed', async (method) => {
       const c = await cell(transport, 'refuse-burst', testingOptions({}, { random: () => 1 }));
@@ -207,29 +208,32 @@ describe.each(TRANSPORTS)('HTTP/2 %s', (transport) => {
     );
   });
 
-  describe('a TCP RST with the stream open, before any header (the request was applied)', () => {
-    it.each(METHODS)('%s: session-lost, resent only when GET or keyed', async (method) => {
-      const c = await cell(transport, 'rst-before-headers');
-      const outcome = await c.send(method, '/rst');
-      if (method === 'POST') {
-        const error = rejected(outcome);
-        expect(error.code).toBe('ECONNRESET');
-        expect(classify(error).kind).toBe('session-lost');
-        expect(failureOf(error)!.classification.kind).toBe('session-lost');
-        expect(attemptOf(error)!.attempt).toBe(1);
-        expect(seen(c, method, '/rst')).toBe(1);
-      } else {
-        const res = resolved(outcome);
-        expectWhole(res, method, '/rst');
-        expect(attemptOf(res)!.history.map((h) => [h.kind, h.code])).toEqual([['session-lost', 'ECONNRESET']]);
-        expect(seen(c, method, '/rst')).toBe(2);
-        expect(applied(c, method, '/rst')).toBe(method === 'GET' ? 2 : 1);
-      }
-      expect(c.server.sessions).toBe(method === 'POST' ? 1 : 2);
-      expectCounters(c, { refusedStreams: 0, goaways: 0, sessionsLost: 1 });
-      expectNoDoubleApply(c);
-    });
-  });
+  describeUnless(lackingSessionSafety())(
+    'a TCP RST with the stream open, before any header (the request was applied)',
+    () => {
+      it.each(METHODS)('%s: session-lost, resent only when GET or keyed', async (method) => {
+        const c = await cell(transport, 'rst-before-headers');
+        const outcome = await c.send(method, '/rst');
+        if (method === 'POST') {
+          const error = rejected(outcome);
+          expect(error.code).toBe('ECONNRESET');
+          expect(classify(error).kind).toBe('session-lost');
+          expect(failureOf(error)!.classification.kind).toBe('session-lost');
+          expect(attemptOf(error)!.attempt).toBe(1);
+          expect(seen(c, method, '/rst')).toBe(1);
+        } else {
+          const res = resolved(outcome);
+          expectWhole(res, method, '/rst');
+          expect(attemptOf(res)!.history.map((h) => [h.kind, h.code])).toEqual([['session-lost', 'ECONNRESET']]);
+          expect(seen(c, method, '/rst')).toBe(2);
+          expect(applied(c, method, '/rst')).toBe(method === 'GET' ? 2 : 1);
+        }
+        expect(c.server.sessions).toBe(method === 'POST' ? 1 : 2);
+        expectCounters(c, { refusedStreams: 0, goaways: 0, sessionsLost: 1 });
+        expectNoDoubleApply(c);
+      });
+    },
+  );
 
   describe('RST_STREAM INTERNAL_ERROR after the headers and half the body', () => {
     it.each(METHODS)('%s: reset-mid-response, resent only when GET or keyed, on the same session', async (method) => {

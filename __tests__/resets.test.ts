@@ -183,6 +183,24 @@ describe('on real sockets', () => {
       expect(res.data.payload).toHaveLength(4096);
       expect(attemptOf(res)!.history).toMatchObject([{ kind: 'reset-mid-response' }]);
     });
+
+    // axios before 1.16.0 attaches no response to this error, and 1.7.0-1.7.7 word it as a
+    // maxContentLength overflow: the real overflow (axios cut the body itself) stays final.
+    it('is told apart from a body over maxContentLength, which is not retried', async () => {
+      const server = await serve(
+        startHttpServer({
+          handler: (_req, res) => {
+            res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 4096 });
+            res.end('z'.repeat(4096));
+          },
+        }),
+      );
+      const { api } = guarded(server.url);
+      const error = await failure(api.get('/big', { maxContentLength: 1000 }));
+      expect(error).toMatchObject({ code: 'ERR_BAD_RESPONSE' });
+      expect(failureOf(error)!.classification).toMatchObject({ kind: 'other', retryable: false });
+      expect(server.hits).toBe(1);
+    });
   });
 
   it('a reset during the TLS handshake is classified tls-reset and retried', async () => {

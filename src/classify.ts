@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { monotonicNow } from './clock';
 import { h2ResponseStarted, responseOf } from './foreign';
 import { aboveGoaway, H2_REFUSED_STREAM, h2StreamOf, type H2StreamLike } from './h2-facts';
@@ -87,11 +88,16 @@ function result(
   return Object.freeze({ kind, retryable, reusedSocket, responseStarted, idleMs, code, status });
 }
 
-/** axios's own words when a response body ends before its length (the peer closed mid-body). */
+/**
+ * axios's words when an HTTP/2 response body ends before its length. Only for HTTP/2: an
+ * HTTP/1.1 cut body is recognised by Node's own state, whatever axios says.
+ */
 const TRUNCATED = 'stream has been aborted';
 
+/** An axios response's `status`, or a Node IncomingMessage's `statusCode`. */
 function statusOf(response: unknown): number | undefined {
-  const status = (asErrorLike(response) as { status?: unknown } | undefined)?.status;
+  const r = asErrorLike(response) as { status?: unknown; statusCode?: unknown } | undefined;
+  const status = r?.status ?? r?.statusCode;
   return typeof status === 'number' ? status : undefined;
 }
 
@@ -154,24 +160,30 @@ export function classifyError(error: unknown, timing: AttemptTiming = {}): Class
   // TLS too: a TLSSocket counts decrypted bytes only, so a server's close_notify is not one.
   const socket = native?.socket;
   const bytesSinceReuse = stamp !== undefined && (socket?.bytesRead ?? 0) > stamp.bytesRead;
-  const responseStarted =
-    e.response != null ||
-    (native !== undefined && responseOf(native) != null) ||
-    bytesSinceReuse ||
-    BODY_TERMINATED.test(messages);
+  // Node's response, once its head was parsed
+  const res = native && (responseOf(native) as Partial<IncomingMessage> | undefined);
+  const withResponse = e.response != null; // axios attached the response
+  const responseStarted = withResponse || res != null || bytesSinceReuse || BODY_TERMINATED.test(messages);
 
   if (e.__CANCEL__ === true || code === 'ERR_CANCELED') {
     return result('canceled', false, code, reusedSocket, responseStarted, idleMs);
   }
   // A response whose body was cut (FIN or RST mid-body) is a reset, not an HTTP status:
-  // axios attaches the partial response to such errors.
+  // axios attaches the partial response to such errors (to ERR_BAD_RESPONSE from 1.16.0).
+  // ERR_BAD_RESPONSE for a body cut short by the peer (a FIN or an RST before its end): Node's
+  // response never completed and Node destroyed it with its own reset error. axios attaches
+  // the response only from 1.16.0 and words it as a maxContentLength overflow in 1.7.0-1.7.7;
+  // a real overflow is axios destroying the stream itself, which leaves no such error on it.
   const truncated =
-    e.response != null &&
-    ((code !== undefined && RESET_CODES.has(code)) || (code === 'ERR_BAD_RESPONSE' && messages.includes(TRUNCATED)));
-  if (truncated) return result('reset-mid-response', true, code, reusedSocket, true, idleMs, statusOf(e.response));
+    (withResponse && RESET_CODES.has(code as string)) ||
+    (code === 'ERR_BAD_RESPONSE' &&
+      ((res?.complete === false && RESET_CODES.has(asErrorLike(res.errored)?.code as string)) ||
+        (!native && withResponse && messages.includes(TRUNCATED))));
+  if (truncated)
+    return result('reset-mid-response', true, code, reusedSocket, true, idleMs, statusOf(e.response ?? res));
   // The answer arrived whole but its Content-Encoding does not decode: the same bytes would come again.
   if (decode) return result('decode', false, code, reusedSocket, true, idleMs, statusOf(e.response));
-  if (e.response != null) return result('http-status', false, code, reusedSocket, true, idleMs, statusOf(e.response));
+  if (withResponse) return result('http-status', false, code, reusedSocket, true, idleMs, statusOf(e.response));
   // The guard gave the request up on a long-idle pooled socket that stayed silent: the far
   // side forgot the connection and drops its packets (a black hole rather than a reset).
   if (code === NO_ANSWER_CODE && !responseStarted) return result('stale-socket', true, code, true, false, idleMs);

@@ -115,6 +115,15 @@ export function announceLateHook(event: LateHookEvent): void {
   line('%s %s: %s %s after the deadline%s', event.method, event.url, event.hook, event.outcome, why);
 }
 
+const limitsTold = new Set<string>();
+
+/** A limit of the installed axios that the guard cannot make up for: one debug line per process. */
+export function announceAxiosLimit(text: string | undefined): void {
+  if (text === undefined || !debugging() || limitsTold.has(text)) return;
+  limitsTold.add(text);
+  line('%s', text);
+}
+
 /** `build` runs only when someone subscribes: resets can be frequent, the event is not free. */
 export function publishReset(build: () => ResetEvent): void {
   if (resetChannel.hasSubscribers) resetChannel.publish(build());

@@ -18,6 +18,8 @@ import { subscribe } from 'node:diagnostics_channel';
 import type { Readable } from 'node:stream';
 import { AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import type { Http2Config } from './axios-typings';
+import { axiosCapabilities, http2Limit } from './capabilities';
+import { announceAxiosLimit } from './events';
 import { readableEndedOf } from './foreign';
 import { H2_NO_ERROR, h2StreamOf, noteSession, type H2StreamLike } from './h2-facts';
 import { noteEstablishing, type H2SessionLike } from './h2-handshake';
@@ -98,6 +100,7 @@ export class H2Watch {
     if (session !== undefined) {
       noteSession(stream, session);
       noteEstablishing(session as unknown as H2SessionLike);
+      shelter(session);
     }
     this.ledger.noteStream(this.origin, stream, session);
     let answered = false;
@@ -147,6 +150,23 @@ export class H2Watch {
   }
 }
 
+/**
+ * axios before 1.20.0 puts no 'error' listener on its HTTP/2 sessions, so a TCP reset under
+ * one is an uncaught exception that ends the process, whatever the requests' own handlers
+ * do. A listener keeps the process alive and changes nothing else: Node destroys the session
+ * and fails its streams with the same error (axios hears those), and axios opens a new session
+ * for the next request. A session that has a listener (axios 1.20.0+, the caller's) is left as it is.
+ */
+function shelter(session: object): void {
+  const emitter = session as Partial<NodeJS.EventEmitter>;
+  if (typeof emitter.listenerCount !== 'function' || typeof emitter.on !== 'function') return;
+  if (emitter.listenerCount('error') === 0) emitter.on('error', ignoreSessionError);
+}
+
+function ignoreSessionError(): void {
+  // the session's streams carry the error to their requests
+}
+
 /** The stream each watch bound (so the close channel finds its watch). */
 const watched = new WeakMap<object, H2Watch>();
 
@@ -176,6 +196,7 @@ let subscribed = false;
 export function watchHttp2Streams(): void {
   if (subscribed) return;
   subscribed = true;
+  announceAxiosLimit(http2Limit(axiosCapabilities()));
   // Published inside Node's closeStream, before it ends a body whose END_STREAM never came.
   subscribe('http2.client.stream.close', (message) => {
     const stream = (message as { stream?: unknown } | null)?.stream;

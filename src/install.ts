@@ -17,6 +17,7 @@ import axios, {
 } from 'axios';
 import { createAgent, globalAgentOf, retireAgent } from './agent';
 import { adapterFor } from './axios-typings';
+import { axiosCapabilities } from './capabilities';
 import { Counters, type GuardContext } from './context';
 import { InterceptorWatch, retryLibraryOn, retryStateOn } from './conflicts';
 import { ResetGuardAttachError, ResetGuardConflictError } from './errors';
@@ -94,6 +95,8 @@ export function attach(instance: AxiosInstance, options?: GuardOptions): Guard {
   refuseSeams(options, '');
   const seams = seamsOf(options);
   const resolved = withSeams(normalizeOptions(options), seams);
+  // What the installed axios can do is read once, here: HTTP/2 attempts consult it (h2.ts).
+  axiosCapabilities();
   // axios.create() copies the default export's defaults: its agents go on each request instead.
   const shared = isDefaultExport(instance);
   const origins = new OriginMemory({

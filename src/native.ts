@@ -86,7 +86,7 @@ export function earlierAnswer(request: unknown): string | undefined {
   // a fetch Request's public fields
   const r = request as { redirect?: unknown; url?: unknown };
   if (r.redirect === 'follow' && typeof r.url === 'string') {
-    return "fetch follows redirects out of the guard's sight (maxRedirects: 0 lets it tell)";
+    return "fetch follows redirects out of the guard's sight (maxRedirects: 0 lets it tell, from axios 1.20.0)";
   }
   return undefined;
 }
