@@ -147,8 +147,10 @@ describe('platform browser (webpack, Vite, esbuild for a front end)', () => {
       `browser entry minified: ${size(alone)}; with axios: ${size(withAxios)}; axios alone: ${size(axiosAlone)}`,
     );
     // A small entry: the inert guard, the classifier and the constants, no retry machinery.
-    expect(alone.text.length).toBeLessThan(16_000);
-    expect(withAxios.text.length - axiosAlone.text.length).toBeLessThan(16_000);
+    // 17,000 B since 0.2.0 (was 16,000): the classifier reads the cut-body facts of every axios
+    // from 1.7 and URL objects, and the options schema grew a seam group (16,074 B then).
+    expect(alone.text.length).toBeLessThan(17_000);
+    expect(withAxios.text.length - axiosAlone.text.length).toBeLessThan(17_000);
   });
 });
 
