@@ -3,11 +3,12 @@
  * .ci/axios-lines: jest.config.ts), and what each release can do (src/capabilities.ts): the
  * features that arrived after 1.7.0, and the one-time debug line when HTTP/2 cannot be safe.
  */
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import axios from 'axios';
 import { atLeast, axiosCapabilities, capabilitiesOf, http2Limit } from '../src/capabilities';
+import { WATCHED_TIMEOUT_MS } from './support/timeouts';
+import { runWithDebug } from './support/user-project';
 
 const root = join(__dirname, '..');
 
@@ -69,16 +70,15 @@ describe('http2Limit', () => {
     expect(http2Limit(capabilitiesOf('1.20.0'))).toBeUndefined();
   });
 
-  it('is printed once per process under NODE_DEBUG=axios-reset-guard', () => {
-    const script = join(__dirname, 'support', 'axios-limit-child.ts');
-    const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', script], {
-      env: { ...process.env, NODE_DEBUG: 'axios-reset-guard' },
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
-    expect(run.status).toBe(0);
-    const lines = run.stderr.split('\n').filter((l) => l.startsWith('AXIOS-RESET-GUARD'));
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/axios 1\.13\.6 puts no error listener on its HTTP\/2 sessions/);
-  });
+  it(
+    'is printed once per process under NODE_DEBUG=axios-reset-guard',
+    async () => {
+      const run = await runWithDebug('axios-limit-child.ts', 'axios-reset-guard');
+      expect(run.code).toBe(0);
+      const { lines } = run;
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/axios 1\.13\.6 puts no error listener on its HTTP\/2 sessions/);
+    },
+    WATCHED_TIMEOUT_MS,
+  );
 });

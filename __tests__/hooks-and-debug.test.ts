@@ -3,13 +3,13 @@
  * with nock; then the NODE_DEBUG=axios-reset-guard lines of a real run in a child process
  * (on-call.test.ts has the other lines and the verbose switch).
  */
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import axios, { AxiosError, type AxiosInstance } from 'axios';
 import nock from 'nock';
 import { failureOf, type Guard, type GuardOptions, type RetryInfo } from '../src';
 import { failure } from './support/failure';
 import { ORIGIN, reset, rig, useNock } from './support/nock-rig';
+import { WATCHED_TIMEOUT_MS } from './support/timeouts';
+import { runWithDebug } from './support/user-project';
 
 let instance: AxiosInstance;
 let guard: Guard;
@@ -69,47 +69,45 @@ describe('with nock', () => {
 });
 
 describe('NODE_DEBUG=axios-reset-guard', () => {
-  it('prints one line per retry decision on a transient failure, with no secret; the 404 is left out', () => {
-    const script = join(__dirname, 'support', 'debug-child.ts');
-    const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', script], {
-      env: { ...process.env, NODE_DEBUG: 'axios-reset-guard' },
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
-    expect(run.status).toBe(0);
-    const lines = run.stderr.split('\n').filter((l) => l.startsWith('AXIOS-RESET-GUARD'));
-    // (the 404 that ends the request is printed under NODE_DEBUG=axios-reset-guard-verbose: on-call.test.ts)
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(
-      /GET http:\/\/\[redacted\]@127\.0\.0\.1:\d+\/debug attempt 1\/4 failed \(reset ECONNRESET\): retry in \d+ ms, GET is idempotent/,
-    );
-    expect(run.stderr + run.stdout).not.toMatch(/s3cr3t/);
-  });
+  it(
+    'prints one line per retry decision on a transient failure, with no secret; the 404 is left out',
+    async () => {
+      const run = await runWithDebug('debug-child.ts', 'axios-reset-guard');
+      expect(run.code).toBe(0);
+      const { lines } = run;
+      // (the 404 that ends the request is printed under NODE_DEBUG=axios-reset-guard-verbose: on-call.test.ts)
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(
+        /GET http:\/\/\[redacted\]@127\.0\.0\.1:\d+\/debug attempt 1\/4 failed \(reset ECONNRESET\): retry in \d+ ms, GET is idempotent/,
+      );
+      expect(run.stderr + run.stdout).not.toMatch(/s3cr3t/);
+    },
+    WATCHED_TIMEOUT_MS,
+  );
 
-  it('URL objects as url or baseURL: retried and answered as strings are, named without their userinfo', () => {
-    const script = join(__dirname, 'support', 'url-shapes-child.ts');
-    const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', script], {
-      env: { ...process.env, NODE_DEBUG: 'axios-reset-guard,axios-reset-guard-verbose' },
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
-    expect(run.status).toBe(0);
-    const outcomes = run.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { name: string; outcome: string });
-    expect(outcomes).toEqual([
-      { name: 'URL object', outcome: '200 fine' },
-      { name: 'URL object with userinfo', outcome: '200 fine' },
-      { name: 'URL object as baseURL', outcome: '200 fine' },
-      { name: 'string with userinfo', outcome: '200 fine' },
-      { name: '404', outcome: 'Request failed with status code 404' },
-    ]);
-    const lines = run.stderr.split('\n').filter((l) => l.startsWith('AXIOS-RESET-GUARD'));
-    expect(
-      lines.filter((l) => / attempt 1\/4 failed \((reset|stale-socket) ECONNRESET\): retry in/.test(l)),
-    ).toHaveLength(5);
-    expect(lines.some((l) => /GET http:\/\/\[redacted\]@127\.0\.0\.1:\d+\/missing .*404/.test(l))).toBe(true);
-    expect(run.stderr + run.stdout).not.toMatch(/s3cr3t|TypeError/);
-  });
+  it(
+    'URL objects as url or baseURL: retried and answered as strings are, named without their userinfo',
+    async () => {
+      const run = await runWithDebug('url-shapes-child.ts', 'axios-reset-guard,axios-reset-guard-verbose');
+      expect(run.code).toBe(0);
+      const outcomes = run.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { name: string; outcome: string });
+      expect(outcomes).toEqual([
+        { name: 'URL object', outcome: '200 fine' },
+        { name: 'URL object with userinfo', outcome: '200 fine' },
+        { name: 'URL object as baseURL', outcome: '200 fine' },
+        { name: 'string with userinfo', outcome: '200 fine' },
+        { name: '404', outcome: 'Request failed with status code 404' },
+      ]);
+      const { lines } = run;
+      expect(
+        lines.filter((l) => / attempt 1\/4 failed \((reset|stale-socket) ECONNRESET\): retry in/.test(l)),
+      ).toHaveLength(5);
+      expect(lines.some((l) => /GET http:\/\/\[redacted\]@127\.0\.0\.1:\d+\/missing .*404/.test(l))).toBe(true);
+      expect(run.stderr + run.stdout).not.toMatch(/s3cr3t|TypeError/);
+    },
+    WATCHED_TIMEOUT_MS,
+  );
 });

@@ -5,12 +5,10 @@
  * the wiring, a deterministic clock for the origin memory, then real sockets.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { spawnSync } from 'node:child_process';
 import { subscribe, tracingChannel, unsubscribe } from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import type { Agent } from 'node:http';
 import type { Socket } from 'node:net';
-import { join } from 'node:path';
 import axios, { type AxiosResponse } from 'axios';
 import nock from 'nock';
 import {
@@ -31,6 +29,8 @@ import { pause, startHttpServer, startIdleDropProxy } from '../testbed';
 import { failure } from './support/failure';
 import { useFixtures } from './support/guarded';
 import { ORIGIN, reset, rig, useNock } from './support/nock-rig';
+import { WATCHED_TIMEOUT_MS } from './support/timeouts';
+import { runWithDebug } from './support/user-project';
 
 /** Collects what `names` publish while `run` runs, then unsubscribes. */
 async function heard(names: readonly string[], run: () => Promise<void>): Promise<[string, unknown][]> {
@@ -304,25 +304,20 @@ describe('on real sockets', () => {
 });
 
 describe('NODE_DEBUG', () => {
-  // a child process under ts-node (two in the second test): slow on a busy machine
-  const CHILD_MS = 120_000;
+  // a child process under ts-node (two in the second test): bounded by stalled output
+  const CHILD_MS = WATCHED_TIMEOUT_MS;
 
-  function run(section: string): string[] {
-    const script = join(__dirname, 'support', 'on-call-child.ts');
-    const child = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', script], {
-      env: { ...process.env, NODE_DEBUG: section },
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    expect(child.status).toBe(0);
-    expect(child.stderr + child.stdout).not.toContain('s3cr3t');
-    return child.stderr.split('\n').filter((l) => l.startsWith('AXIOS-RESET-GUARD'));
+  async function run(section: string): Promise<string[]> {
+    const child = await runWithDebug('on-call-child.ts', section);
+    expect(child.code).toBe(0);
+    expect(child.output).not.toContain('s3cr3t');
+    return child.lines;
   }
 
   it(
     'axios-reset-guard: retries, recoveries, learned limits, purges and the budget; no 404',
-    () => {
-      const lines = run('axios-reset-guard').map((l) => l.replace(/^AXIOS-RESET-GUARD \d+: /, ''));
+    async () => {
+      const lines = (await run('axios-reset-guard')).map((l) => l.replace(/^AXIOS-RESET-GUARD \d+: /, ''));
       const expected = [
         /^GET http:\/\/127\.0\.0\.1:\d+\/recover attempt 1\/4 failed \(reset ECONNRESET\): retry in 0 ms, GET is idempotent$/,
         /^GET http:\/\/127\.0\.0\.1:\d+\/recover recovered at attempt 2\/4 after reset ECONNRESET, in \d+ ms$/,
@@ -344,15 +339,15 @@ describe('NODE_DEBUG', () => {
 
   it(
     'axios-reset-guard-verbose alone prints the same and the failures the guard leaves alone (the 404)',
-    () => {
-      const lines = run('axios-reset-guard-verbose');
+    async () => {
+      const lines = await run('axios-reset-guard-verbose');
       expect(lines.every((l) => l.startsWith('AXIOS-RESET-GUARD-VERBOSE '))).toBe(true);
       expect(lines).toHaveLength(12);
       expect(lines[2]).toMatch(
         /\/missing attempt 1\/4 failed \(http-status ERR_BAD_REQUEST 404\): no retry, a status 404 is not retried$/,
       );
       // both sections: each line once
-      expect(run('axios-reset-guard,axios-reset-guard-verbose')).toHaveLength(12);
+      expect(await run('axios-reset-guard,axios-reset-guard-verbose')).toHaveLength(12);
     },
     CHILD_MS,
   );

@@ -4,11 +4,9 @@
  * hook payloads, diagnostics-channel messages, debug lines, stats or the final error's
  * JSON; the raw objects stay available to code. With nock, then on real sockets.
  */
-import { spawnSync } from 'node:child_process';
 import https from 'node:https';
 import { createPrivateKey } from 'node:crypto';
 import { subscribe, tracingChannel, unsubscribe } from 'node:diagnostics_channel';
-import { join } from 'node:path';
 import { inspect } from 'node:util';
 import type axios from 'axios';
 import { AxiosError, type AxiosInstance } from 'axios';
@@ -19,6 +17,8 @@ import { startH2Server } from '../testbed/h2';
 import { failure } from './support/failure';
 import { useFixtures } from './support/guarded';
 import { ORIGIN, reset, rig, useNock } from './support/nock-rig';
+import { WATCHED_TIMEOUT_MS } from './support/timeouts';
+import { runWithDebug } from './support/user-project';
 
 let instance: AxiosInstance;
 let guard: Guard;
@@ -222,20 +222,19 @@ describe('on real sockets', () => {
     expect(text).toContain('page=2');
   });
 
-  it('NODE_DEBUG=axios-reset-guard lines carry no query secret, embedded userinfo or TLS key', () => {
-    const script = join(__dirname, 'support', 'redaction-child.ts');
-    const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', script], {
-      env: { ...process.env, NODE_DEBUG: 'axios-reset-guard' },
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
-    expect(run.status).toBe(0);
-    const lines = run.stderr.split('\n').filter((l) => l.startsWith('AXIOS-RESET-GUARD'));
-    expect(lines).toHaveLength(4); // two decisions per request
-    expect(lines[0]).toMatch(/sig=\[redacted\].*access_token=\[redacted\].*page=2/);
-    expect(lines[2]).toContain('/h2?token=[redacted]');
-    expect(run.stderr + run.stdout).not.toMatch(/s3cr3t/);
-  });
+  it(
+    'NODE_DEBUG=axios-reset-guard lines carry no query secret, embedded userinfo or TLS key',
+    async () => {
+      const run = await runWithDebug('redaction-child.ts', 'axios-reset-guard');
+      expect(run.code).toBe(0);
+      const { lines } = run;
+      expect(lines).toHaveLength(4); // two decisions per request
+      expect(lines[0]).toMatch(/sig=\[redacted\].*access_token=\[redacted\].*page=2/);
+      expect(lines[2]).toContain('/h2?token=[redacted]');
+      expect(run.stderr + run.stdout).not.toMatch(/s3cr3t/);
+    },
+    WATCHED_TIMEOUT_MS,
+  );
 
   it('channel messages and the final error JSON carry no secret', async () => {
     const published: unknown[] = [];

@@ -35,23 +35,39 @@ function childEnv(): NodeJS.ProcessEnv {
 
 export interface ChildRun {
   code: number | null;
+  /** stdout and stderr as they came, interleaved. */
   output: string;
+  stdout: string;
+  stderr: string;
 }
 
 /** Runs a child process to its end, failing only when its output stalls for CHILD_STALL_MS. */
-export async function runChild(args: readonly string[], cwd: string): Promise<ChildRun> {
-  const child = spawn(process.execPath, args, { cwd, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+export async function runChild(
+  args: readonly string[],
+  cwd: string,
+  env: Readonly<Record<string, string>> = {},
+): Promise<ChildRun> {
+  const child = spawn(process.execPath, args, {
+    cwd,
+    env: { ...childEnv(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
+  const streams = { stdout: '', stderr: '' };
   try {
     const code = await watched(
       (progress) =>
         new Promise<number | null>((resolve, reject) => {
-          const onOutput = (chunk: Buffer): void => {
-            output += chunk.toString('utf8');
-            progress();
-          };
-          child.stdout.on('data', onOutput);
-          child.stderr.on('data', onOutput);
+          const onOutput =
+            (from: 'stdout' | 'stderr') =>
+            (chunk: Buffer): void => {
+              const text = chunk.toString('utf8');
+              output += text;
+              streams[from] += text;
+              progress();
+            };
+          child.stdout.on('data', onOutput('stdout'));
+          child.stderr.on('data', onOutput('stderr'));
           child.once('error', reject);
           child.once('close', resolve);
         }),
@@ -60,7 +76,7 @@ export async function runChild(args: readonly string[], cwd: string): Promise<Ch
         detail: () => `the child's last output: ${output.trim().split('\n').pop() ?? 'none'}`,
       },
     );
-    return { code, output };
+    return { code, output, ...streams };
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill();
   }
@@ -138,4 +154,17 @@ export function layOut(project: string, installed: string, nockPackage: 'nock' |
   }
   add('nock', join(MODULES, nockPackage));
   for (const tool of DEV_TOOLS) add(tool, join(MODULES, tool));
+}
+
+/**
+ * A support script (`__tests__/support/<name>`) run in a child Node under
+ * `NODE_DEBUG=<sections>`, bounded by stalled output like every child run; `lines` are the
+ * guard's debug lines on stderr.
+ */
+export async function runWithDebug(name: string, sections: string): Promise<ChildRun & { lines: string[] }> {
+  const script = join(__dirname, name);
+  const run = await runChild(['-r', 'ts-node/register/transpile-only', script], join(__dirname, '..', '..'), {
+    NODE_DEBUG: sections,
+  });
+  return { ...run, lines: run.stderr.split('\n').filter((l) => l.startsWith('AXIOS-RESET-GUARD')) };
 }
