@@ -15,7 +15,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { atLeast, exampleFiles, JEST, layOut, passed, runChild, titles, VITEST } from './support/user-project';
 import { WATCHED_TIMEOUT_MS } from './support/timeouts';
-import { deadReferencesInDeclarations, deadReferencesInMarkdown, type Shipped } from './support/shipped-references';
+import {
+  deadReferencesInDeclarations,
+  deadReferencesInMarkdown,
+  headingAnchors,
+  type Shipped,
+} from './support/shipped-references';
 
 const ROOT = join(__dirname, '..');
 const TSC = require.resolve('typescript/bin/tsc');
@@ -437,14 +442,16 @@ function repositoryUrl(): string {
 
 test('shipped docs and .d.ts comments point only at what ships, or at a file of the repository by its full URL', async () => {
   const tracked = ok(await run('git', ['ls-files'], ROOT), 'git ls-files').stdout.split('\n');
+  const installed = join(consumer, 'node_modules', PACKAGE.name);
+  const markdown = packed.filter((file) => file.endsWith('.md'));
   const shipped: Shipped = {
     files: new Set(packed),
     repositoryFiles: new Set(tracked.filter((file) => file !== '')),
     repositoryUrl: repositoryUrl(),
     scripts: Object.keys((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: object }).scripts),
+    headings: new Map(markdown.map((file) => [file, headingAnchors(readFileSync(join(installed, file), 'utf8'))])),
   };
   expect(shipped.repositoryUrl).toMatch(/^https:\/\/github\.com\/[\w.-]+\/[\w.-]+$/);
-  const installed = join(consumer, 'node_modules', PACKAGE.name);
   const docs = packed.filter((file) => /^(README|CHANGELOG)\.md$|^docs\/[^/]+\.md$/.test(file));
   const declarations = packed.filter((file) => /^dist\/.*\.d\.m?ts$/.test(file));
   expect(docs).toEqual(expect.arrayContaining(['README.md', 'CHANGELOG.md', 'docs/testing.md']));
@@ -465,6 +472,7 @@ test('the reference check flags each kind of dead pointer, and passes what resol
     repositoryFiles: new Set(['README.md', 'docs/a.md', 'CONTRIBUTING.md', 'src/normalize.ts', '__tests__/t.test.ts']),
     repositoryUrl: repo,
     scripts: ['demo'],
+    headings: new Map([['README.md', new Set(['install', 'nock-14-or-15'])]]),
   };
   const markdown = [
     '# A',
@@ -473,6 +481,8 @@ test('the reference check flags each kind of dead pointer, and passes what resol
     '## B',
     `[gone](${repo}/blob/main/src/gone.ts) and [t](${repo}/blob/main/__tests__/t.test.ts)`,
     `Run \`npm run demo\` from [a clone](${repo}#from-a-clone); your \`tsconfig.json\`.`,
+    '## nock: 14 or 15?',
+    '[ok](../README.md#nock-14-or-15), [here](#nock-14-or-15), [gone](../README.md#nock-15), [none](#c).',
   ].join('\n');
   expect(deadReferencesInMarkdown('docs/a.md', markdown, shipped)).toEqual([
     'docs/a.md:2: ../CONTRIBUTING.md: not in the tarball',
@@ -480,6 +490,8 @@ test('the reference check flags each kind of dead pointer, and passes what resol
     'docs/a.md:2: __tests__/t.test.ts: not in the tarball',
     'docs/a.md:3: npm run demo: a command of a clone, with no repository link beside it',
     `docs/a.md:5: ${repo}/blob/main/src/gone.ts: not a file of the repository`,
+    'docs/a.md:8: ../README.md#nock-15: no such heading in README.md',
+    'docs/a.md:8: #c: no such heading in docs/a.md',
   ]);
   const declarations = '/** Validated once (`normalize.ts`); see `__tests__/t.test.ts`. */\nexport {};\n';
   expect(deadReferencesInDeclarations('dist/cjs/options.d.ts', declarations, shipped)).toEqual([

@@ -336,4 +336,48 @@ describe('testingOptions()', () => {
       guard.detach();
     }
   });
+
+  it('a retryDelay of yours plans the waits: recorded as it returned them, none slept', async () => {
+    const options = testingOptions({ retries: 2, retryDelay: (retryCount) => 60_000 * retryCount });
+    let calls = 0;
+    const api = axios.create({
+      adapter: (config) => {
+        calls += 1;
+        return calls <= 2
+          ? Promise.reject(AxiosError.from(resetError(), 'ECONNRESET', config))
+          : Promise.resolve({ data: 'ok', status: 200, statusText: 'OK', headers: {}, config });
+      },
+    });
+    const guard = attach(api, options);
+    try {
+      await api.get('http://example.test/');
+      expect(options.plannedDelays).toEqual([60_000, 120_000]);
+    } finally {
+      guard.detach();
+    }
+  });
+
+  it("testingOptions() given as a request's resetGuard is refused: its seams apply only to attach()", async () => {
+    // Not refused, the request would wait the production backoff with plannedDelays left
+    // empty, and hang under fake timers.
+    let sent = 0;
+    const api = axios.create({
+      adapter: (config) => {
+        sent += 1;
+        return Promise.resolve({ data: 'ok', status: 200, statusText: 'OK', headers: {}, config });
+      },
+    });
+    const guard = attach(api);
+    try {
+      const options = testingOptions({ retries: 2 });
+      for (const resetGuard of [options, { ...options, retries: 3 }]) {
+        const error = await failure(api.get('http://example.test/', { resetGuard }));
+        expect(error).toBeInstanceOf(ResetGuardOptionError);
+        expect(error.message).toContain('option "resetGuard" must be options without the test seams');
+      }
+      expect(sent).toBe(0);
+    } finally {
+      guard.detach();
+    }
+  });
 });

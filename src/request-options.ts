@@ -6,7 +6,7 @@ import type { InternalAxiosRequestConfig } from 'axios';
 import type { GuardContext } from './context';
 import { ResetGuardOptionError } from './errors';
 import { mergeRequestOptions, type ResolvedOptions } from './normalize';
-import { refuseSeams } from './seams';
+import { refuseSeams, seamsOf } from './seams';
 
 /**
  * The request's options: the instance's with `config.resetGuard` over them. axios-retry's
@@ -17,6 +17,14 @@ export function optionsOf(config: InternalAxiosRequestConfig, ctx: GuardContext)
   const carried = (config as { 'axios-retry'?: unknown })['axios-retry'];
   const base = carried === undefined ? ctx.options : withAxiosRetryKey(ctx.options, carried);
   refuseSeams(config.resetGuard, 'resetGuard.');
+  // Seams are the instance's (its waits and record): ignored here, a test would sleep for real.
+  if (seamsOf(config.resetGuard) !== undefined) {
+    throw new ResetGuardOptionError(
+      'resetGuard',
+      config.resetGuard,
+      'options without the test seams: pass testingOptions() to attach() or createClient()',
+    );
+  }
   const options = mergeRequestOptions(base, config.resetGuard);
   const shared = config.timeout ?? 0;
   if (options.shouldResetTimeout || shared <= 0) return options;

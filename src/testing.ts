@@ -178,6 +178,10 @@ export type TestingOptions = GuardOptions & {
  * pass `random`) and arms no timer, whatever the retry count; and a record of the waits the
  * guard planned (`plannedDelays`).
  *
+ * A `retryDelay` of yours plans its own waits (axios-retry's `exponentialDelay` adds
+ * `Math.random()` jitter): they are recorded and instant, not fixed. Pass the result to
+ * `attach()` or `createClient()`; a request's `resetGuard` holding its seams is refused.
+ *
  * Other timers stay as in production: an axios `timeout`, `attemptTimeoutMs` or `deadlineMs`
  * you set arms one; so does the black-hole watch (`expert.noAnswerMs`), but only on a real
  * keep-alive socket reused after `expert.staleIdleMs` idle (never with nock or a test adapter).

@@ -3,8 +3,9 @@
  * of those pointers are dead for someone who has only the tarball: a relative link or a
  * file path that is not in it, a link into the repository at a file the repository lacks,
  * or a command only a clone can run (`npm run demo`, `npm test`, `.ci/run`) with no link
- * to the repository beside it (in its markdown section, or its comment). Pure: the caller
- * says what shipped and what the repository holds.
+ * to the repository beside it (in its markdown section, or its comment), or a `#anchor`
+ * naming no heading of the shipped markdown it points into. Pure: the caller says what
+ * shipped and what the repository holds.
  */
 import { posix } from 'node:path';
 
@@ -17,6 +18,32 @@ export interface Shipped {
   readonly repositoryUrl: string;
   /** The package's npm scripts (meaningful only in a clone). */
   readonly scripts: readonly string[];
+  /** The heading anchors of shipped markdown files, by path ({@link headingAnchors}). */
+  readonly headings?: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+/**
+ * The anchors a markdown file's headings get, as GitHub and npm render them: lower case,
+ * punctuation dropped, spaces as dashes, `-1`, `-2` after a repeat.
+ */
+export function headingAnchors(text: string): Set<string> {
+  const anchors = new Set<string>();
+  const seen = new Map<string, number>();
+  let fenced = false;
+  for (const line of text.split('\n')) {
+    if (/^\s*(```|~~~)/.test(line)) fenced = !fenced;
+    const heading = fenced ? undefined : /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line)?.[1];
+    if (heading === undefined) continue;
+    const slug = heading
+      .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/ /g, '-');
+    const n = seen.get(slug) ?? 0;
+    seen.set(slug, n + 1);
+    anchors.add(n === 0 ? slug : `${slug}-${n}`);
+  }
+  return anchors;
 }
 
 /** Names every user's project has its own of: a doc may mention the user's file. */
@@ -53,6 +80,7 @@ function checkBlock(
   file: string,
   lines: readonly { n: number; text: string; code: boolean }[],
   shipped: Shipped,
+  ownAnchors?: ReadonlySet<string>,
 ): string[] {
   const dead: string[] = [];
   const dir = posix.dirname(file);
@@ -85,9 +113,14 @@ function checkBlock(
         if (rest !== '' && (path === undefined || !inRepository(shipped, path))) {
           dead.push(where(n, target, 'not a file of the repository'));
         }
-      } else if (!/^([a-z][a-z0-9+.-]*:|#)/i.test(target)) {
-        const path = posix.normalize(posix.join(dir, target.split('#')[0] ?? ''));
+      } else if (!/^[a-z][a-z0-9+.-]*:/i.test(target)) {
+        const [relative = '', anchor] = target.split('#');
+        const path = relative === '' ? file : posix.normalize(posix.join(dir, relative));
         if (!shippedPath(shipped.files, path)) dead.push(where(n, target, 'not in the tarball'));
+        else if (anchor !== undefined) {
+          const anchors = path === file ? ownAnchors : shipped.headings?.get(path);
+          if (anchors !== undefined && !anchors.has(anchor)) dead.push(where(n, target, `no such heading in ${path}`));
+        }
       }
     }
     prose = prose.replace(/\{@link [^}]*\}/g, ' ');
@@ -128,7 +161,8 @@ export function deadReferencesInMarkdown(file: string, text: string, shipped: Sh
     if (!fenced && /^#{1,6} /.test(line)) sections.push([]);
     sections[sections.length - 1]?.push({ n: i + 1, text: line, code: fenced });
   });
-  return sections.flatMap((section) => checkBlock(file, section, shipped));
+  const anchors = headingAnchors(text);
+  return sections.flatMap((section) => checkBlock(file, section, shipped, anchors));
 }
 
 /** Dead references in the TSDoc comments of a shipped declaration file. */
