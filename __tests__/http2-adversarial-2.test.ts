@@ -750,7 +750,9 @@ describeH2('round 2 / 8. secrets in HTTP/2 failures', () => {
   );
 });
 
-describe('a TLS session that never came up is no refused stream', () => {
+// A session that fails its handshake emits 'error': before axios 1.20 nobody listens but the
+// guard, which sees the session only where Node shows it the stream (22 and later).
+describeUnless(lackingSessionSafety())('a TLS session that never came up is no refused stream', () => {
   /** A TLS server (h2 by ALPN) that counts TCP connections; `onSocket` may break the handshake. */
   async function tlsH2(onSocket?: (socket: Socket) => void) {
     const { key, cert } = testCertificate();
