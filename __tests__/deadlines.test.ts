@@ -107,7 +107,8 @@ describe('on real sockets', () => {
   it('the shorter of axios timeout and attemptTimeoutMs ends an attempt', async () => {
     const server = await serve(startHttpServer({ handler: () => undefined })); // never answers
     const { api } = guarded(server.url, { attemptTimeoutMs: 60_000 });
-    const error = await failure(api.get('/slow', { timeout: 100 }));
+    // 1 s, not 100 ms: under load a 100 ms timer fired before the server saw the request
+    const error = await failure(api.get('/slow', { timeout: 1000 }));
     expect(failureOf(error)!.classification.kind).toBe('timeout');
     expect(server.hits).toBe(1);
   });
