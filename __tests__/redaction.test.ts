@@ -256,6 +256,49 @@ describe('on real sockets', () => {
     }
   });
 
+  it.each([
+    ['an auth object', { auth: { username: 'prx', password: 's3cr3t-proxy' } }],
+    ['username and password fields, as axios reads a proxy URL', { username: 'prx', password: 's3cr3t-proxy' }],
+  ])('proxy credentials given as %s stay out of every output; the proxy gets them', async (_form, credentials) => {
+    const proxy = await serve(startHttpServer({ resetWhen: () => true }));
+    const { port } = new URL(proxy.url);
+    const { api, guard } = guarded('http://origin.test', { retries: 1 });
+    const { text } = await emitted(async (hooks) => {
+      const error = await failure(
+        api.get('/via-proxy', {
+          proxy: { host: '127.0.0.1', port: Number(port), ...credentials },
+          resetGuard: hooks,
+        }),
+      );
+      expect(error.code).toBe('ECONNRESET');
+      return [errorText(error), JSON.stringify(guard.stats())].join('\n');
+    });
+    expect(proxy.hits).toBe(2); // both attempts went through the proxy, with the credentials
+    const sent = proxy.headers[0]!['proxy-authorization']!;
+    expect(Buffer.from(sent.replace('Basic ', ''), 'base64').toString()).toBe('prx:s3cr3t-proxy');
+    expect(text).not.toMatch(/s3cr3t/);
+  });
+
+  it('params inside arrays lose secret values and URL userinfo as at any other depth; the server gets them', async () => {
+    const urls: string[] = [];
+    const server = await serve(
+      startHttpServer({ handler: (req, res) => void (urls.push(req.url ?? ''), res.writeHead(503).end()) }),
+    );
+    const { api } = guarded(server.url, { retries: 1 });
+    const { text } = await emitted(async (hooks) => {
+      const error = await failure(
+        api.get('/arr', {
+          params: { next: ['http://admin:S3CRET1@h.test/'], filter: [{ token: 'S3CRET2' }], page: [2] },
+          resetGuard: hooks,
+        }),
+      );
+      return errorText(error);
+    });
+    expect(server.hits).toBe(2);
+    expect(decodeURIComponent(urls[0]!)).toContain('S3CRET1');
+    expect(text).not.toMatch(/S3CRET/);
+  });
+
   it('a URL with leading whitespace (still sent with basic auth) and an auth username that is a key: none leaks', async () => {
     const published: unknown[] = [];
     const listener = (message: unknown): void => void published.push(message);

@@ -239,16 +239,19 @@ function redactTls(options: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
+/** A parameter's value: URLs lose their userinfo, nested objects and arrays (`a[]=`, `a[0][token]=`) their secrets. */
+function redactParamValue(value: unknown, secrets: Secrets): unknown {
+  if (typeof value === 'string') return redactUrl(value, secrets.query);
+  if (Array.isArray(value)) return value.map((item: unknown) => redactParamValue(item, secrets));
+  if (typeof value === 'object' && value !== null) return redactParams(value, secrets);
+  return value;
+}
+
 /** Query parameters (`config.params`): secret names lose their values, URLs their userinfo, at any depth. */
 function redactParams(params: object, secrets: Secrets): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(params as Record<string, unknown>)) {
-    if (isSecretParam(name, secrets.query)) out[name] = REDACTED;
-    else if (typeof value === 'string') out[name] = redactUrl(value, secrets.query);
-    else if (typeof value === 'object' && value !== null && !Array.isArray(value))
-      out[name] = redactParams(value, secrets);
-    else out[name] = value;
-  }
+  for (const [name, value] of Object.entries(params as Record<string, unknown>))
+    out[name] = isSecretParam(name, secrets.query) ? REDACTED : redactParamValue(value, secrets);
   return out;
 }
 
@@ -275,8 +278,10 @@ export function redactErrorJSON(json: unknown, secrets: Secrets = DEFAULT_SECRET
     if (typeof c.auth === 'object' && c.auth !== null) c.auth = { username: REDACTED, password: REDACTED };
     if (typeof c.proxy === 'object' && c.proxy !== null) {
       const proxy = { ...(c.proxy as Record<string, unknown>) };
-      if (typeof proxy.auth === 'object' && proxy.auth !== null)
-        proxy.auth = { username: REDACTED, password: REDACTED };
+      // Any form axios reads: an auth object, the 'user:password' string axios < 1.16 leaves in its
+      // place after a request, or username and password fields as on a proxy URL.
+      if (proxy.auth != null) proxy.auth = { username: REDACTED, password: REDACTED };
+      for (const key of ['username', 'password']) if (proxy[key] != null) proxy[key] = REDACTED;
       c.proxy = proxy;
     }
     // With httpVersion: 2, TLS options (a client's mTLS key among them) live here, not in an agent.
