@@ -259,7 +259,7 @@ describe('redactUrl over the URL shapes axios sends', () => {
   });
 
   it('a request label carries no raw control character (a forged debug line)', () => {
-    const label = requestLabel({ url: 'http://h.test/a\nAXIOS-RESET-GUARD 1: FORGED\r\tline' });
+    const label = requestLabel({ url: 'http://h.test/a\nAXIOS-RESET-GUARD 1: FORGED\r\tline' }, secretsOf());
     expect(label.url).not.toMatch(/[\n\r\t]/);
     expect(label.url).toContain('%0A');
   });

@@ -299,6 +299,34 @@ describe('on real sockets', () => {
     expect(text).not.toMatch(/S3CRET/);
   });
 
+  it('a hook that settles after the deadline is announced without the redactQuery values of its URL', async () => {
+    const server = await serve(startHttpServer({ resetWhen: () => true }));
+    let release = (): void => undefined;
+    const pending = new Promise<void>((resolve) => (release = resolve));
+    const { api } = guarded(server.url, {
+      retries: 1,
+      deadlineMs: 300,
+      redactQuery: ['session'],
+      onGiveUp: () => pending,
+    });
+    const late: unknown[] = [];
+    const listener = (message: unknown): void => void late.push(message);
+    subscribe(CHANNELS.lateHook, listener);
+    try {
+      const error = await failure(api.get('/late?session=S3CRET-late&page=2'));
+      expect(error.code).toBe('ECONNRESET');
+      expect(server.hits).toBe(2);
+      release();
+      for (let i = 0; i < 50 && late.length === 0; i += 1) await new Promise((r) => setImmediate(r));
+      expect(late).toHaveLength(1);
+      expect(late[0]).toMatchObject({ hook: 'onGiveUp', outcome: 'resolved' });
+      expect(JSON.stringify(late)).toContain('session=[redacted]&page=2');
+      expect(JSON.stringify(late) + JSON.stringify(error)).not.toMatch(/S3CRET/);
+    } finally {
+      unsubscribe(CHANNELS.lateHook, listener);
+    }
+  });
+
   it('a URL with leading whitespace (still sent with basic auth) and an auth username that is a key: none leaks', async () => {
     const published: unknown[] = [];
     const listener = (message: unknown): void => void published.push(message);

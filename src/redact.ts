@@ -222,10 +222,13 @@ export function targetOf(config: Target | undefined, secrets: Secrets = DEFAULT_
 // eslint-disable-next-line no-control-regex -- exactly the characters a log line must not carry raw
 const CONTROL = /[\x00-\x1f\x7f]/g;
 
-/** How hook payloads, channel messages and debug lines name a request: method and redacted URL. */
+/**
+ * How hook payloads, channel messages and debug lines name a request: method and redacted URL.
+ * `secrets` has no default: the guard's own (`redactQuery` names) must never be forgotten.
+ */
 export function requestLabel(
   config: Target & { method?: string | undefined },
-  secrets: Secrets = DEFAULT_SECRETS,
+  secrets: Secrets,
 ): { method: string; url: string } {
   // Control characters (a newline the URL parser would drop) never reach a log line raw.
   const url = targetOf(config, secrets).replace(CONTROL, (c) => encodeURIComponent(c));
