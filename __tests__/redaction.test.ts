@@ -200,6 +200,31 @@ describe('on real sockets', () => {
     expect(published.length).toBeGreaterThan(0);
   });
 
+  it('secret names as servers read them: tabs and newlines the URL parser drops, qs arrays (`sig[]`, `a[b][]`)', async () => {
+    const urls: string[] = [];
+    const server = await serve(
+      startHttpServer({ handler: (req, res) => void (urls.push(req.url ?? ''), res.writeHead(503).end()) }),
+    );
+    const { api } = guarded(server.url, { retries: 1 });
+    const paths = [
+      '/t?s\tig=S3CRET-a&page=2',
+      '/n?sig=x\nS3CRET-b&page=2',
+      '/q?sig[]=S3CRET-c&user[password][]=S3CRET-d',
+    ];
+    const { text } = await emitted(async (hooks) => {
+      const errors = [];
+      for (const path of paths) errors.push(errorText(await failure(api.get(path, { resetGuard: hooks }))));
+      return errors.join('\n');
+    });
+    expect(server.hits).toBe(2 * paths.length);
+    // what the server read: the names the guard treats as secret
+    expect(urls[0]).toBe('/t?sig=S3CRET-a&page=2');
+    expect(urls[2]).toBe('/n?sig=xS3CRET-b&page=2');
+    expect(decodeURIComponent(urls[4]!)).toBe('/q?sig[]=S3CRET-c&user[password][]=S3CRET-d');
+    expect(text).not.toMatch(/S3CRET/);
+    expect(text).toContain('page=2');
+  });
+
   it('URLs embedded in a query lose their userinfo in every form a parser or an app decoding once or twice accepts', async () => {
     const server = await serve(startHttpServer({ handler: (_req, res) => void res.writeHead(503).end() }));
     const { api } = guarded(server.url, { retries: 1 });

@@ -142,10 +142,25 @@ function paramName(raw: string): string {
   return name.toLowerCase();
 }
 
-/** True when a query parameter of this name is secret: by its name, or its last `[key]` (`user[password]`). */
+/**
+ * True when a query parameter of this name is secret: by its name, or its last `[key]`
+ * (`user[password]`), list brackets aside (`sig[]`, `user[password][0]`, as qs reads them).
+ */
 function isSecretParam(raw: string, names: ReadonlySet<string>): boolean {
-  const name = paramName(raw);
-  return names.has(name) || names.has(/\[([^\]]*)\]$/.exec(name)?.[1] ?? name);
+  let name = paramName(raw);
+  // A loop, not a regex anchored at the end: that one would retry from every '[' (quadratic).
+  for (let open = name.lastIndexOf('['); name.endsWith(']') && open >= 0; open = name.lastIndexOf('[')) {
+    if (!/^\d*$/.test(name.slice(open + 1, -1))) break;
+    name = name.slice(0, open);
+  }
+  return names.has(name) || names.has(lastKey(name) ?? name);
+}
+
+/** The `key` of a name ending in `[key]`, found without a regex anchored at the end (quadratic on `[[[[`). */
+function lastKey(name: string): string | undefined {
+  const open = name.lastIndexOf('[');
+  const key = name.endsWith(']') && open >= 0 ? name.slice(open + 1, -1) : undefined;
+  return key?.includes(']') ? undefined : key;
 }
 
 /** `text` with the values of secret query parameters replaced, at any depth of encoding. */
@@ -155,9 +170,18 @@ function redactQuery(text: string, names: ReadonlySet<string>): string {
   );
 }
 
-// What the WHATWG parser drops before parsing: edge spaces and C0 controls, inner tabs and newlines.
-// eslint-disable-next-line no-control-regex -- the parser strips exactly these
-const IGNORED_BY_PARSER = /^[\x00-\x20]+|[\x00-\x20]+$|[\t\n\r]/g;
+/**
+ * `url` as the WHATWG parser reads it before parsing: without edge spaces and C0 controls, nor
+ * inner tabs and newlines. The trailing run is cut by a loop: a regex ending in `+$` retries
+ * from every character of a long inner run of spaces (quadratic).
+ */
+function asParserReads(url: string): string {
+  let start = 0;
+  let end = url.length;
+  while (start < end && url.charCodeAt(start) <= 0x20) start += 1;
+  while (end > start && url.charCodeAt(end - 1) <= 0x20) end -= 1;
+  return url.slice(start, end).replace(/[\t\n\r]/g, '');
+}
 const RELATIVE_BASE = 'http://relative.invalid';
 
 function parseUrl(url: string, base?: string): URL | undefined {
@@ -177,13 +201,14 @@ function parseUrl(url: string, base?: string): URL | undefined {
  */
 export function redactUrl(url: string, query: ReadonlySet<string> = DEFAULT_SECRETS.query): string {
   const parsed = parseUrl(url) ?? parseUrl(url, RELATIVE_BASE);
-  let out = url;
+  // What is sent: the parser drops tabs and newlines, so `s\tig=` goes out as `sig=`.
+  let out = parsed === undefined ? url : asParserReads(url);
   if (parsed === undefined) {
     // Not sendable as it is, but it may still be logged: drop whatever precedes an '@' in the authority.
     // eslint-disable-next-line no-control-regex -- edge controls, as the parser sees them
     out = url.replace(/^([\x00-\x20]*(?:[a-z][a-z0-9+.-]*:)?[\\/]*)[^/\\?#]*@/i, `$1${REDACTED}@`);
   } else if (parsed.username !== '' || parsed.password !== '') {
-    const cleaned = url.replace(IGNORED_BY_PARSER, '');
+    const cleaned = asParserReads(url);
     // As written: absolute, or relative to the scheme (`//u:p@host/x`, joined to a base).
     const scheme = /^[a-z][a-z0-9+.-]*:/i.test(cleaned) ? parsed.protocol : '';
     out = `${scheme}//${REDACTED}@${parsed.host}${parsed.pathname}${parsed.search}${parsed.hash}`;
