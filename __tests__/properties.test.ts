@@ -259,9 +259,10 @@ describe('redactUrl over the URL shapes axios sends', () => {
   });
 
   it('a request label carries no raw control character (a forged debug line)', () => {
-    const label = requestLabel({ url: 'http://h.test/a\nAXIOS-RESET-GUARD 1: FORGED\r\tline' });
+    const label = requestLabel({ url: 'http://h.test/a\nAXIOS-RESET-GUARD 1: FORGED\x01\r\tline' }, secretsOf());
     expect(label.url).not.toMatch(/[\n\r\t]/);
-    expect(label.url).toContain('%0A');
+    // tabs and newlines dropped, as the URL parser drops them before sending; the rest encoded
+    expect(label.url).toBe('http://h.test/aAXIOS-RESET-GUARD 1: FORGED%01line');
   });
 
   it('leaves URLs without userinfo, and relative paths, as they were', () => {

@@ -200,6 +200,31 @@ describe('on real sockets', () => {
     expect(published.length).toBeGreaterThan(0);
   });
 
+  it('secret names as servers read them: tabs and newlines the URL parser drops, qs arrays (`sig[]`, `a[b][]`)', async () => {
+    const urls: string[] = [];
+    const server = await serve(
+      startHttpServer({ handler: (req, res) => void (urls.push(req.url ?? ''), res.writeHead(503).end()) }),
+    );
+    const { api } = guarded(server.url, { retries: 1 });
+    const paths = [
+      '/t?s\tig=S3CRET-a&page=2',
+      '/n?sig=x\nS3CRET-b&page=2',
+      '/q?sig[]=S3CRET-c&user[password][]=S3CRET-d',
+    ];
+    const { text } = await emitted(async (hooks) => {
+      const errors = [];
+      for (const path of paths) errors.push(errorText(await failure(api.get(path, { resetGuard: hooks }))));
+      return errors.join('\n');
+    });
+    expect(server.hits).toBe(2 * paths.length);
+    // what the server read: the names the guard treats as secret
+    expect(urls[0]).toBe('/t?sig=S3CRET-a&page=2');
+    expect(urls[2]).toBe('/n?sig=xS3CRET-b&page=2');
+    expect(decodeURIComponent(urls[4]!)).toBe('/q?sig[]=S3CRET-c&user[password][]=S3CRET-d');
+    expect(text).not.toMatch(/S3CRET/);
+    expect(text).toContain('page=2');
+  });
+
   it('URLs embedded in a query lose their userinfo in every form a parser or an app decoding once or twice accepts', async () => {
     const server = await serve(startHttpServer({ handler: (_req, res) => void res.writeHead(503).end() }));
     const { api } = guarded(server.url, { retries: 1 });
@@ -253,6 +278,77 @@ describe('on real sockets', () => {
       expect(JSON.stringify(published) + JSON.stringify(error)).not.toMatch(/s3cr3t/);
     } finally {
       for (const name of Object.values(CHANNELS)) unsubscribe(name, listener);
+    }
+  });
+
+  it.each([
+    ['an auth object', { auth: { username: 'prx', password: 's3cr3t-proxy' } }],
+    ['username and password fields, as axios reads a proxy URL', { username: 'prx', password: 's3cr3t-proxy' }],
+  ])('proxy credentials given as %s stay out of every output; the proxy gets them', async (_form, credentials) => {
+    const proxy = await serve(startHttpServer({ resetWhen: () => true }));
+    const { port } = new URL(proxy.url);
+    const { api, guard } = guarded('http://origin.test', { retries: 1 });
+    const { text } = await emitted(async (hooks) => {
+      const error = await failure(
+        api.get('/via-proxy', {
+          proxy: { host: '127.0.0.1', port: Number(port), ...credentials },
+          resetGuard: hooks,
+        }),
+      );
+      expect(error.code).toBe('ECONNRESET');
+      return [errorText(error), JSON.stringify(guard.stats())].join('\n');
+    });
+    expect(proxy.hits).toBe(2); // both attempts went through the proxy, with the credentials
+    const sent = proxy.headers[0]!['proxy-authorization']!;
+    expect(Buffer.from(sent.replace('Basic ', ''), 'base64').toString()).toBe('prx:s3cr3t-proxy');
+    expect(text).not.toMatch(/s3cr3t/);
+  });
+
+  it('params inside arrays lose secret values and URL userinfo as at any other depth; the server gets them', async () => {
+    const urls: string[] = [];
+    const server = await serve(
+      startHttpServer({ handler: (req, res) => void (urls.push(req.url ?? ''), res.writeHead(503).end()) }),
+    );
+    const { api } = guarded(server.url, { retries: 1 });
+    const { text } = await emitted(async (hooks) => {
+      const error = await failure(
+        api.get('/arr', {
+          params: { next: ['http://admin:S3CRET1@h.test/'], filter: [{ token: 'S3CRET2' }], page: [2] },
+          resetGuard: hooks,
+        }),
+      );
+      return errorText(error);
+    });
+    expect(server.hits).toBe(2);
+    expect(decodeURIComponent(urls[0]!)).toContain('S3CRET1');
+    expect(text).not.toMatch(/S3CRET/);
+  });
+
+  it('a hook that settles after the deadline is announced without the redactQuery values of its URL', async () => {
+    const server = await serve(startHttpServer({ resetWhen: () => true }));
+    let release = (): void => undefined;
+    const pending = new Promise<void>((resolve) => (release = resolve));
+    const { api } = guarded(server.url, {
+      retries: 1,
+      deadlineMs: 300,
+      redactQuery: ['session'],
+      onGiveUp: () => pending,
+    });
+    const late: unknown[] = [];
+    const listener = (message: unknown): void => void late.push(message);
+    subscribe(CHANNELS.lateHook, listener);
+    try {
+      const error = await failure(api.get('/late?session=S3CRET-late&page=2'));
+      expect(error.code).toBe('ECONNRESET');
+      expect(server.hits).toBe(2);
+      release();
+      for (let i = 0; i < 50 && late.length === 0; i += 1) await new Promise((r) => setImmediate(r));
+      expect(late).toHaveLength(1);
+      expect(late[0]).toMatchObject({ hook: 'onGiveUp', outcome: 'resolved' });
+      expect(JSON.stringify(late)).toContain('session=[redacted]&page=2');
+      expect(JSON.stringify(late) + JSON.stringify(error)).not.toMatch(/S3CRET/);
+    } finally {
+      unsubscribe(CHANNELS.lateHook, listener);
     }
   });
 

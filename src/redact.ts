@@ -142,10 +142,25 @@ function paramName(raw: string): string {
   return name.toLowerCase();
 }
 
-/** True when a query parameter of this name is secret: by its name, or its last `[key]` (`user[password]`). */
+/**
+ * True when a query parameter of this name is secret: by its name, or its last `[key]`
+ * (`user[password]`), list brackets aside (`sig[]`, `user[password][0]`, as qs reads them).
+ */
 function isSecretParam(raw: string, names: ReadonlySet<string>): boolean {
-  const name = paramName(raw);
-  return names.has(name) || names.has(/\[([^\]]*)\]$/.exec(name)?.[1] ?? name);
+  let name = paramName(raw);
+  // A loop, not a regex anchored at the end: that one would retry from every '[' (quadratic).
+  for (let open = name.lastIndexOf('['); name.endsWith(']') && open >= 0; open = name.lastIndexOf('[')) {
+    if (!/^\d*$/.test(name.slice(open + 1, -1))) break;
+    name = name.slice(0, open);
+  }
+  return names.has(name) || names.has(lastKey(name) ?? name);
+}
+
+/** The `key` of a name ending in `[key]`, found without a regex anchored at the end (quadratic on `[[[[`). */
+function lastKey(name: string): string | undefined {
+  const open = name.lastIndexOf('[');
+  const key = name.endsWith(']') && open >= 0 ? name.slice(open + 1, -1) : undefined;
+  return key?.includes(']') ? undefined : key;
 }
 
 /** `text` with the values of secret query parameters replaced, at any depth of encoding. */
@@ -155,9 +170,18 @@ function redactQuery(text: string, names: ReadonlySet<string>): string {
   );
 }
 
-// What the WHATWG parser drops before parsing: edge spaces and C0 controls, inner tabs and newlines.
-// eslint-disable-next-line no-control-regex -- the parser strips exactly these
-const IGNORED_BY_PARSER = /^[\x00-\x20]+|[\x00-\x20]+$|[\t\n\r]/g;
+/**
+ * `url` as the WHATWG parser reads it before parsing: without edge spaces and C0 controls, nor
+ * inner tabs and newlines. The trailing run is cut by a loop: a regex ending in `+$` retries
+ * from every character of a long inner run of spaces (quadratic).
+ */
+function asParserReads(url: string): string {
+  let start = 0;
+  let end = url.length;
+  while (start < end && url.charCodeAt(start) <= 0x20) start += 1;
+  while (end > start && url.charCodeAt(end - 1) <= 0x20) end -= 1;
+  return url.slice(start, end).replace(/[\t\n\r]/g, '');
+}
 const RELATIVE_BASE = 'http://relative.invalid';
 
 function parseUrl(url: string, base?: string): URL | undefined {
@@ -177,13 +201,14 @@ function parseUrl(url: string, base?: string): URL | undefined {
  */
 export function redactUrl(url: string, query: ReadonlySet<string> = DEFAULT_SECRETS.query): string {
   const parsed = parseUrl(url) ?? parseUrl(url, RELATIVE_BASE);
-  let out = url;
+  // What is sent: the parser drops tabs and newlines, so `s\tig=` goes out as `sig=`.
+  let out = parsed === undefined ? url : asParserReads(url);
   if (parsed === undefined) {
     // Not sendable as it is, but it may still be logged: drop whatever precedes an '@' in the authority.
     // eslint-disable-next-line no-control-regex -- edge controls, as the parser sees them
     out = url.replace(/^([\x00-\x20]*(?:[a-z][a-z0-9+.-]*:)?[\\/]*)[^/\\?#]*@/i, `$1${REDACTED}@`);
   } else if (parsed.username !== '' || parsed.password !== '') {
-    const cleaned = url.replace(IGNORED_BY_PARSER, '');
+    const cleaned = asParserReads(url);
     // As written: absolute, or relative to the scheme (`//u:p@host/x`, joined to a base).
     const scheme = /^[a-z][a-z0-9+.-]*:/i.test(cleaned) ? parsed.protocol : '';
     out = `${scheme}//${REDACTED}@${parsed.host}${parsed.pathname}${parsed.search}${parsed.hash}`;
@@ -222,10 +247,13 @@ export function targetOf(config: Target | undefined, secrets: Secrets = DEFAULT_
 // eslint-disable-next-line no-control-regex -- exactly the characters a log line must not carry raw
 const CONTROL = /[\x00-\x1f\x7f]/g;
 
-/** How hook payloads, channel messages and debug lines name a request: method and redacted URL. */
+/**
+ * How hook payloads, channel messages and debug lines name a request: method and redacted URL.
+ * `secrets` has no default: the guard's own (`redactQuery` names) must never be forgotten.
+ */
 export function requestLabel(
   config: Target & { method?: string | undefined },
-  secrets: Secrets = DEFAULT_SECRETS,
+  secrets: Secrets,
 ): { method: string; url: string } {
   // Control characters (a newline the URL parser would drop) never reach a log line raw.
   const url = targetOf(config, secrets).replace(CONTROL, (c) => encodeURIComponent(c));
@@ -239,16 +267,19 @@ function redactTls(options: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
+/** A parameter's value: URLs lose their userinfo, nested objects and arrays (`a[]=`, `a[0][token]=`) their secrets. */
+function redactParamValue(value: unknown, secrets: Secrets): unknown {
+  if (typeof value === 'string') return redactUrl(value, secrets.query);
+  if (Array.isArray(value)) return value.map((item: unknown) => redactParamValue(item, secrets));
+  if (typeof value === 'object' && value !== null) return redactParams(value, secrets);
+  return value;
+}
+
 /** Query parameters (`config.params`): secret names lose their values, URLs their userinfo, at any depth. */
 function redactParams(params: object, secrets: Secrets): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(params as Record<string, unknown>)) {
-    if (isSecretParam(name, secrets.query)) out[name] = REDACTED;
-    else if (typeof value === 'string') out[name] = redactUrl(value, secrets.query);
-    else if (typeof value === 'object' && value !== null && !Array.isArray(value))
-      out[name] = redactParams(value, secrets);
-    else out[name] = value;
-  }
+  for (const [name, value] of Object.entries(params as Record<string, unknown>))
+    out[name] = isSecretParam(name, secrets.query) ? REDACTED : redactParamValue(value, secrets);
   return out;
 }
 
@@ -275,8 +306,10 @@ export function redactErrorJSON(json: unknown, secrets: Secrets = DEFAULT_SECRET
     if (typeof c.auth === 'object' && c.auth !== null) c.auth = { username: REDACTED, password: REDACTED };
     if (typeof c.proxy === 'object' && c.proxy !== null) {
       const proxy = { ...(c.proxy as Record<string, unknown>) };
-      if (typeof proxy.auth === 'object' && proxy.auth !== null)
-        proxy.auth = { username: REDACTED, password: REDACTED };
+      // Any form axios reads: an auth object, the 'user:password' string axios < 1.16 leaves in its
+      // place after a request, or username and password fields as on a proxy URL.
+      if (proxy.auth != null) proxy.auth = { username: REDACTED, password: REDACTED };
+      for (const key of ['username', 'password']) if (proxy[key] != null) proxy[key] = REDACTED;
       c.proxy = proxy;
     }
     // With httpVersion: 2, TLS options (a client's mTLS key among them) live here, not in an agent.

@@ -88,7 +88,12 @@ async function runEndHook(
     const left = state.remainingMs();
     if ((await (left === undefined ? outcome : beforeDeadline(outcome, left))) !== LATE) return;
     const report = (how: LateHookEvent['outcome'], raw: Record<string, unknown>): void => {
-      const summary = { requestId: state.requestId, ...requestLabel(state.config), hook: name, outcome: how };
+      const summary = {
+        requestId: state.requestId,
+        ...requestLabel(state.config, state.guard.secrets),
+        hook: name,
+        outcome: how,
+      };
       announceLateHook(payload<LateHookEvent>(summary, raw));
     };
     outcome.then(
