@@ -15,7 +15,7 @@
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { AxiosInstance } from 'axios';
+import axios, { type AxiosInstance } from 'axios';
 import type { RetryLibrary } from './errors';
 import { interceptorHandlersOf } from './foreign';
 
@@ -122,11 +122,32 @@ function libraryInterceptorsOn(instance: AxiosInstance): RetryLibrary | undefine
   return undefined;
 }
 
+/** Equal as axios.create() copies defaults: functions and primitives kept, objects and arrays copied. */
+function copied(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => copied((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+/**
+ * A library's options in the instance's own defaults. Those an instance made by
+ * `axios.create()` copied from the default export's are not: a library set up globally (as
+ * retry-axios's README shows) retries the default export's requests, never this instance's.
+ */
+function ownOption(instance: AxiosInstance, key: string): boolean {
+  const value = (instance.defaults as Record<string, unknown> | undefined)?.[key];
+  if (value == null) return false;
+  if (instance === axios) return true;
+  return !copied(value, (axios.defaults as Record<string, unknown>)[key]);
+}
+
 /** The retry library found on `instance`, if any (`undefined` for none). */
 export function retryLibraryOn(instance: AxiosInstance): RetryLibrary | undefined {
-  const defaults = instance.defaults as Record<string, unknown> | undefined;
-  if (defaults?.['axios-retry'] != null) return 'axios-retry';
-  if (defaults?.raxConfig != null) return 'retry-axios';
+  if (ownOption(instance, 'axios-retry')) return 'axios-retry';
+  if (ownOption(instance, 'raxConfig')) return 'retry-axios';
   return libraryInterceptorsOn(instance);
 }
 
