@@ -202,9 +202,10 @@ describe('on real sockets', () => {
       expect(server.hits).toBe(1);
     });
 
-    // Through follow-redirects (maxRedirects > 0) axios's own timeout aborts the response
-    // mid-body and axios reports that as ERR_BAD_RESPONSE, with Node's response incomplete and
-    // destroyed by Node's ECONNRESET: this side ended it, the peer cut nothing.
+    // Through follow-redirects (maxRedirects > 0) axios's timeout is follow-redirects' socket
+    // timeout, whose listener is socket.destroy (its own timer stops at the response): a silent
+    // body ends as ERR_BAD_RESPONSE, Node's response incomplete and destroyed with Node's
+    // ECONNRESET, as for a peer's FIN. This side ended it; the peer cut nothing.
     it.each([5, 0])(
       "axios's timeout mid-body (maxRedirects %d) is a timeout, not retried without retryTimeouts",
       async (maxRedirects) => {
