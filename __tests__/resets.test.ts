@@ -201,6 +201,28 @@ describe('on real sockets', () => {
       expect(failureOf(error)!.classification).toMatchObject({ kind: 'other', retryable: false });
       expect(server.hits).toBe(1);
     });
+
+    // Through follow-redirects (maxRedirects > 0) axios's timeout is follow-redirects' socket
+    // timeout, whose listener is socket.destroy (its own timer stops at the response): a silent
+    // body ends as ERR_BAD_RESPONSE, Node's response incomplete and destroyed with Node's
+    // ECONNRESET, as for a peer's FIN. This side ended it; the peer cut nothing.
+    it.each([5, 0])(
+      "axios's timeout mid-body (maxRedirects %d) is a timeout, not retried without retryTimeouts",
+      async (maxRedirects) => {
+        const server = await serve(
+          startHttpServer({
+            handler: (_req, res) => {
+              res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 4096 });
+              res.write('s'.repeat(100)); // then silence
+            },
+          }),
+        );
+        const { api } = guarded(server.url);
+        const error = await failure(api.get('/slow', { timeout: 300, maxRedirects }));
+        expect(failureOf(error)!.classification).toMatchObject({ kind: 'timeout' });
+        expect(server.hits).toBe(1);
+      },
+    );
   });
 
   it('a reset during the TLS handshake is classified tls-reset and retried', async () => {
