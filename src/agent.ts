@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import HttpAgent, { HttpsAgent, type HttpsOptions } from 'agentkeepalive';
 import { calcSocketTimeoutOf, onSocketFree, type CalcSocketTimeout } from './foreign';
 import { hintOf, noteHint } from './keep-alive';
+import { watchIdleTimer } from './stamps';
 
 /**
  * agentkeepalive computes a free socket's timeout (its freeSocketTimeout, capped by the
@@ -44,6 +45,23 @@ function withHints(Base: AgentClass, configuredMs: number): AgentClass {
     // overrides the method calcSocketTimeoutOf reads
     calcSocketTimeout(socket: Duplex): number | undefined {
       return withHint(baseCalc, this, socket);
+    }
+  };
+}
+
+/** Watches every socket the agent creates for its idle timer firing (see `idleTimerFired`). */
+function withIdleTimerWatch(Base: AgentClass): AgentClass {
+  return class extends Base {
+    override createConnection(
+      options: unknown,
+      created: (error: Error | null, socket?: Duplex) => void,
+    ): Duplex | undefined {
+      const create = (Base.prototype as unknown as { createConnection: Agent['createConnection'] }).createConnection;
+      // agentkeepalive calls `created` once, for a socket made at once or later
+      return create.call(this, options as never, (error: Error | null, socket?: Duplex) => {
+        if (socket !== undefined) watchIdleTimer(socket as Socket);
+        created(error, socket);
+      }) as Duplex | undefined;
     }
   };
 }
@@ -92,7 +110,8 @@ export function createAgent(
     ...(socketLifetime > 0 ? { socketActiveTTL: socketLifetime } : {}),
   };
   const Base: AgentClass = protocol === 'http' ? HttpAgent : HttpsAgent;
-  const Hinted = hints ? withHints(Base, freeSocketTimeout) : Base;
+  const Watched = withIdleTimerWatch(Base);
+  const Hinted = hints ? withHints(Watched, freeSocketTimeout) : Watched;
   const Agent = onReuse === undefined ? Hinted : withReuseHook(Hinted, onReuse);
   return new Agent(options) as HttpAgent | HttpsAgent;
 }

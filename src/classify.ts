@@ -5,7 +5,7 @@ import { aboveGoaway, H2_REFUSED_STREAM, h2StreamOf, type H2StreamLike } from '.
 import { NO_ANSWER_CODE, STREAM_CLOSED_CODE, type FailureKind } from './kinds';
 import type { Classification } from './types';
 import { nativeRequestOf, tlsHandshakeIncomplete } from './native';
-import { stampOf } from './stamps';
+import { idleTimerFired, stampOf } from './stamps';
 import { DEFAULTS } from './normalize';
 import { stateOf } from './state';
 
@@ -179,6 +179,8 @@ export function classifyError(error: unknown, timing: AttemptTiming = {}): Class
     (code === 'ERR_BAD_RESPONSE' &&
       ((res?.complete === false && RESET_CODES.has(asErrorLike(res.errored)?.code as string)) ||
         (!native && withResponse && messages.includes(TRUNCATED))));
+  // ...unless the socket's idle timer ended it: axios's `timeout` through follow-redirects.
+  if (truncated && idleTimerFired(socket)) return result('timeout', true, code, reusedSocket, true, idleMs);
   if (truncated)
     return result('reset-mid-response', true, code, reusedSocket, true, idleMs, statusOf(e.response ?? res));
   // The answer arrived whole but its Content-Encoding does not decode: the same bytes would come again.

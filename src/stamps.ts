@@ -32,6 +32,21 @@ export function stampOf(socket: Socket | null | undefined): PoolStamp | undefine
   return socket ? stamps.get(socket) : undefined;
 }
 
+// Sockets whose idle timer fired ('timeout'). follow-redirects turns axios's `timeout` into
+// one and destroys the socket without an error when it fires: a response then ends as one
+// cut by a FIN would, and only this mark tells the two apart.
+const timedOut = new WeakSet<Socket>();
+
+/** Marks `socket` once its idle timer fires (sockets of the guard's own agents, from creation). */
+export function watchIdleTimer(socket: Socket): void {
+  socket.once('timeout', () => timedOut.add(socket));
+}
+
+/** Whether the socket's idle timer fired while the guard watched it. */
+export function idleTimerFired(socket: Socket | null | undefined): boolean {
+  return socket != null && timedOut.has(socket);
+}
+
 // Agents already stamped: one 'free' listener per agent, however many guards use it, and
 // closing over no guard (a guard dropped without detach() is not kept alive by it).
 const tapped = new WeakSet<Agent>();
