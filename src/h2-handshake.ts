@@ -9,6 +9,7 @@
  */
 import type { AxiosError } from 'axios';
 import { h2StreamOf, sessionOf } from './h2-facts';
+import { fullPath } from './redact';
 import type { Classification } from './types';
 
 // Whether each session the guard saw connecting has received the server's SETTINGS since.
@@ -43,11 +44,6 @@ function causeCodes(error: unknown): string[] {
   return codes;
 }
 
-function isHttps(config: { url?: string | URL; baseURL?: string | URL } | undefined): boolean {
-  const url = String(config?.url ?? '');
-  return /^https:/i.test(/^[a-z][a-z\d+.-]*:/i.test(url) ? url : String(config?.baseURL ?? ''));
-}
-
 /**
  * `classification` of an HTTP/2 attempt, corrected when its stream never got an id and its
  * session never came up: `other` with the TLS code for failed checks (not retried, as on
@@ -64,6 +60,6 @@ export function handshakeVerdict(error: AxiosError, classification: Classificati
   if (session === undefined || established.get(session) !== false) return classification;
   const reset = codes.find((code) => RESET_CODES.has(code));
   if (reset === undefined) return classification;
-  const kind = isHttps(error.config) ? 'tls-reset' : 'reset';
+  const kind = /^https:/i.test(fullPath(error.config)) ? 'tls-reset' : 'reset';
   return Object.freeze({ ...classification, kind, retryable: true, code: reset });
 }
